@@ -1,0 +1,104 @@
+"""Configuration read from the environment.
+
+Default: embedded SQLite under instance/, jobs inline. Production: DATABASE_URL (PostgreSQL) and REDIS_URL,
+and a check at start that refuses unsafe settings.
+"""
+import os
+from pathlib import Path
+
+BASE_DIR = Path(__file__).resolve().parent
+INSTANCE_DIR = Path(os.environ.get("OBCMS_INSTANCE_DIR", BASE_DIR / "instance"))
+
+WEAK_SECRET_KEYS = {"", "dev", "dev-only-insecure-key", "change-me", "secret", "changeme"}
+
+
+def _bool(name, default):
+    value = os.environ.get(name)
+    if value is None:
+        return default
+    return value.strip().lower() in {"1", "true", "yes", "on"}
+
+
+def _database_url():
+    url = os.environ.get("DATABASE_URL")
+    if not url:
+        return f"sqlite:///{INSTANCE_DIR / 'obcms.sqlite3'}"
+    # Accept the common postgres:// and postgresql:// spellings; psycopg 3 is the driver.
+    if url.startswith("postgres://"):
+        url = "postgresql+psycopg://" + url[len("postgres://"):]
+    elif url.startswith("postgresql://"):
+        url = "postgresql+psycopg://" + url[len("postgresql://"):]
+    return url
+
+
+class Config:
+    """The embedded default: SQLite file, jobs inline, debug off."""
+
+    ENV_NAME = "default"
+    SECRET_KEY = os.environ.get("SECRET_KEY", "dev-only-insecure-key")
+    SQLALCHEMY_DATABASE_URI = _database_url()
+    SQLALCHEMY_ENGINE_OPTIONS = {"pool_pre_ping": True}
+    REDIS_URL = os.environ.get("REDIS_URL") or None
+    RQ_QUEUE = os.environ.get("RQ_QUEUE", "obcms")
+    JOB_MAX_RETRIES = int(os.environ.get("JOB_MAX_RETRIES", "3"))
+    ALLOWED_HOSTS = [h.strip() for h in os.environ.get("ALLOWED_HOSTS", "").split(",") if h.strip()]
+    TIMEZONE = os.environ.get("OBCMS_TIMEZONE", "Asia/Manila")
+    TRUSTED_PROXIES = int(os.environ.get("TRUSTED_PROXIES", "0"))
+    DEBUG = _bool("FLASK_DEBUG", False)
+    WTF_CSRF_TIME_LIMIT = None
+    SESSION_COOKIE_HTTPONLY = True
+    SESSION_COOKIE_SAMESITE = "Lax"
+    SESSION_COOKIE_SECURE = _bool("SESSION_COOKIE_SECURE", False)
+    REMEMBER_COOKIE_HTTPONLY = True
+    REMEMBER_COOKIE_SAMESITE = "Lax"
+    REMEMBER_COOKIE_SECURE = _bool("SESSION_COOKIE_SECURE", False)
+    REMEMBER_COOKIE_DURATION = 60 * 60 * 24 * 14
+    SESSION_PROTECTION = "strong"
+    HSTS = False
+    DEMO_PASSWORD = os.environ.get("OBCMS_DEMO_PASSWORD", "obcms-demo-2026")
+    VERSION = os.environ.get("OBCMS_VERSION", "0.1.0")
+
+
+class TestingConfig(Config):
+    ENV_NAME = "testing"
+    TESTING = True
+    SECRET_KEY = "testing-" + "x" * 60
+    SQLALCHEMY_DATABASE_URI = "sqlite://"
+    REDIS_URL = None
+    WTF_CSRF_ENABLED = True
+    SERVER_NAME = None
+
+
+class ProductionConfig(Config):
+    ENV_NAME = "production"
+    SESSION_COOKIE_SECURE = _bool("SESSION_COOKIE_SECURE", True)
+    REMEMBER_COOKIE_SECURE = _bool("SESSION_COOKIE_SECURE", True)
+    HSTS = True
+
+
+def config_for_environment():
+    name = os.environ.get("OBCMS_ENV", "default").strip().lower()
+    return {"production": ProductionConfig, "testing": TestingConfig}.get(name, Config)
+
+
+class UnsafeConfiguration(RuntimeError):
+    """Raised at start when production settings are unsafe; the message says what to fix."""
+
+
+def check_production(config):
+    """Refuse to start in production with unsafe settings, one clear line per problem."""
+    if config.get("ENV_NAME") != "production":
+        return
+    problems = []
+    key = config.get("SECRET_KEY") or ""
+    if key in WEAK_SECRET_KEYS or len(key) < 50 or len(set(key)) < 10:
+        problems.append(
+            "SECRET_KEY is weak or default: set SECRET_KEY to at least 50 random characters "
+            "(python -c 'import secrets; print(secrets.token_urlsafe(64))')"
+        )
+    if config.get("DEBUG"):
+        problems.append("DEBUG is on: unset FLASK_DEBUG in production")
+    if not config.get("ALLOWED_HOSTS"):
+        problems.append("ALLOWED_HOSTS is empty: set ALLOWED_HOSTS=obcms.example.gov.ph (comma-separated)")
+    if problems:
+        raise UnsafeConfiguration("Refusing to start in production: " + "; ".join(problems))

@@ -1,0 +1,13 @@
+"""Jobs that keep the system itself in order."""
+from obcms.db_types import utcnow
+
+from .registry import job
+
+
+@job("ping")
+def ping(run, message="pong", fail_times=0):
+    """A tiny job that proves the path (enqueue → queue → worker → JobRun). `fail_times` simulates
+    transient failures for the retry tests."""
+    if run.attempts <= int(fail_times):
+        raise ConnectionError(f"simulated transient failure on attempt {run.attempts}")
+    return {"pinged": 1, "message": message, "at": utcnow().isoformat()}

@@ -1,0 +1,11 @@
+"""The cron schedule: each line enqueues a job through `flask obcms jobs enqueue NAME`."""
+
+# (cron expression, job name). Domains add their jobs here as they arrive.
+SCHEDULE = [
+    ("*/30 * * * *", "ping"),
+]
+
+
+def crontab_lines(app_dir, flask="flask"):
+    return [f"{expr} cd {app_dir} && {flask} --app wsgi obcms jobs enqueue {name} >> /var/log/obcms-cron.log 2>&1"
+            for expr, name in SCHEDULE]

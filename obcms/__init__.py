@@ -1,0 +1,103 @@
+"""obcms: plan and execute Programs, Projects and Activities."""
+import os
+
+from flask import Flask, request
+from flask_login import current_user
+from werkzeug.middleware.proxy_fix import ProxyFix
+
+from config import check_production, config_for_environment
+
+# Endpoints reachable without signing in. Everything else requires a signed-in, active user.
+PUBLIC_ENDPOINTS = {"auth.login", "ops.health", "static", "admin.static"}
+
+
+def create_app(config_object=None, **overrides):
+    app = Flask(__name__, template_folder="../templates", static_folder="../static",
+                instance_path=os.environ.get("OBCMS_INSTANCE_DIR") or None, instance_relative_config=False)
+    app.config.from_object(config_object or config_for_environment())
+    app.config.update(overrides)
+    check_production(app.config)
+    if app.config.get("TRUSTED_PROXIES"):
+        n = app.config["TRUSTED_PROXIES"]
+        app.wsgi_app = ProxyFix(app.wsgi_app, x_for=n, x_proto=n, x_host=n)
+
+    _init_extensions(app)
+    _register_blueprints(app)
+
+    from .errors import register_error_handlers
+    from .ops.security import init_security
+    from .templating import init_templating
+
+    register_error_handlers(app)
+    init_security(app)
+    init_templating(app)
+
+    @app.before_request
+    def require_login():
+        if request.endpoint in PUBLIC_ENDPOINTS or request.endpoint is None:
+            return None
+        if not current_user.is_authenticated:
+            from .extensions import login_manager
+
+            return login_manager.unauthorized()
+        return None
+
+    from .cli import register_cli
+
+    register_cli(app)
+    return app
+
+
+def _init_extensions(app):
+    from . import transaction  # noqa: F401  (registers the after-commit listeners)
+    from .database import init_database
+    from .extensions import csrf, db, login_manager, migrate
+
+    db.init_app(app)
+    init_database(app)
+    migrate.init_app(app, db, directory=os.path.join(os.path.dirname(__file__), "..", "migrations"),
+                     render_as_batch=True, compare_type=True)
+    csrf.init_app(app)
+    login_manager.init_app(app)
+    login_manager.session_protection = app.config.get("SESSION_PROTECTION", "strong")
+    login_manager.login_view = "auth.login"
+    login_manager.login_message = "Please sign in to continue."
+    login_manager.login_message_category = "info"
+
+    from .auth.services import load_user_from_session
+
+    login_manager.user_loader(load_user_from_session)
+
+    @login_manager.unauthorized_handler
+    def unauthorized():
+        from flask import redirect, url_for
+
+        from .errors import render_error, wants_json
+
+        if wants_json():
+            return render_error(401, "unauthorized", "Sign in required", "Sign in or send a valid token.")
+        login_url = url_for("auth.login", next=request.full_path.rstrip("?") if request.method == "GET" else None)
+        if request.headers.get("HX-Request"):
+            return "", 401, {"HX-Redirect": login_url}
+        return redirect(login_url)
+
+    import_models()
+
+
+def import_models():
+    """Import every model module so metadata (and so Alembic) sees all tables."""
+    from jobs import models as _jobs  # noqa: F401
+
+    from .auth import models as _auth  # noqa: F401
+
+
+def _register_blueprints(app):
+    from .admin import init_admin
+    from .auth.views import bp as auth_bp
+    from .home.views import bp as home_bp
+    from .ops.views import bp as ops_bp
+
+    app.register_blueprint(auth_bp)
+    app.register_blueprint(home_bp)
+    app.register_blueprint(ops_bp)
+    init_admin(app)

@@ -1,0 +1,185 @@
+"""The Flask-Admin console at /admin, for administrators only.
+
+Every edit goes through the domain services (validation, audit), never a bare populate_obj + commit.
+"""
+from flask import abort, flash
+from flask_admin import Admin, AdminIndexView, expose
+from flask_admin.actions import action
+from flask_admin.contrib.sqla import ModelView
+from flask_admin.contrib.sqla.fields import QuerySelectField
+from flask_login import current_user
+from flask_wtf import FlaskForm
+from wtforms import BooleanField, HiddenField, PasswordField, SelectField, StringField
+from wtforms.validators import Optional
+
+from ..auth import services
+from ..auth.models import ORGANIZATION_KINDS, ROLE_LABELS, ROLES, Organization, User
+from ..auth.permissions import can
+from ..errors import Conflict, DomainError, ValidationFailed
+from ..extensions import db
+
+
+class AdminOnly:
+    def is_accessible(self):
+        return can(current_user, "admin.console")
+
+    def inaccessible_callback(self, name, **kwargs):
+        abort(403, description="The admin console is for administrators.")
+
+
+class HomeView(AdminOnly, AdminIndexView):
+    @expose("/")
+    def index(self):
+        return self.render("admin/home.html")
+
+
+class ServiceModelView(AdminOnly, ModelView):
+    """A model view whose create/update/delete call services and show their field errors."""
+
+    form_base_class = FlaskForm
+    can_delete = False
+    can_view_details = True
+    page_size = 50
+
+    def _apply(self, form, operation):
+        try:
+            result = operation()
+            db.session.commit()
+            return result
+        except ValidationFailed as error:
+            db.session.rollback()
+            for field, messages in error.errors.items():
+                if field in form:
+                    form[field].errors = list(form[field].errors or []) + list(messages)
+            flash(error.detail, "error")
+        except DomainError as error:
+            db.session.rollback()
+            flash(error.detail, "error")
+        return False
+
+    @staticmethod
+    def check_version(form, model):
+        sent = form.version.data
+        if sent and str(model.version) != str(sent):
+            raise Conflict(f"{model} was changed by someone else (version {sent} → {model.version}). "
+                           "Reload it and apply your change again.",
+                           your_version=int(sent), current_version=model.version)
+
+
+class OrganizationForm(FlaskForm):
+    name = StringField("Name")
+    acronym = StringField("Acronym")
+    kind = SelectField("Kind", choices=[(k, k) for k in ORGANIZATION_KINDS])
+    contact_email = StringField("Contact e-mail", validators=[Optional()])
+    is_active = BooleanField("Active", default=True)
+    version = HiddenField()
+
+
+class OrganizationAdmin(ServiceModelView):
+    form = OrganizationForm
+    column_list = ("acronym", "name", "kind", "contact_email", "is_active")
+    column_searchable_list = ("name", "acronym")
+    column_filters = ("kind", "is_active")
+    column_default_sort = "acronym"
+
+    def create_model(self, form):
+        return self._apply(form, lambda: services.create_organization(
+            form.name.data, form.acronym.data, form.kind.data, form.contact_email.data))
+
+    def update_model(self, form, model):
+        def operation():
+            self.check_version(form, model)
+            return services.update_organization(model, name=form.name.data, acronym=form.acronym.data,
+                                                kind=form.kind.data, contact_email=form.contact_email.data,
+                                                is_active=form.is_active.data)
+        return bool(self._apply(form, operation))
+
+
+def _organizations():
+    return db.session.query(Organization).order_by(Organization.acronym)
+
+
+class UserForm(FlaskForm):
+    username = StringField("Username")
+    email = StringField("E-mail")
+    full_name = StringField("Full name")
+    role = SelectField("Role", choices=[(r, ROLE_LABELS[r]) for r in ROLES])
+    organization = QuerySelectField("Organization", query_factory=_organizations, allow_blank=True,
+                                    blank_text="(none)")
+    is_active = BooleanField("Active", default=True)
+    password = PasswordField("Password (new users) / new password (leave empty to keep)",
+                             render_kw={"autocomplete": "new-password"})
+    version = HiddenField()
+
+
+class UserAdmin(ServiceModelView):
+    form = UserForm
+    column_list = ("username", "full_name", "email", "role", "organization", "is_active", "last_login_at")
+    column_searchable_list = ("username", "email", "full_name")
+    column_filters = ("role", "is_active")
+    column_default_sort = "username"
+    column_details_exclude_list = ("password_hash", "session_token")
+    column_formatters = {"role": lambda v, c, m, p: ROLE_LABELS.get(m.role, m.role)}
+
+    def on_form_prefill(self, form, id):
+        form.username.render_kw = {"readonly": True}
+        form.password.data = ""
+
+    def create_model(self, form):
+        return self._apply(form, lambda: services.create_user(
+            form.username.data, form.email.data, form.password.data, form.role.data, form.organization.data,
+            form.full_name.data))
+
+    def update_model(self, form, model):
+        def operation():
+            self.check_version(form, model)
+            services.update_user(model, email=form.email.data, full_name=form.full_name.data, role=form.role.data,
+                                 organization=form.organization.data, is_active=form.is_active.data)
+            if form.password.data:
+                services.set_password(model, form.password.data)
+            return model
+        return bool(self._apply(form, operation))
+
+    @action("reset_password", "Reset password", "Give the selected users a new random password?")
+    def action_reset_password(self, ids):
+        users = db.session.query(User).filter(User.id.in_([int(i) for i in ids])).all()
+        issued = [(user.username, services.reset_password(user)) for user in users]
+        db.session.commit()
+        for username, password in issued:
+            flash(f"New password for {username}: {password} (shown once; hand it over securely)", "success")
+
+    @action("deactivate", "Deactivate", "Deactivate the selected users? They are signed out everywhere.")
+    def action_deactivate(self, ids):
+        users = db.session.query(User).filter(User.id.in_([int(i) for i in ids])).all()
+        try:
+            for user in users:
+                services.deactivate_user(user)
+            db.session.commit()
+            flash(f"Deactivated {len(users)} user(s).", "success")
+        except ValidationFailed as error:
+            db.session.rollback()
+            flash("; ".join(m for ms in error.errors.values() for m in ms), "error")
+
+
+class ReadOnlyAdmin(AdminOnly, ModelView):
+    can_create = can_edit = can_delete = False
+    can_view_details = True
+    page_size = 50
+
+
+class JobRunAdmin(ReadOnlyAdmin):
+    column_list = ("id", "name", "status", "attempts", "requested_by_label", "queued_at", "started_at",
+                   "finished_at", "counts", "error")
+    column_filters = ("name", "status")
+    column_default_sort = ("id", True)
+
+
+def init_admin(app):
+    """A console per app (tests build several apps; Flask-Admin views are bound to one)."""
+    from jobs.models import JobRun
+
+    console = Admin(app, name="obcms admin", index_view=HomeView(url="/admin"))
+    console.add_view(UserAdmin(User, db, name="Users", category="People"))
+    console.add_view(OrganizationAdmin(Organization, db, name="Organizations", category="People"))
+    console.add_view(JobRunAdmin(JobRun, db, name="Job runs", category="System"))
+    return console

@@ -1,0 +1,1 @@
+"""Users, roles, organizations, sign-in, permission helpers and query scoping."""

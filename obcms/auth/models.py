@@ -1,0 +1,82 @@
+"""People, their organizations and roles."""
+import sqlalchemy as sa
+from flask_login import UserMixin
+from sqlalchemy.orm import Mapped, mapped_column, relationship
+
+from ..db_types import UTCDateTime, enum_column_type, utcnow
+from ..extensions import db
+
+ORGANIZATION_KINDS = ("oobc", "moa", "lgu", "nga", "oversight")
+
+ROLES = ("admin", "oobc_executive", "oobc_staff", "moa_staff", "mfbm_analyst", "bpda_planner", "viewer")
+ROLE_LABELS = {
+    "admin": "Administrator",
+    "oobc_executive": "OOBC executive",
+    "oobc_staff": "OOBC staff",
+    "moa_staff": "MOA staff",
+    "mfbm_analyst": "MFBM analyst",
+    "bpda_planner": "BPDA planner",
+    "viewer": "Viewer",
+}
+# Roles whose holder belongs to exactly one organization that scopes what they see.
+ORGANIZATION_SCOPED_ROLES = ("moa_staff", "viewer")
+
+
+class TimestampMixin:
+    created_at: Mapped[object] = mapped_column(UTCDateTime(), nullable=False, default=utcnow)
+    updated_at: Mapped[object] = mapped_column(UTCDateTime(), nullable=False, default=utcnow, onupdate=utcnow)
+
+
+class Organization(TimestampMixin, db.Model):
+    __tablename__ = "organizations"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    name: Mapped[str] = mapped_column(sa.String(200), nullable=False, unique=True)
+    acronym: Mapped[str] = mapped_column(sa.String(30), nullable=False, unique=True)
+    kind: Mapped[str] = mapped_column(enum_column_type(ORGANIZATION_KINDS, "organization_kind"), nullable=False)
+    contact_email: Mapped[str | None] = mapped_column(sa.String(254))
+    is_active: Mapped[bool] = mapped_column(sa.Boolean, nullable=False, default=True, server_default=sa.true())
+    version: Mapped[int] = mapped_column(sa.Integer, nullable=False, default=1, server_default="1")
+
+    users = relationship("User", back_populates="organization")
+
+    __mapper_args__ = {"version_id_col": version}
+
+    def __str__(self):
+        return self.acronym
+
+
+class User(UserMixin, TimestampMixin, db.Model):
+    __tablename__ = "users"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    username: Mapped[str] = mapped_column(sa.String(80), nullable=False, unique=True)
+    email: Mapped[str] = mapped_column(sa.String(254), nullable=False, unique=True)
+    full_name: Mapped[str] = mapped_column(sa.String(200), nullable=False, default="")
+    password_hash: Mapped[str] = mapped_column(sa.String(255), nullable=False)
+    role: Mapped[str] = mapped_column(enum_column_type(ROLES, "user_role"), nullable=False, default="viewer")
+    organization_id: Mapped[int | None] = mapped_column(
+        sa.ForeignKey("organizations.id", ondelete="RESTRICT"), index=True)
+    is_active: Mapped[bool] = mapped_column(sa.Boolean, nullable=False, default=True, server_default=sa.true())
+    last_login_at: Mapped[object | None] = mapped_column(UTCDateTime())
+    # Changed on password reset or deactivation: invalidates every session and remember-me cookie.
+    session_token: Mapped[str] = mapped_column(sa.String(64), nullable=False)
+    version: Mapped[int] = mapped_column(sa.Integer, nullable=False, default=1, server_default="1")
+
+    organization = relationship("Organization", back_populates="users", lazy="joined")
+
+    __mapper_args__ = {"version_id_col": version}
+
+    def get_id(self):
+        return f"{self.id}:{self.session_token}"
+
+    @property
+    def display_name(self):
+        return self.full_name or self.username
+
+    @property
+    def role_label(self):
+        return ROLE_LABELS.get(self.role, self.role)
+
+    def __str__(self):
+        return self.username

@@ -1,0 +1,142 @@
+"""`flask obcms …` commands, one click group per domain."""
+import json
+import sys
+
+import click
+import sqlalchemy as sa
+from flask import current_app
+from flask.cli import AppGroup
+
+from .audit_context import acting_as
+from .errors import ValidationFailed
+from .extensions import db
+
+obcms_cli = AppGroup("obcms", help="obcms administration commands.")
+jobs_cli = AppGroup("jobs", help="Background jobs: enqueue, run, list runs, print the cron schedule.")
+obcms_cli.add_command(jobs_cli)
+
+
+def _fail(error):
+    if isinstance(error, ValidationFailed):
+        for field, messages in error.errors.items():
+            for message in messages:
+                click.echo(f"  {field}: {message}", err=True)
+    raise click.ClickException(str(error.detail if hasattr(error, "detail") else error))
+
+
+@obcms_cli.command("create-admin")
+@click.option("--username", prompt=True)
+@click.option("--email", prompt=True)
+@click.option("--password", prompt=True, hide_input=True, confirmation_prompt=True)
+@click.option("--organization", "acronym", default="OOBC", show_default=True,
+              help="Acronym of an existing organization (optional).")
+def create_admin(username, email, password, acronym):
+    """Create an administrator account."""
+    from .auth import services
+    from .auth.models import Organization
+
+    org = db.session.scalar(sa.select(Organization).where(Organization.acronym == acronym)) if acronym else None
+    try:
+        with acting_as("cli:create-admin"):
+            user = services.create_user(username, email, password, "admin", org, full_name=username)
+            db.session.commit()
+    except ValidationFailed as error:
+        db.session.rollback()
+        _fail(error)
+    click.echo(f"Administrator {user.username} created.")
+
+
+@obcms_cli.command("seed-demo")
+@click.option("--if-empty", is_flag=True, help="Only when the database has no organizations yet.")
+def seed_demo_command(if_empty):
+    """Load the demo organizations and one user per role."""
+    from .demo import demo_is_loaded, seed_demo
+
+    if if_empty and demo_is_loaded():
+        click.echo("Demo data already loaded; nothing to do.")
+        return
+    password = current_app.config["DEMO_PASSWORD"]
+    with acting_as("cli:seed-demo"):
+        created = seed_demo(password)
+        db.session.commit()
+    if created:
+        click.echo(f"Demo users (password: {password}):")
+        for user in created:
+            click.echo(f"  {user.username:<10} {user.role}")
+    else:
+        click.echo("Demo users already exist.")
+
+
+@jobs_cli.command("enqueue")
+@click.argument("name")
+@click.option("--arg", "args", multiple=True, help="key=value passed to the job (repeatable).")
+def jobs_enqueue(name, args):
+    """Enqueue job NAME (cron calls this). Runs inline when REDIS_URL is not set."""
+    from jobs import JOBS, enqueue
+    from jobs.registry import load_jobs
+
+    load_jobs()
+    if name not in JOBS:
+        raise click.ClickException(f"Unknown job {name!r}. Known jobs: {', '.join(sorted(JOBS))}")
+    arguments = {}
+    for item in args:
+        key, _, value = item.partition("=")
+        arguments[key] = value
+    run = enqueue(name, **arguments)
+    db.session.commit()
+    db.session.refresh(run)
+    click.echo(f"JobRun #{run.id} {name}: {run.status}")
+    if run.status == "failed":
+        sys.exit(1)
+
+
+@jobs_cli.command("list")
+def jobs_list():
+    """The jobs that can be enqueued."""
+    from jobs import JOBS
+    from jobs.registry import load_jobs
+
+    load_jobs()
+    for name, fn in sorted(JOBS.items()):
+        click.echo(f"{name:<28} {(fn.__doc__ or '').strip().splitlines()[0] if fn.__doc__ else ''}")
+
+
+@jobs_cli.command("runs")
+@click.option("--limit", default=20, show_default=True)
+def jobs_runs(limit):
+    """The latest job runs."""
+    from jobs.models import JobRun
+
+    for run in db.session.scalars(sa.select(JobRun).order_by(JobRun.id.desc()).limit(limit)):
+        click.echo(f"#{run.id:<6} {run.name:<24} {run.status:<10} attempts={run.attempts} "
+                   f"counts={json.dumps(run.counts)} {run.error or ''}")
+
+
+@jobs_cli.command("schedule")
+@click.option("--flask", "flask_bin", default="flask", show_default=True, help="Path to the flask command.")
+def jobs_schedule(flask_bin):
+    """Print the crontab lines that trigger the scheduled jobs."""
+    import os
+
+    from jobs.schedule import crontab_lines
+
+    for line in crontab_lines(os.getcwd(), flask_bin):
+        click.echo(line)
+
+
+@obcms_cli.command("worker")
+@click.option("--burst", is_flag=True, help="Stop when the queue is empty.")
+def worker(burst):
+    """Run an RQ worker for the obcms queue (needs REDIS_URL)."""
+    if not current_app.config.get("REDIS_URL"):
+        raise click.ClickException("REDIS_URL is not set: without it jobs run inline and need no worker.")
+    from rq import Worker
+
+    from jobs.queue import redis_connection, rq_queue
+
+    connection = redis_connection()
+    Worker([rq_queue(connection)], connection=connection).work(burst=burst)
+
+
+def register_cli(app):
+    app.cli.add_command(obcms_cli)

@@ -1,0 +1,64 @@
+"""Engine set-up per backend, and the row lock every domain uses for its critical sections.
+
+SQLite: foreign keys on, WAL, a busy timeout, and real transactions (pysqlite's own BEGIN handling is
+turned off and SQLAlchemy emits BEGIN), so SAVEPOINTs and rolled-back tests work as on PostgreSQL.
+"""
+import sqlalchemy as sa
+from sqlalchemy import event
+
+from .extensions import db
+
+
+def is_sqlite(session=None):
+    bind = (session or db.session).get_bind()
+    return bind.dialect.name == "sqlite"
+
+
+def init_database(app):
+    with app.app_context():
+        engine = db.engine
+        if engine.dialect.name == "sqlite":
+            _configure_sqlite(engine)
+            if engine.url.database and engine.url.database != ":memory:":
+                import os
+
+                os.makedirs(os.path.dirname(os.path.abspath(engine.url.database)), exist_ok=True)
+
+
+def _configure_sqlite(engine):
+    if getattr(engine, "_obcms_configured", False):
+        return
+    engine._obcms_configured = True
+
+    @event.listens_for(engine, "connect")
+    def on_connect(dbapi_connection, connection_record):
+        dbapi_connection.isolation_level = None  # SQLAlchemy emits BEGIN itself (see below)
+        cursor = dbapi_connection.cursor()
+        cursor.execute("PRAGMA foreign_keys=ON")
+        cursor.execute("PRAGMA busy_timeout=30000")
+        if engine.url.database and engine.url.database != ":memory:":
+            cursor.execute("PRAGMA journal_mode=WAL")
+            cursor.execute("PRAGMA synchronous=NORMAL")
+        cursor.close()
+
+    @event.listens_for(engine, "begin")
+    def on_begin(connection):
+        connection.exec_driver_sql("BEGIN")
+
+
+def lock_rows(model, ids, session=None):
+    """Lock rows of `model` for the rest of the transaction, in id order (so two lockers never deadlock).
+
+    PostgreSQL: SELECT … FOR UPDATE. SQLite has no row locks: a no-op UPDATE takes the database write lock,
+    which serializes writers just the same.
+    """
+    session = session or db.session
+    ids = sorted(set(ids))
+    if not ids:
+        return []
+    table = model.__table__
+    if is_sqlite(session):
+        session.execute(sa.update(table).where(table.c.id == ids[0]).values(id=table.c.id))
+        return ids
+    return list(session.scalars(sa.select(table.c.id).where(table.c.id.in_(ids)).order_by(table.c.id)
+                                .with_for_update()))

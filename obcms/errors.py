@@ -1,0 +1,144 @@
+"""Domain errors and their one mapping to HTML pages, HTMX fragments and JSON problems.
+
+Services raise these; views may catch them to render inline, and anything not caught is rendered here.
+"""
+import logging
+import uuid
+
+from flask import g, jsonify, render_template, request
+from flask_wtf.csrf import CSRFError
+from werkzeug.exceptions import HTTPException
+
+log = logging.getLogger(__name__)
+
+
+class DomainError(Exception):
+    status = 400
+    code = "bad_request"
+    title = "Bad request"
+
+    def __init__(self, detail=None, **extra):
+        super().__init__(detail or self.title)
+        self.detail = detail or self.title
+        self.extra = extra
+
+    def problem(self):
+        body = {"error": self.code, "title": self.title, "status": self.status, "detail": self.detail}
+        body.update(self.extra)
+        return body
+
+
+class ValidationFailed(DomainError):
+    """Input broke a rule. `errors` maps a field name to a list of messages."""
+
+    status = 422
+    code = "validation_failed"
+    title = "Please correct the highlighted fields"
+
+    def __init__(self, detail=None, errors=None, **extra):
+        super().__init__(detail, **extra)
+        self.errors = errors or {}
+
+    def problem(self):
+        body = super().problem()
+        body["errors"] = self.errors
+        return body
+
+
+class Conflict(DomainError):
+    """Someone changed the record first (stale version) or the state no longer allows the change."""
+
+    status = 409
+    code = "conflict"
+    title = "Someone changed this first"
+
+    def __init__(self, detail=None, your_version=None, current_version=None, changed_fields=None, **extra):
+        super().__init__(detail, **extra)
+        self.your_version = your_version
+        self.current_version = current_version
+        self.changed_fields = changed_fields or {}
+
+    def problem(self):
+        body = super().problem()
+        body.update(your_version=self.your_version, current_version=self.current_version,
+                    changed_fields=self.changed_fields)
+        return body
+
+
+class NotAllowed(DomainError):
+    status = 403
+    code = "forbidden"
+    title = "You may not do this"
+
+
+class NotFound(DomainError):
+    status = 404
+    code = "not_found"
+    title = "Not found"
+
+
+def wants_json():
+    if request.path.startswith("/api/"):
+        return True
+    if request.headers.get("HX-Request"):
+        return False
+    best = request.accept_mimetypes.best_match(["text/html", "application/json"])
+    return best == "application/json" and request.accept_mimetypes[best] > request.accept_mimetypes["text/html"]
+
+
+def request_id():
+    if "request_id" not in g:
+        g.request_id = request.headers.get("X-Request-ID") or uuid.uuid4().hex[:16]
+    return g.request_id
+
+
+def render_error(status, code, title, detail, problem=None):
+    """Render an error as JSON, an HTMX fragment (into #errors) or a full page."""
+    if wants_json():
+        body = problem or {"error": code, "title": title, "status": status, "detail": detail}
+        body.setdefault("request_id", request_id())
+        response = jsonify(body)
+        response.status_code = status
+        response.mimetype = "application/problem+json"
+        return response
+    context = dict(status=status, code=code, title=title, detail=detail, request_id=request_id(),
+                   problem=problem or {})
+    if request.headers.get("HX-Request"):
+        response = render_template("errors/_error.html", **context), status
+        return response[0], status, {"HX-Retarget": "#errors", "HX-Reswap": "innerHTML"}
+    return render_template("errors/page.html", **context), status
+
+
+def register_error_handlers(app):
+    from .extensions import db
+
+    @app.errorhandler(DomainError)
+    def handle_domain_error(error):
+        db.session.rollback()
+        return render_error(error.status, error.code, error.title, error.detail, error.problem())
+
+    @app.errorhandler(CSRFError)
+    def handle_csrf(error):
+        return render_error(400, "csrf_failed", "The form expired or was not sent by this site",
+                            "Reload the page and try again.")
+
+    @app.errorhandler(HTTPException)
+    def handle_http(error):
+        response = render_error(error.code, (error.name or "error").lower().replace(" ", "_"), error.name,
+                                error.description)
+        if getattr(error, "code", None) == 405 and hasattr(error, "valid_methods") and error.valid_methods:
+            response = app.make_response(response)
+            response.headers["Allow"] = ", ".join(error.valid_methods)
+        if getattr(error, "code", None) == 429:
+            response = app.make_response(response)
+            for key, value in (error.get_headers() or []):
+                if key.lower().startswith(("retry-after", "x-ratelimit")):
+                    response.headers[key] = value
+        return response
+
+    @app.errorhandler(Exception)
+    def handle_unexpected(error):
+        db.session.rollback()
+        log.exception("unhandled error (request %s)", request_id())
+        return render_error(500, "server_error", "Something went wrong on our side",
+                            "We are sorry. Quote this request id when you report it.")

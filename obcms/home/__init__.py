@@ -1,0 +1,1 @@
+"""The role-aware home page (dashboard shell)."""

@@ -1,0 +1,1 @@
+"""Operations: health probe, security headers, host checks."""

@@ -1,0 +1,43 @@
+import sqlalchemy as sa
+from flask import Blueprint, current_app, jsonify
+
+from ..extensions import db
+
+bp = Blueprint("ops", __name__)
+
+
+def database_status():
+    try:
+        db.session.execute(sa.text("SELECT 1"))
+        db.session.rollback()
+        return "ok"
+    except Exception:  # any failure to reach the database is "error"; the probe itself must not fail
+        current_app.logger.warning("health: database unreachable", exc_info=True)
+        db.session.rollback()
+        return "error"
+
+
+def redis_status():
+    url = current_app.config.get("REDIS_URL")
+    if not url:
+        return "not_configured"
+    try:
+        from jobs.queue import redis_connection
+
+        redis_connection().ping()
+        return "ok"
+    except Exception:
+        current_app.logger.warning("health: redis unreachable", exc_info=True)
+        return "error"
+
+
+@bp.route("/health")
+def health():
+    database, redis = database_status(), redis_status()
+    healthy = database == "ok" and redis in ("ok", "not_configured")
+    body = {"status": "healthy" if healthy else "unhealthy", "database": database, "redis": redis,
+            "version": current_app.config["VERSION"]}
+    response = jsonify(body)
+    response.status_code = 200 if healthy else 503
+    response.headers["Cache-Control"] = "no-store"
+    return response

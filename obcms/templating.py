@@ -1,0 +1,70 @@
+"""Template filters and globals shared by every page: money, dates, navigation for the role."""
+from datetime import date, datetime
+from decimal import Decimal
+from zoneinfo import ZoneInfo
+
+from flask import current_app, url_for
+from flask_login import current_user
+
+from .auth.permissions import can
+
+# (label, endpoint, permission) in the order shown. Domains add their entries here as they arrive.
+NAVIGATION = [
+    ("Home", "home.index", "dashboard.view"),
+    ("Admin console", "admin.index", "admin.console"),
+]
+
+
+def format_money(value, symbol=True):
+    if value is None:
+        return "—"
+    value = Decimal(value).quantize(Decimal("0.01"))
+    text = f"{value:,.2f}"
+    return f"₱ {text}" if symbol else text
+
+
+def format_date(value):
+    if value is None:
+        return "—"
+    if isinstance(value, datetime):
+        value = local_time(value)
+    return f"{value.day} {value:%b %Y}"
+
+
+def local_time(value):
+    return value.astimezone(ZoneInfo(current_app.config["TIMEZONE"]))
+
+
+def format_datetime(value):
+    if value is None:
+        return "—"
+    value = local_time(value)
+    return f"{value.day} {value:%b %Y %H:%M}"
+
+
+def format_percent(value, places=0):
+    if value is None:
+        return "—"
+    return f"{Decimal(value):.{places}f} %"
+
+
+def navigation_for(user):
+    items = []
+    for label, endpoint, permission in NAVIGATION:
+        if can(user, permission):
+            try:
+                items.append((label, url_for(endpoint), endpoint))
+            except Exception:  # an endpoint of a domain not registered in this app
+                continue
+    return items
+
+
+def init_templating(app):
+    app.jinja_env.filters.update(money=format_money, date=format_date, datetime=format_datetime,
+                                 percent=format_percent)
+    app.jinja_env.globals.update(can=can, today=date.today)
+
+    @app.context_processor
+    def inject():
+        return {"navigation": navigation_for(current_user) if current_user else [],
+                "app_version": app.config["VERSION"]}

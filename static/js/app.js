@@ -1,0 +1,45 @@
+// The little JavaScript obcms needs: htmx error swapping, toasts, dismissable panels.
+(function () {
+  "use strict";
+  // htmx 2 does not swap 4xx/5xx. Validation (422) and conflict (409) answers re-render the target with
+  // their errors; anything else goes to the page's #errors region unless the server retargeted it.
+  document.addEventListener("htmx:beforeSwap", function (event) {
+    var xhr = event.detail.xhr;
+    if (xhr.status === 422 || xhr.status === 409) {
+      event.detail.shouldSwap = true;
+      event.detail.isError = false;
+    } else if (xhr.status >= 400) {
+      event.detail.shouldSwap = true;
+      event.detail.isError = false;
+      if (!xhr.getResponseHeader("HX-Retarget")) {
+        event.detail.target = document.getElementById("errors");
+        event.detail.swapOverride = "innerHTML";
+      }
+    }
+  });
+  document.addEventListener("htmx:sendError", function () {
+    var errors = document.getElementById("errors");
+    if (errors) errors.textContent = "The server could not be reached. Check your connection and try again.";
+  });
+  document.addEventListener("obcms:toast", function (event) {
+    var box = document.getElementById("toasts");
+    if (!box || !event.detail) return;
+    var item = document.createElement("div");
+    item.className = "toast toast-" + (event.detail.level || "success");
+    item.textContent = event.detail.message;
+    box.appendChild(item);
+    setTimeout(function () { item.remove(); }, 5000);
+  });
+  document.addEventListener("click", function (event) {
+    var button = event.target.closest("[data-dismiss]");
+    if (button) {
+      var panel = button.closest(".error-panel, .flash, dialog");
+      if (panel && panel.tagName === "DIALOG") panel.close(); else if (panel) panel.remove();
+    }
+    var opener = event.target.closest("[data-open-dialog]");
+    if (opener) {
+      var dialog = document.getElementById(opener.getAttribute("data-open-dialog"));
+      if (dialog) dialog.showModal();
+    }
+  });
+})();
