@@ -3,7 +3,7 @@ from datetime import date, datetime
 from decimal import Decimal
 from zoneinfo import ZoneInfo
 
-from flask import current_app, url_for
+from flask import current_app, request, url_for
 from flask_login import current_user
 
 from .auth.permissions import can
@@ -48,6 +48,17 @@ def format_percent(value, places=0):
     return f"{Decimal(value):.{places}f} %"
 
 
+def url_with(**changes):
+    """The current URL with some query arguments changed (None removes one): sort links, pagination."""
+    args = {key: value for key, value in request.args.items() if value != ""}
+    for key, value in changes.items():
+        if value is None or value == "":
+            args.pop(key, None)
+        else:
+            args[key] = value
+    return url_for(request.endpoint, **(request.view_args or {}), **args)
+
+
 def navigation_for(user):
     items = []
     for label, endpoint, permission in NAVIGATION:
@@ -62,7 +73,7 @@ def navigation_for(user):
 def init_templating(app):
     app.jinja_env.filters.update(money=format_money, date=format_date, datetime=format_datetime,
                                  percent=format_percent)
-    app.jinja_env.globals.update(can=can, today=date.today)
+    app.jinja_env.globals.update(can=can, today=date.today, url_with=url_with)
 
     @app.context_processor
     def inject():

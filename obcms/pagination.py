@@ -1,0 +1,62 @@
+"""Page through a SELECT: one COUNT and one LIMIT/OFFSET query, whatever the page.
+
+    page = paginate(stmt, request.args.get("page"), per_page=25)
+    page.items, page.total, page.pages, page.has_next     (render with ui.pagination(page))
+"""
+from dataclasses import dataclass
+
+import sqlalchemy as sa
+
+from .extensions import db
+
+MAX_PER_PAGE = 200
+
+
+@dataclass(frozen=True)
+class Page:
+    items: list
+    page: int
+    per_page: int
+    total: int
+
+    @property
+    def pages(self):
+        return max(1, -(-self.total // self.per_page))
+
+    @property
+    def has_prev(self):
+        return self.page > 1
+
+    @property
+    def has_next(self):
+        return self.page < self.pages
+
+    @property
+    def first_item(self):
+        return 0 if not self.total else (self.page - 1) * self.per_page + 1
+
+    @property
+    def last_item(self):
+        return min(self.total, self.page * self.per_page)
+
+
+def page_number(value):
+    """A page number from user input: anything unusable is page 1."""
+    try:
+        number = int(value)
+    except (TypeError, ValueError):
+        return 1
+    return number if number >= 1 else 1
+
+
+def paginate(stmt, page, per_page=25, session=None):
+    """Run `stmt` for one page. A page past the end shows the last page. `stmt` rows are returned as
+    `session.execute(...).all()` rows when it selects several entities/columns, else as scalars."""
+    session = session or db.session
+    per_page = max(1, min(int(per_page), MAX_PER_PAGE))
+    total = session.scalar(sa.select(sa.func.count()).select_from(stmt.order_by(None).subquery()))
+    pages = max(1, -(-total // per_page))
+    number = min(page_number(page), pages)
+    result = session.execute(stmt.limit(per_page).offset((number - 1) * per_page))
+    items = result.all() if len(result.keys()) > 1 else result.scalars().all()
+    return Page(items=items, page=number, per_page=per_page, total=total)
