@@ -1,0 +1,237 @@
+"""Budget distribution over the children of one node: equal, weighted, manual (DOMAIN.md "Budget distribution").
+
+Pure: no database. Decimal in, Decimal out; the arithmetic runs on integer centavos, so it is exact.
+
+Rounding (largest remainder at the centavo): every share is floored to the centavo, then the centavos left
+over are given one by one to the shares with the largest remainders, ties going to the earlier child in the
+given (tree) order. The shares therefore always sum to the amount exactly and none is a centavo or more away
+from its ideal value.
+
+    result = distribute_weighted(Decimal("1000.00"), {"a": "50", "b": "30", "c": "20"})
+    result.is_valid, result.amounts()    # True, {"a": Decimal("500.00"), "b": Decimal("300.00"), ...}
+    distribute_equal(Decimal("100.00"), 3).amounts()   # {0: 33.34, 1: 33.33, 2: 33.33}
+
+Invalid input never raises: the result carries `errors` keyed by the child (or AMOUNT / ALL for the whole),
+and `messages(labels)` spells them out with the child's name.
+"""
+from dataclasses import dataclass, field
+from decimal import Decimal, InvalidOperation
+
+METHODS = ("equal", "weighted", "manual")
+CENT = Decimal("0.01")
+HUNDRED = Decimal(100)
+AMOUNT = "amount"  # error key: the amount being distributed
+ALL = "__all__"    # error key: the distribution as a whole (no children, totals off)
+
+
+@dataclass(frozen=True)
+class Share:
+    key: object
+    amount: Decimal | None  # None when this child's input is invalid
+    entered: Decimal | None = None  # the weight (percent) or manual amount given for this child
+
+
+@dataclass(frozen=True)
+class DistributionResult:
+    method: str
+    amount: Decimal | None
+    shares: tuple = ()
+    errors: dict = field(default_factory=dict)
+
+    @property
+    def is_valid(self):
+        return not self.errors
+
+    @property
+    def total(self):
+        return sum((s.amount for s in self.shares if s.amount is not None), Decimal("0.00"))
+
+    @property
+    def remainder(self):
+        """What is left undistributed (negative when over); zero for every valid result."""
+        return (self.amount or Decimal("0.00")) - self.total
+
+    def amounts(self):
+        """{child key: Decimal amount} in child order (invalid children omitted)."""
+        return {s.key: s.amount for s in self.shares if s.amount is not None}
+
+    def to_json(self):
+        """{str(child key): "123.45"}, decimals as strings, for the distribution record."""
+        return {str(s.key): str(s.amount) for s in self.shares if s.amount is not None}
+
+    def messages(self, labels=None):
+        """Human sentences naming the child: ["Planning & Design: the weight must be 0 or more.", …]."""
+        labels = labels or {}
+        out = []
+        for key, problems in self.errors.items():
+            if key in (AMOUNT, ALL):
+                name = "Amount" if key == AMOUNT else None
+            else:
+                name = labels.get(key, f"Child {key}")
+            out.extend(f"{name}: {p}" if name else p for p in problems)
+        return out
+
+
+def distribute_equal(amount, children):
+    """Split `amount` in equal shares over `children` (a count n ≥ 1, or a sequence of child keys)."""
+    keys = list(range(children)) if isinstance(children, int) else list(children)
+    errors = {}
+    value = _amount(amount, errors)
+    if not keys:
+        errors.setdefault(ALL, []).append("There are no children to distribute over.")
+    if errors:
+        return DistributionResult("equal", value, tuple(Share(k, None) for k in keys), errors)
+    cents = _to_cents(value)
+    return DistributionResult("equal", value, _largest_remainder(cents, keys, [1] * len(keys)))
+
+
+def distribute_weighted(amount, weights):
+    """Split `amount` by a percentage per child: each ≥ 0, at most 2 decimals, together exactly 100.
+
+    `weights`: a mapping {child key: weight} (in child order) or a sequence of weights (keys 0, 1, …)."""
+    pairs = _pairs(weights)
+    errors = {}
+    value = _amount(amount, errors)
+    if not pairs:
+        errors.setdefault(ALL, []).append("There are no children to distribute over.")
+    parsed = []
+    for key, raw in pairs:
+        weight = _number(raw, key, errors, "weight", "Enter a weight in percent (0 for none).")
+        if weight is not None and weight > HUNDRED:
+            errors.setdefault(key, []).append("The weight cannot be more than 100 %.")
+            weight = None
+        parsed.append((key, weight))
+    if parsed and all(w is not None for _, w in parsed):
+        total = sum((w for _, w in parsed), Decimal(0))
+        if total != HUNDRED:
+            gap = HUNDRED - total
+            side = f"{gap:.2f} % missing" if gap > 0 else f"{-gap:.2f} % too much"
+            errors.setdefault(ALL, []).append(
+                f"The weights add up to {total:.2f} %; they must add up to exactly 100 % ({side}).")
+    if errors:
+        shares = tuple(Share(k, _floor_share(value, w) if value is not None and w is not None else None, w)
+                       for k, w in parsed)
+        return DistributionResult("weighted", value, shares, errors)
+    cents = _to_cents(value)
+    basis = [int(w * HUNDRED) for _, w in parsed]  # hundredths of a percent: integers summing to 10 000
+    shares = _largest_remainder(cents, [k for k, _ in parsed], basis)
+    return DistributionResult("weighted", value,
+                              tuple(Share(s.key, s.amount, w) for s, (_, w) in zip(shares, parsed, strict=True)))
+
+
+def distribute_manual(amount, amounts):
+    """Take an amount per child as given: each ≥ 0 in centavos, together exactly `amount`.
+
+    `amounts`: a mapping {child key: amount} (in child order) or a sequence (keys 0, 1, …)."""
+    pairs = _pairs(amounts)
+    errors = {}
+    value = _amount(amount, errors)
+    if not pairs:
+        errors.setdefault(ALL, []).append("There are no children to distribute over.")
+    shares = []
+    for key, raw in pairs:
+        share = _number(raw, key, errors, "amount", "Enter an amount (0 for none).")
+        shares.append(Share(key, share.quantize(CENT) if share is not None else None, share))
+    total = sum((s.amount for s in shares if s.amount is not None), Decimal("0.00"))
+    if value is not None and shares and all(s.amount is not None for s in shares) and total != value:
+        gap = value - total
+        side = f"₱ {gap:,.2f} left to distribute" if gap > 0 else f"₱ {-gap:,.2f} over"
+        errors.setdefault(ALL, []).append(f"The amounts add up to ₱ {total:,.2f}, not ₱ {value:,.2f} ({side}).")
+    return DistributionResult("manual", value, tuple(shares), errors)
+
+
+def distribute(method, amount, children, inputs=None):
+    """Dispatch by method name: inputs are the weights or amounts {child key: value} (unused for equal)."""
+    if method == "equal":
+        return distribute_equal(amount, children)
+    if method == "weighted":
+        return distribute_weighted(amount, {k: (inputs or {}).get(k) for k in children})
+    if method == "manual":
+        return distribute_manual(amount, {k: (inputs or {}).get(k) for k in children})
+    raise ValueError(f"unknown distribution method {method!r}; choose one of {', '.join(METHODS)}")
+
+
+# Internals -----------------------------------------------------------------------------------------------
+
+def _pairs(values):
+    if isinstance(values, dict):
+        return list(values.items())
+    return list(enumerate(values))
+
+
+def parse_decimal(raw):
+    """A finite Decimal from a Decimal, int or text ("1,234.50", "₱ 10"); None when it is not a number.
+
+    Floats are refused (TypeError): money never goes through binary floating point."""
+    if isinstance(raw, bool):
+        raise TypeError("a boolean is not a number")
+    if isinstance(raw, float):
+        raise TypeError("floats are not accepted for money or weights; pass a Decimal or text")
+    if isinstance(raw, Decimal):
+        value = raw
+    elif isinstance(raw, int):
+        value = Decimal(raw)
+    elif isinstance(raw, str):
+        text = raw.replace(",", "").replace("₱", "").replace("%", "").strip()
+        if not text:
+            return None
+        try:
+            value = Decimal(text)
+        except InvalidOperation:
+            return None
+    elif raw is None:
+        return None
+    else:
+        raise TypeError(f"cannot read a number from {type(raw).__name__}")
+    return value if value.is_finite() else None
+
+
+def has_at_most_two_decimals(value):
+    return value == value.quantize(CENT, rounding="ROUND_DOWN")
+
+
+def _number(raw, key, errors, what, missing):
+    value = parse_decimal(raw)
+    if value is None:
+        errors.setdefault(key, []).append(missing if raw is None or str(raw).strip() == "" else
+                                          f"The {what} is not a number.")
+        return None
+    problems = []
+    if value < 0:
+        problems.append(f"The {what} must be 0 or more.")
+    if not has_at_most_two_decimals(value):
+        problems.append(f"The {what} may have at most 2 decimals.")
+    if problems:
+        errors.setdefault(key, []).extend(problems)
+        return None
+    return value
+
+
+def _amount(raw, errors):
+    value = _number(raw, AMOUNT, errors, "amount", "Enter the amount to distribute.")
+    return value.quantize(CENT) if value is not None else None
+
+
+def _to_cents(value):
+    return int(value * 100)
+
+
+def _floor_share(amount, weight):
+    cents = _to_cents(amount) * int(weight * HUNDRED) // 10000
+    return Decimal(cents) / 100
+
+
+def _largest_remainder(cents, keys, basis):
+    """Split `cents` proportionally to the integer `basis`; exact, largest remainder, ties in order."""
+    whole = sum(basis)
+    floors = []
+    remainders = []
+    for b in basis:
+        q, r = divmod(cents * b, whole)
+        floors.append(q)
+        remainders.append(r)
+    leftover = cents - sum(floors)
+    # Sort by remainder descending; Python's sort is stable, so equal remainders keep the given order.
+    for index in sorted(range(len(keys)), key=lambda i: -remainders[i])[:leftover]:
+        floors[index] += 1
+    return tuple(Share(k, (Decimal(c) / 100).quantize(CENT)) for k, c in zip(keys, floors, strict=True))
