@@ -45,7 +45,8 @@ def _dispatch(app, run_id):
 
         with app.app_context():
             retries = app.config.get("JOB_MAX_RETRIES", 3)
-            rq_queue().enqueue("jobs.runner.execute", run_id, job_id=f"obcms-jobrun-{run_id}",
+            # The queue name is in the id: several installations (or test runs) may share one Redis.
+            rq_queue().enqueue("jobs.runner.execute", run_id, job_id=f"{app.config['RQ_QUEUE']}-jobrun-{run_id}",
                                retry=Retry(max=retries, interval=RETRY_INTERVALS[:retries]) if retries else None,
                                result_ttl=3600, failure_ttl=7 * 24 * 3600)
         return
@@ -110,4 +111,15 @@ def execute(run_id):
         run.finished_at = utcnow()
         run.error = "".join(traceback.format_exception_only(type(error), error)).strip()[:4000]
         db.session.commit()
+        if final:
+            _stop_rq_retries()
         raise
+
+
+def _stop_rq_retries():
+    """RQ's Retry policy retries any exception: a permanent failure (or the last attempt) ends it here."""
+    from rq import get_current_job
+
+    rq_job = get_current_job()
+    if rq_job is not None:
+        rq_job.retries_left = 0

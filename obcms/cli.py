@@ -135,7 +135,8 @@ def worker(burst):
     from jobs.queue import redis_connection, rq_queue
 
     connection = redis_connection()
-    Worker([rq_queue(connection)], connection=connection).work(burst=burst)
+    # The scheduler runs the delayed retries of transient failures (jobs.runner.RETRY_INTERVALS).
+    Worker([rq_queue(connection)], connection=connection).work(burst=burst, with_scheduler=True)
 
 
 def register_cli(app):

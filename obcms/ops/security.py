@@ -10,9 +10,8 @@ ADMIN_CSP = ("default-src 'self'; img-src 'self' data:; style-src 'self' 'unsafe
 
 
 def init_security(app):
-    if app.config.get("ALLOWED_HOSTS"):
-        app.config["TRUSTED_HOSTS"] = app.config["ALLOWED_HOSTS"]
-
+    # One host check, here, rather than Flask's TRUSTED_HOSTS: with that, a request for another host has no URL
+    # adapter and its error page (which builds URLs) cannot render.
     @app.before_request
     def check_host():
         allowed = app.config.get("ALLOWED_HOSTS")
