@@ -88,7 +88,11 @@ def import_models():
     """Import every model module so metadata (and so Alembic) sees all tables."""
     from jobs import models as _jobs  # noqa: F401
 
+    from .audit import listener as _audit_listener  # noqa: F401
+    from .audit import models as _audit  # noqa: F401
     from .auth import models as _auth  # noqa: F401
+    from .workflow import guard as _workflow_guard  # noqa: F401
+    from .workflow import models as _workflow  # noqa: F401
 
 
 def _register_blueprints(app):

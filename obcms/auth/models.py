@@ -3,6 +3,7 @@ import sqlalchemy as sa
 from flask_login import UserMixin
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
+from ..audit.mixins import Audited
 from ..db_types import UTCDateTime, enum_column_type, utcnow
 from ..extensions import db
 
@@ -27,7 +28,7 @@ class TimestampMixin:
     updated_at: Mapped[object] = mapped_column(UTCDateTime(), nullable=False, default=utcnow, onupdate=utcnow)
 
 
-class Organization(TimestampMixin, db.Model):
+class Organization(Audited, TimestampMixin, db.Model):
     __tablename__ = "organizations"
 
     id: Mapped[int] = mapped_column(primary_key=True)
@@ -46,8 +47,10 @@ class Organization(TimestampMixin, db.Model):
         return self.acronym
 
 
-class User(UserMixin, TimestampMixin, db.Model):
+class User(Audited, UserMixin, TimestampMixin, db.Model):
     __tablename__ = "users"
+    __audit_exclude__ = ("password_hash", "session_token", "last_login_at")
+    __audit_personal__ = ("email",)
 
     id: Mapped[int] = mapped_column(primary_key=True)
     username: Mapped[str] = mapped_column(sa.String(80), nullable=False, unique=True)

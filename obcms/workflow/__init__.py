@@ -1,0 +1,8 @@
+"""State machines declared as data, fired through one function; optimistic locking helpers.
+
+    from obcms.workflow import StateMachine, Transition, fire, available_transitions
+"""
+from .guard import StatusChangeRefused, derived_status  # noqa: F401
+from .locking import bump_version, check_version, versioned_update  # noqa: F401
+from .machine import StateMachine, Transition, machine_for  # noqa: F401
+from .services import available_transitions, fire, transition_history  # noqa: F401

@@ -1,0 +1,96 @@
+"""Optimistic locking end to end: the version the user saw against the current one.
+
+Every editable model has `version` with `__mapper_args__ = {"version_id_col": version}`: each ORM UPDATE
+checks and bumps it (a concurrent write raises StaleDataError, shown as a 409). Forms and API payloads send
+the version they were rendered with:
+
+    versioned_update(org, form.version.data, {"name": form.name.data, "acronym": form.acronym.data})
+
+A stale version raises Conflict (HTTP 409) with your_version, current_version and changed_fields
+{field: {"current": …, "yours": …, "by": …}} taken from the audit trail since your version.
+
+THE RULE FOR SET-BASED UPDATES: an UPDATE statement bypasses version_id_col, so every bulk UPDATE of a
+versioned table sets `version = version + 1` itself; bump_version adds it to the values:
+
+    session.execute(update(WorkItem).where(WorkItem.id.in_(ids)).values(bump_version({"progress": 50}, WorkItem)))
+"""
+import sqlalchemy as sa
+
+from ..audit.models import AuditEntry
+from ..audit.objects import object_type_of
+from ..audit.recording import serialize
+from ..database import lock_rows
+from ..errors import Conflict, ValidationFailed
+from ..extensions import db
+
+
+def bump_version(values, model):
+    """`values` plus version = version + 1 (for UPDATE … SET of a versioned model or table)."""
+    table = getattr(model, "__table__", model)
+    return {**values, "version": table.c.version + 1}
+
+
+def _version_number(expected_version):
+    try:
+        return int(expected_version)
+    except (TypeError, ValueError):
+        raise ValidationFailed("The form did not say which version it was editing. Reload it and try again.",
+                               errors={"version": ["Missing or not a number."]}) from None
+
+
+def changed_since(obj, your_version, submitted=None, session=None):
+    """{field: {"current", "yours", "by", "at"}} for what changed after `your_version`.
+
+    From the audit trail (entries of this object with a later object_version); for models without audit
+    entries, the submitted fields whose current value differs."""
+    session = session or db.session
+    submitted = submitted or {}
+    entries = session.execute(
+        sa.select(AuditEntry.field, AuditEntry.actor_label, AuditEntry.at)
+        .where(AuditEntry.object_type == object_type_of(obj), AuditEntry.object_id == obj.id,
+               AuditEntry.object_version > your_version, AuditEntry.field.is_not(None))
+        .order_by(AuditEntry.id)).all()
+    changed = {}
+    for name, actor_label, at in entries:
+        changed[name] = {"by": actor_label, "at": at.isoformat()}
+    if not entries:
+        for name, value in submitted.items():
+            if hasattr(obj, name) and serialize(getattr(obj, name)) != serialize(value):
+                changed[name] = {"by": None, "at": None}
+    for name, facts in changed.items():
+        facts["current"] = serialize(getattr(obj, name, None))
+        facts["yours"] = serialize(submitted[name]) if name in submitted else None
+    return changed
+
+
+def conflict(obj, your_version, submitted=None, session=None):
+    """The Conflict error for an edit made on `your_version` of `obj` (which holds the current state)."""
+    changed = changed_since(obj, your_version, submitted, session)
+    who = sorted({facts["by"] for facts in changed.values() if facts.get("by")})
+    detail = (f"{obj} was changed{' by ' + ', '.join(who) if who else ''} after you opened it "
+              f"(version {your_version} → {obj.version}). Compare, then apply yours again or keep theirs.")
+    return Conflict(detail, your_version=your_version, current_version=obj.version, changed_fields=changed)
+
+
+def check_version(obj, expected_version, submitted=None, session=None):
+    """Raise Conflict when `obj.version` is not the version the user saw."""
+    expected = _version_number(expected_version)
+    if expected != obj.version:
+        raise conflict(obj, expected, submitted, session)
+    return expected
+
+
+def versioned_update(obj, expected_version, changes, session=None):
+    """Apply `changes` (field → value) if `obj` is still at `expected_version`, else raise Conflict.
+
+    The row is locked and re-read first, so the comparison is with the latest committed version even when two
+    saves race; the flush then bumps the version (and the audit records each changed field)."""
+    session = session or db.session
+    session.flush()
+    lock_rows(type(obj), [obj.id], session)
+    session.refresh(obj)
+    check_version(obj, expected_version, changes, session)
+    for name, value in changes.items():
+        setattr(obj, name, value)
+    session.flush()
+    return obj

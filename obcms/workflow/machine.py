@@ -1,0 +1,137 @@
+"""State machines declared as data on their model, and the registry that finds them.
+
+    class WorkItem(db.Model):
+        __state_machine__ = StateMachine(
+            field="status", states=("not_started", "in_progress", "completed"), permission="workitem.read",
+            transitions=[
+                Transition("start", "not_started", "in_progress", roles=EDITORS),
+                Transition("complete", ("not_started", "in_progress"), "completed", roles=EDITORS,
+                           effects=[set_completed_at]),
+            ])
+
+A transition names where it may start (one state or several), where it goes, and who may fire it:
+`roles` (the actor's role must be one of them) and/or `allow(obj, actor)` for object-level rules (returns
+True, or False / a reason text to refuse). `not_by_submitter` refuses the actor who fired the latest
+transition marked `submits=True` on this object. `comment_required` needs a comment. `requires` (and the
+machine's `entry_requirements[target]`) name fields that must be non-empty. `effects(obj, transition, actor)`
+run inside the transaction; `after_commit(obj, transition, actor)` callbacks run once it commits.
+"""
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass, field
+
+from sqlalchemy import event
+from sqlalchemy.orm import Mapper
+
+from ..audit.objects import object_type_of
+
+
+def _as_tuple(value):
+    if value is None:
+        return ()
+    if isinstance(value, str):
+        return (value,)
+    return tuple(value)
+
+
+@dataclass(frozen=True)
+class Transition:
+    name: str
+    sources: tuple
+    target: str
+    label: str | None = None
+    roles: frozenset | None = None
+    allow: Callable | None = None
+    not_by_submitter: bool = False
+    submits: bool = False
+    comment_required: bool = False
+    requires: tuple = ()
+    effects: tuple = ()
+    after_commit: tuple = ()
+
+    def __init__(self, name, sources, target, *, label=None, roles=None, allow=None, not_by_submitter=False,
+                 submits=False, comment_required=False, requires=(), effects=(), after_commit=()):
+        values = dict(name=name, sources=_as_tuple(sources), target=target,
+                      label=label or name.replace("_", " ").capitalize(),
+                      roles=frozenset(_as_tuple(roles)) if roles is not None else None, allow=allow,
+                      not_by_submitter=not_by_submitter, submits=submits, comment_required=comment_required,
+                      requires=_as_tuple(requires), effects=tuple(effects), after_commit=tuple(after_commit))
+        for key, value in values.items():
+            object.__setattr__(self, key, value)
+        if roles is None and allow is None:
+            raise ValueError(f"transition {name!r} allows nobody: give roles= and/or allow=")
+
+
+@dataclass
+class StateMachine:
+    field: str
+    states: tuple
+    transitions: Iterable
+    initial: str | None = None
+    permission: str | None = None  # what the generic route requires to see or act on the object at all
+    entry_requirements: dict = field(default_factory=dict)
+    model: type | None = None
+
+    def __post_init__(self):
+        self.states = tuple(self.states)
+        self.transitions = tuple(self.transitions)
+        self.initial = self.initial or self.states[0]
+        self._by_name = {}
+        for transition in self.transitions:
+            if transition.name in self._by_name:
+                raise ValueError(f"duplicate transition {transition.name!r}")
+            unknown = {transition.target, *transition.sources} - set(self.states)
+            if unknown:
+                raise ValueError(f"transition {transition.name!r} names unknown states: {sorted(unknown)}")
+            self._by_name[transition.name] = transition
+        unknown = set(self.entry_requirements) - set(self.states)
+        if unknown:
+            raise ValueError(f"entry requirements for unknown states: {sorted(unknown)}")
+
+    def get(self, name):
+        return self._by_name.get(name)
+
+    def from_state(self, state):
+        return [t for t in self.transitions if state in t.sources]
+
+    def requirements(self, transition):
+        return tuple(dict.fromkeys(transition.requires + tuple(self.entry_requirements.get(transition.target, ()))))
+
+    @property
+    def submitting(self):
+        return tuple(t.name for t in self.transitions if t.submits)
+
+    @property
+    def object_type(self):
+        return object_type_of(self.model)
+
+
+_MACHINES = {}
+
+
+def machine_for(obj_or_cls):
+    """The StateMachine of a model (class or instance), or None."""
+    cls = obj_or_cls if isinstance(obj_or_cls, type) else type(obj_or_cls)
+    return getattr(cls, "__state_machine__", None)
+
+
+def managed_model(object_type):
+    """The machine-managed model registered under `object_type` (for the generic routes), or None."""
+    from sqlalchemy.orm import configure_mappers
+
+    configure_mappers()
+    return _MACHINES.get(object_type)
+
+
+def managed_models():
+    return dict(_MACHINES)
+
+
+@event.listens_for(Mapper, "mapper_configured")
+def _register(mapper, cls):
+    machine = cls.__dict__.get("__state_machine__")
+    if machine is None:
+        return
+    if machine.field not in mapper.columns:
+        raise ValueError(f"{cls.__name__}.__state_machine__ field {machine.field!r} is not a column")
+    machine.model = cls
+    _MACHINES[object_type_of(cls)] = cls

@@ -1,0 +1,192 @@
+"""Fire transitions, and the dry run that says which ones a user may fire and why not.
+
+    log = fire(item, "start", current_user, comment=None, expected_version=form_version)
+    for option in available_transitions(item, current_user): option.allowed, option.reasons
+
+Services never commit: the caller owns the transaction.
+"""
+from dataclasses import dataclass, field
+
+import sqlalchemy as sa
+
+from ..audit.context import audit_cause
+from ..database import lock_rows
+from ..errors import Conflict, NotAllowed, NotFound, ValidationFailed
+from ..extensions import db
+from ..transaction import after_commit
+from .guard import firing
+from .machine import machine_for
+from .models import TransitionLog
+
+
+@dataclass
+class Availability:
+    """What firing `transition` now would do: allowed, or the reasons why not."""
+
+    transition: object
+    allowed: bool = True
+    refusals: list = field(default_factory=list)  # (kind, reason): kind is "state", "actor" or "requirements"
+    missing_fields: list = field(default_factory=list)
+
+    @property
+    def name(self):
+        return self.transition.name
+
+    @property
+    def label(self):
+        return self.transition.label
+
+    @property
+    def comment_required(self):
+        return self.transition.comment_required
+
+    @property
+    def reasons(self):
+        return [reason for _, reason in self.refusals]
+
+    @property
+    def reason(self):
+        return " ".join(self.reasons)
+
+    def reasons_for(self, kind):
+        return " ".join(reason for k, reason in self.refusals if k == kind)
+
+    def refuse(self, kind, reason):
+        self.allowed = False
+        self.refusals.append((kind, reason))
+
+
+def _is_empty(value):
+    if value is None:
+        return True
+    if isinstance(value, str):
+        return not value.strip()
+    if isinstance(value, list | tuple | set | dict):
+        return len(value) == 0
+    return False
+
+
+def _label(value):
+    return str(value).replace("_", " ")
+
+
+def submitter_id(obj, machine, session=None):
+    """The user who fired the latest submitting transition on `obj` (None when never submitted)."""
+    if not machine.submitting:
+        return None
+    session = session or db.session
+    return session.scalar(
+        sa.select(TransitionLog.actor_user_id)
+        .where(TransitionLog.object_type == machine.object_type, TransitionLog.object_id == obj.id,
+               TransitionLog.transition.in_(machine.submitting))
+        .order_by(TransitionLog.id.desc()).limit(1))
+
+
+def _check(obj, machine, transition, actor, submitter):
+    option = Availability(transition)
+    current = getattr(obj, machine.field)
+    if current not in transition.sources:
+        option.refuse("state", f"Only possible when {machine.field} is "
+                               f"{' or '.join(_label(s) for s in transition.sources)} (now {_label(current)}).")
+    if actor is None or not getattr(actor, "is_authenticated", False) or not getattr(actor, "is_active", False):
+        option.refuse("actor", "Sign in first.")
+    else:
+        if transition.roles is not None and actor.role not in transition.roles:
+            option.refuse("actor", "Needs the role "
+                                   f"{' or '.join(sorted(_label(r) for r in transition.roles))}.")
+        elif transition.allow is not None:
+            verdict = transition.allow(obj, actor)
+            if verdict is not True:
+                option.refuse("actor", verdict if isinstance(verdict, str) else "You may not do this on this item.")
+        if transition.not_by_submitter and submitter is not None and submitter == actor.id:
+            option.refuse("actor", "You submitted this; someone else must act on it.")
+    for name in machine.requirements(transition):
+        if _is_empty(getattr(obj, name)):
+            option.missing_fields.append(name)
+    if option.missing_fields:
+        option.refuse("requirements", "Fill in first: " + ", ".join(_label(f) for f in option.missing_fields) + ".")
+    return option
+
+
+def _submitter_if_needed(obj, machine, transitions):
+    return submitter_id(obj, machine) if any(t.not_by_submitter for t in transitions) else None
+
+
+def available_transitions(obj, actor):
+    """Every transition from the current state, each with allowed True/False and the reasons why not."""
+    machine = _machine(obj)
+    options = machine.from_state(getattr(obj, machine.field))
+    submitter = _submitter_if_needed(obj, machine, options)
+    return [_check(obj, machine, transition, actor, submitter) for transition in options]
+
+
+def _machine(obj):
+    machine = machine_for(obj)
+    if machine is None:
+        raise TypeError(f"{type(obj).__name__} has no __state_machine__")
+    return machine
+
+
+def fire(obj, transition_name, actor, comment=None, expected_version=None, session=None):
+    """Fire a transition: lock the row, re-read it, check state, actor, requirements and comment, apply,
+    run the effects, log it (the audit records the status change). Returns the TransitionLog row.
+
+    Raises NotFound (no such transition), Conflict (stale version, or the state moved on), NotAllowed
+    (the actor may not), ValidationFailed (missing fields or comment; `errors` names each).
+    """
+    session = session or db.session
+    machine = _machine(obj)
+    transition = machine.get(transition_name)
+    if transition is None:
+        raise NotFound(f"{type(obj).__name__} has no action '{transition_name}'.")
+    comment = (comment or "").strip() or None
+
+    session.flush()
+    lock_rows(type(obj), [obj.id], session)
+    session.refresh(obj)
+    if expected_version not in (None, ""):
+        from .locking import check_version
+
+        check_version(obj, expected_version, session=session)
+
+    option = _check(obj, machine, transition, actor,
+                    submitter_id(obj, machine, session) if transition.not_by_submitter else None)
+    if option.reasons_for("state"):
+        raise Conflict(f"'{transition.label}' is no longer possible. {option.reasons_for('state')}",
+                       current_version=getattr(obj, "version", None))
+    if option.reasons_for("actor"):
+        raise NotAllowed(option.reasons_for("actor"))
+    if option.missing_fields:
+        raise ValidationFailed(f"'{transition.label}' needs more information first.",
+                               errors={f: [f"Required before '{transition.label}'."] for f in option.missing_fields})
+    if transition.comment_required and not comment:
+        raise ValidationFailed(f"'{transition.label}' needs a comment.",
+                               errors={"comment": [f"Say why ('{transition.label}' needs a comment)."]})
+
+    from_state = getattr(obj, machine.field)
+    actor_id = getattr(actor, "id", None)
+    with audit_cause(f"transition '{transition.name}'"), firing(obj):
+        setattr(obj, machine.field, transition.target)
+        for effect in transition.effects:
+            effect(obj, transition, actor)
+        log = TransitionLog(object_type=machine.object_type, object_id=obj.id, transition=transition.name,
+                            from_state=from_state, to_state=transition.target, actor_user_id=actor_id,
+                            actor_label=(getattr(actor, "username", None) or "system")[:120], comment=comment)
+        session.add(log)
+        session.flush()
+    for callback in transition.after_commit:
+        after_commit(lambda callback=callback: callback(obj, transition, actor), session)
+    return log
+
+
+def transition_history(obj_or_type, object_id=None, session=None):
+    """The transition log of one object, oldest first (one query, actors joined)."""
+    session = session or db.session
+    if object_id is None:
+        machine = _machine(obj_or_type)
+        object_type, object_id = machine.object_type, obj_or_type.id
+    else:
+        object_type = obj_or_type
+    return list(session.scalars(
+        sa.select(TransitionLog).where(TransitionLog.object_type == object_type, TransitionLog.object_id == object_id)
+        .order_by(TransitionLog.id)))
