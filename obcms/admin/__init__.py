@@ -10,6 +10,7 @@ from flask_admin.contrib.sqla.fields import QuerySelectField
 from flask_login import current_user
 from flask_wtf import FlaskForm
 from wtforms import BooleanField, HiddenField, PasswordField, SelectField, StringField
+from wtforms.fields.choices import SelectChoice
 from wtforms.validators import Optional
 
 from ..auth import services
@@ -69,7 +70,7 @@ class ServiceModelView(AdminOnly, ModelView):
 class OrganizationForm(FlaskForm):
     name = StringField("Name")
     acronym = StringField("Acronym")
-    kind = SelectField("Kind", choices=[(k, k) for k in ORGANIZATION_KINDS])
+    kind = SelectField("Kind", choices=[SelectChoice(value=k, label=k) for k in ORGANIZATION_KINDS])
     contact_email = StringField("Contact e-mail", validators=[Optional()])
     is_active = BooleanField("Active", default=True)
     version = HiddenField()
@@ -103,7 +104,7 @@ class UserForm(FlaskForm):
     username = StringField("Username")
     email = StringField("E-mail")
     full_name = StringField("Full name")
-    role = SelectField("Role", choices=[(r, ROLE_LABELS[r]) for r in ROLES])
+    role = SelectField("Role", choices=[SelectChoice(value=r, label=ROLE_LABELS[r]) for r in ROLES])
     organization = QuerySelectField("Organization", query_factory=_organizations, allow_blank=True,
                                     blank_text="(none)")
     is_active = BooleanField("Active", default=True)
