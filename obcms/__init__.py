@@ -91,6 +91,7 @@ def import_models():
     from .audit import listener as _audit_listener  # noqa: F401
     from .audit import models as _audit  # noqa: F401
     from .auth import models as _auth  # noqa: F401
+    from .workitems import models as _workitems  # noqa: F401
     from .workflow import guard as _workflow_guard  # noqa: F401
     from .workflow import models as _workflow  # noqa: F401
 

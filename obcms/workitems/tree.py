@@ -1,0 +1,640 @@
+"""All nested-set arithmetic of the work-breakdown tree. Nothing else reads or writes lft/rgt/depth/tree_id.
+
+A tree is every node with the same `tree_id` (= its root's id). A node's interval [lft, rgt] encloses exactly
+its subtree; the root spans 1 … 2n. Reads are one query each (a self-join on the lft range, so the bounds are
+never taken from a possibly stale ORM object):
+
+    descendants(project)               # [WorkItem …] in tree order
+    ancestors(subtask)                 # the breadcrumb, root first
+    subtree_nested(project)            # {"id", "title", …, "children": [ … ]} for a template
+
+Writes lock the tree(s) they touch — the root row, `SELECT … FOR UPDATE` on PostgreSQL, the database write
+lock on SQLite (obcms.database.lock_rows), several trees in id order — then re-read the bounds inside the lock
+and run a fixed number of set-based statements (never a loop over nodes). Every shifted row gets
+`version = version + 1`, so optimistic locking sees structural changes too; afterwards the structural
+attributes of WorkItem objects in the session are expired, so stale bounds are never used.
+
+    item = insert(WorkItem(title="Survey", work_type="task"), parent=activity)      # last child
+    insert(WorkItem(...), parent=activity, before=some_task)                        # before a sibling
+    move_subtree(activity, parent=other_project)                                    # across trees
+    move_subtree(task, parent=activity, before=first_task)                          # reorder
+    move_subtree(task)                                                              # its own tree
+    delete_subtree(activity)                                                        # → nodes deleted
+
+`check=` callables (the service's type, depth and allocation rules) run inside the lock with the fresh
+rows, so a rule is judged on the same data the write uses. Statement counts (after the lock): insert 2
+(shift, INSERT), move 1, delete 2 (DELETE, close the gap); plus one re-read each.
+"""
+from dataclasses import dataclass
+
+import sqlalchemy as sa
+from sqlalchemy.orm import aliased
+
+from ..database import is_sqlite, lock_rows
+from ..db_types import utcnow
+from ..errors import NotFound, ValidationFailed
+from ..extensions import db
+from .models import WorkItem
+from .money_sql import money_sum
+
+W = WorkItem.__table__
+c = W.c
+
+# Attributes a structural write may change on rows other than the one it was given.
+STRUCTURE_ATTRIBUTES = ("tree_id", "lft", "rgt", "depth", "parent_id", "version", "ppa_id", "organization_id",
+                        "updated_at", "parent")
+
+
+@dataclass(frozen=True)
+class Fresh:
+    """A node's bounds and the facts the rules need, read inside the tree lock."""
+
+    id: int
+    tree_id: int
+    parent_id: int | None
+    lft: int
+    rgt: int
+    depth: int
+    work_type: str
+    title: str
+    ppa_id: int | None
+    organization_id: int | None
+    allocated_budget: object
+    children_allocated: object   # sum of the children's allocated budgets (Decimal)
+    height: int                  # levels below the node (0 for a leaf)
+
+    @property
+    def size(self):
+        return (self.rgt - self.lft + 1) // 2
+
+
+@dataclass(frozen=True)
+class Moved:
+    """What a move changed, for the roll-ups of both ends."""
+
+    node_id: int
+    old_parent_id: int | None
+    new_parent_id: int | None
+    old_tree_id: int
+    new_tree_id: int
+
+
+# ------------------------------------------------------------------------------------------------- helpers
+def _session(session):
+    return session or db.session
+
+
+def _id(node):
+    if node is None or isinstance(node, int):
+        return node
+    identity = sa.inspect(node).identity
+    return identity[0] if identity else node.id
+
+
+def _tree_hint(node):
+    """The tree a loaded object says it is in, without loading anything (verified after the lock)."""
+    if node is None or isinstance(node, int):
+        return None
+    return sa.inspect(node).dict.get("tree_id")
+
+
+def _fresh_rows(session, ids):
+    sub = aliased(W, name="sub")
+    kid = aliased(W, name="kid")
+    sqlite = is_sqlite(session)
+    children_allocated = (sa.select(money_sum(kid.c.allocated_budget, sqlite))
+                          .where(kid.c.parent_id == c.id).scalar_subquery())
+    height = (sa.select(sa.func.max(sub.c.depth))
+              .where(sub.c.tree_id == c.tree_id, sub.c.lft.between(c.lft, c.rgt))
+              .scalar_subquery() - c.depth)
+    stmt = sa.select(c.id, c.tree_id, c.parent_id, c.lft, c.rgt, c.depth, c.work_type, c.title, c.ppa_id,
+                     c.organization_id, c.allocated_budget, children_allocated.label("children_allocated"),
+                     height.label("height")).where(c.id.in_(ids))
+    return {row.id: Fresh(**row._mapping) for row in session.execute(stmt)}
+
+
+def lock(*nodes, session=None):
+    """Lock the trees holding `nodes` and return {id: Fresh} read inside the lock.
+
+    The tree of a node is taken from the loaded object when there is one (else one query), locked, and
+    verified on the fresh row; a node moved to another tree meanwhile gets that tree locked too.
+    """
+    session = _session(session)
+    session.flush()
+    ids = [_id(n) for n in nodes if n is not None]
+    hints = {_tree_hint(n) for n in nodes if n is not None}
+    if None in hints:
+        hints = set(session.scalars(sa.select(c.tree_id).where(c.id.in_(ids))))
+    locked, tried = set(), set()
+    while True:
+        locked |= set(lock_rows(WorkItem, hints - tried, session=session))
+        tried |= hints
+        fresh = _fresh_rows(session, ids)
+        missing = [i for i in ids if i not in fresh]
+        if missing:
+            raise NotFound(f"Work item #{missing[0]} does not exist (any more).")
+        hints = {row.tree_id for row in fresh.values()}
+        if hints <= locked:
+            return fresh
+        if hints <= tried:
+            raise ValidationFailed(f"The root of tree {sorted(hints - locked)} is missing; run "
+                                   "`flask obcms tree check`.")
+
+
+def _expire(session, tree_ids=None, deleted=None):
+    """Forget the structural attributes of loaded WorkItems (of the given trees), drop deleted ones."""
+    for obj in list(session.identity_map.values()):
+        if not isinstance(obj, WorkItem):
+            continue
+        state = sa.inspect(obj)
+        loaded = state.dict
+        if tree_ids is not None and "tree_id" in loaded and loaded["tree_id"] not in tree_ids:
+            continue
+        if deleted is not None and loaded.get("tree_id") == deleted[0] and \
+                deleted[1] <= loaded.get("lft", 0) <= deleted[2]:
+            session.expunge(obj)
+            continue
+        session.expire(obj, STRUCTURE_ATTRIBUTES)
+
+
+def _set_loaded(obj, **values):
+    from sqlalchemy.orm.attributes import set_committed_value
+
+    for key, value in values.items():
+        set_committed_value(obj, key, value)
+
+
+def _bump():
+    return {"version": c.version + 1}
+
+
+def _open_gap(session, tree_id, at, width):
+    """Make room for `width` positions at `at`: everything at or after it moves right."""
+    session.execute(sa.update(W).where(c.tree_id == tree_id, c.rgt >= at).values(
+        lft=sa.case((c.lft >= at, c.lft + width), else_=c.lft), rgt=c.rgt + width, **_bump()))
+
+
+def _close_gap(session, tree_id, after, width):
+    session.execute(sa.update(W).where(c.tree_id == tree_id, c.rgt > after).values(
+        lft=sa.case((c.lft > after, c.lft - width), else_=c.lft), rgt=c.rgt - width, **_bump()))
+
+
+def _position(fresh, parent_id, before_id):
+    """(parent row, position) for 'last child of parent' or 'before sibling'."""
+    parent = fresh[parent_id]
+    if before_id is None:
+        return parent, parent.rgt
+    before = fresh[before_id]
+    if before.parent_id != parent.id:
+        raise ValidationFailed(f"'{before.title}' is not a child of '{parent.title}'.",
+                               errors={"before": ["Choose a sibling under the new parent."]})
+    return parent, before.lft
+
+
+# ------------------------------------------------------------------------------------------------- writes
+def create_root(item, session=None):
+    """Insert `item` (transient) as the root of a new tree: lft 1, rgt 2, depth 0, tree_id = its id."""
+    session = _session(session)
+    item.parent_id, item.lft, item.rgt, item.depth, item.tree_id = None, 1, 2, 0, 0
+    session.add(item)
+    session.flush()
+    session.execute(sa.update(W).where(c.id == item.id).values(tree_id=c.id))
+    _set_loaded(item, tree_id=item.id)
+    return item
+
+
+def insert(item, parent, before=None, check=None, session=None):
+    """Insert `item` (transient) as the last child of `parent`, or just before its child `before`.
+
+    `ppa_id` and `organization_id` are copied from the parent (so from the root). `check(parent_fresh)` runs
+    inside the lock before anything is written. Returns the item, flushed, with its bounds loaded.
+    """
+    if parent is None:
+        return create_root(item, session)
+    session = _session(session)
+    if item in session:
+        session.expunge(item)
+    fresh = lock(parent, before, session=session)
+    parent_row, at = _position(fresh, _id(parent), _id(before))
+    if check is not None:
+        check(parent_row)
+    _open_gap(session, parent_row.tree_id, at, 2)
+    item.tree_id, item.parent_id, item.lft, item.rgt = parent_row.tree_id, parent_row.id, at, at + 1
+    item.depth, item.ppa_id, item.organization_id = parent_row.depth + 1, parent_row.ppa_id, parent_row.organization_id
+    session.add(item)
+    session.flush()
+    _expire(session, {parent_row.tree_id})
+    return item
+
+
+def move_subtree(node, parent=None, before=None, check=None, session=None):
+    """Move `node` with its subtree: as last child of `parent`, before `parent`'s child `before`, or — with
+    no parent — to the root level (it becomes its own tree). Across trees, both are locked in id order and
+    the moved nodes take the new root's PPA and organization.
+
+    `check(node_fresh, parent_fresh or None)` runs inside the lock. Moving a node under itself or one of its
+    descendants is refused. Returns a Moved.
+    """
+    session = _session(session)
+    fresh = lock(node, parent, before, session=session)
+    n = fresh[_id(node)]
+    if before is not None and _id(before) == n.id:
+        raise ValidationFailed("A work item cannot be placed before itself.", errors={"before": ["Pick another sibling."]})
+    if parent is None:
+        if check is not None:
+            check(n, None)
+        if n.parent_id is not None:
+            _move_across(session, n, None, 1)
+        moved = Moved(n.id, n.parent_id, None, n.tree_id, n.id)
+    else:
+        p, at = _position(fresh, _id(parent), _id(before))
+        if p.tree_id == n.tree_id and n.lft <= p.lft <= n.rgt:
+            raise ValidationFailed(f"'{n.title}' cannot be moved under itself or one of its own descendants.",
+                                   errors={"parent": ["Choose a parent outside the moved subtree."]})
+        if check is not None:
+            check(n, p)
+        if p.tree_id == n.tree_id:
+            _move_within(session, n, p, at)
+        else:
+            _move_across(session, n, p, at)
+        moved = Moved(n.id, n.parent_id, p.id, n.tree_id, p.tree_id)
+    _expire(session, {moved.old_tree_id, moved.new_tree_id})
+    return moved
+
+
+def _move_within(session, n, p, at):
+    """One UPDATE: the subtree jumps to `at`, the nodes in between slide by its width."""
+    lft, rgt, width = n.lft, n.rgt, n.rgt - n.lft + 1
+    if at > rgt + 1 or at < lft:
+        if at > rgt:
+            shift, lo, hi, others = at - rgt - 1, rgt + 1, at - 1, -width
+        else:
+            shift, lo, hi, others = at - lft, at, lft - 1, width
+        session.execute(sa.update(W).where(
+            c.tree_id == n.tree_id, sa.or_(c.lft.between(min(lo, lft), max(hi, rgt)),
+                                           c.rgt.between(min(lo, lft), max(hi, rgt)))).values(
+            lft=c.lft + sa.case((c.lft.between(lft, rgt), shift), (c.lft.between(lo, hi), others), else_=0),
+            rgt=c.rgt + sa.case((c.rgt.between(lft, rgt), shift), (c.rgt.between(lo, hi), others), else_=0),
+            depth=c.depth + sa.case((c.lft.between(lft, rgt), p.depth + 1 - n.depth), else_=0),
+            parent_id=sa.case((c.id == n.id, p.id), else_=c.parent_id),
+            **_bump()))
+    # else: already in place (it is the last child, or `before` is its next sibling): nothing to write.
+
+
+def _move_across(session, n, p, at):
+    """One UPDATE: open a gap in the target tree, carry the subtree over, close the gap it leaves.
+
+    p is None for a move to the root level: the node becomes the root of tree `n.id`.
+    """
+    width = n.rgt - n.lft + 1
+    source, target = n.tree_id, (p.tree_id if p is not None else n.id)
+    new_depth = p.depth + 1 if p is not None else 0
+    ppa_id, organization_id = (p.ppa_id, p.organization_id) if p is not None else (n.ppa_id, n.organization_id)
+    moving = sa.and_(c.tree_id == source, c.lft.between(n.lft, n.rgt))
+    after_source = sa.and_(c.tree_id == source, c.lft > n.rgt)
+    in_target = sa.and_(c.tree_id == target, c.lft >= at)
+    shift = at - n.lft
+    session.execute(sa.update(W).where(
+        sa.or_(sa.and_(c.tree_id == source, c.rgt >= n.lft), sa.and_(c.tree_id == target, c.rgt >= at))).values(
+        lft=c.lft + sa.case((moving, shift), (after_source, -width), (in_target, width), else_=0),
+        rgt=c.rgt + sa.case((sa.and_(c.tree_id == source, c.rgt.between(n.lft, n.rgt)), shift),
+                            (sa.and_(c.tree_id == source, c.rgt > n.rgt), -width),
+                            (sa.and_(c.tree_id == target, c.rgt >= at), width), else_=0),
+        depth=c.depth + sa.case((moving, new_depth - n.depth), else_=0),
+        parent_id=sa.case((c.id == n.id, p.id if p is not None else None), else_=c.parent_id),
+        ppa_id=sa.case((moving, ppa_id), else_=c.ppa_id),
+        organization_id=sa.case((moving, organization_id), else_=c.organization_id),
+        tree_id=sa.case((moving, target), else_=c.tree_id),
+        **_bump()))
+
+
+def delete_subtree(node, check=None, session=None):
+    """Delete `node` and its whole subtree; returns the Fresh row read inside the lock (`.size` nodes went,
+    `.parent_id` needs its roll-ups). `check(node_fresh)` runs inside the lock first."""
+    session = _session(session)
+    fresh = lock(node, session=session)
+    n = fresh[_id(node)]
+    if check is not None:
+        check(n)
+    session.execute(sa.delete(W).where(c.tree_id == n.tree_id, c.lft.between(n.lft, n.rgt)))
+    if n.parent_id is not None:
+        _close_gap(session, n.tree_id, n.rgt, n.rgt - n.lft + 1)
+    _expire(session, {n.tree_id}, deleted=(n.tree_id, n.lft, n.rgt))
+    return n
+
+
+def insert_many(nodes, parent=None, session=None, check=None):
+    """Build whole subtrees fast: bounds computed in memory, then one multi-row INSERT.
+
+    `nodes` is a list of dicts of WorkItem columns with an optional "children" list of the same shape.
+    Under `parent` they become its last children (one gap opened for all); without a parent each top-level
+    dict becomes the root of a new tree. Ids are reserved up front (a PostgreSQL sequence range; on SQLite
+    max(id) under the write lock). `check(parent_fresh, nodes)` runs inside the lock. Returns the new ids
+    in tree order (preorder).
+    """
+    session = _session(session)
+    sqlite = is_sqlite(session)
+    total = _count(nodes)
+    if not total:
+        return []
+    if parent is not None:
+        p = lock(parent, session=session)[_id(parent)]
+        if check is not None:
+            check(p, nodes)
+        start, depth, tree_id, parent_id = p.rgt, p.depth + 1, p.tree_id, p.id
+        inherited = {"ppa_id": p.ppa_id, "organization_id": p.organization_id}
+    else:
+        session.flush()
+        if sqlite:  # take the write lock before reading max(id)
+            session.execute(sa.update(W).where(sa.false()).values(id=c.id))
+        start, depth, tree_id, parent_id, inherited = 1, 0, None, None, {}
+    ids = _reserve_ids(session, total, sqlite)
+    rows = _number(nodes, ids, start, depth, tree_id, parent_id, inherited)
+    if parent is not None:
+        _open_gap(session, tree_id, start, 2 * total)
+    session.execute(sa.insert(W), rows)
+    if parent is not None:
+        _expire(session, {tree_id})
+    return [row["id"] for row in rows]
+
+
+def _count(nodes):
+    return sum(1 + _count(node.get("children", ())) for node in nodes)
+
+
+def _reserve_ids(session, n, sqlite):
+    if sqlite:
+        first = (session.scalar(sa.select(sa.func.max(c.id))) or 0) + 1
+        return list(range(first, first + n))
+    sequence = sa.func.pg_get_serial_sequence("work_items", "id")
+    return list(session.scalars(sa.select(sa.func.nextval(sequence)).select_from(sa.func.generate_series(1, n))))
+
+
+def _column_defaults():
+    """Every column with the value an ORM insert would give it, so all rows of the INSERT have one shape
+    (the timestamps are set per call)."""
+    return {column.key: (column.default.arg if column.default is not None and column.default.is_scalar else None)
+            for column in W.columns}
+
+
+def _number(nodes, ids, start, depth, tree_id, parent_id, inherited):
+    """Preorder rows with lft/rgt/depth/tree_id/parent_id assigned (ids consumed in preorder)."""
+    defaults = _column_defaults()
+    rows, counter = [], iter(ids)
+    now = utcnow()
+
+    def visit(node, position, level, tree, parent_key):
+        fields = {k: v for k, v in node.items() if k != "children"}
+        unknown = set(fields) - set(defaults)
+        if unknown:
+            raise ValueError(f"unknown work item fields: {sorted(unknown)}")
+        row = dict(defaults, created_at=now, updated_at=now, version=1)
+        row.update(fields)
+        row.update(inherited)
+        row["id"] = next(counter)
+        row.update(tree_id=tree if tree is not None else row["id"], parent_id=parent_key, lft=position,
+                   depth=level)
+        rows.append(row)
+        position += 1
+        for child in node.get("children", ()):
+            position = visit(child, position, level + 1, row["tree_id"], row["id"])
+        row["rgt"] = position
+        return position + 1
+
+    position = start
+    for node in nodes:
+        position = visit(node, position, depth, tree_id, parent_id)
+        if tree_id is None:
+            position = 1
+    return rows
+
+
+# ------------------------------------------------------------------------------------------------- reads
+def _subtree_join(node_id, include_self=True):
+    n = aliased(W, name="n")
+    lower = c.lft >= n.c.lft if include_self else c.lft > n.c.lft
+    return n, sa.and_(c.tree_id == n.c.tree_id, lower, c.lft <= n.c.rgt)
+
+
+def descendants(node, include_self=False, session=None):
+    """The subtree below `node` in tree order (one query)."""
+    n, on = _subtree_join(_id(node), include_self)
+    stmt = (sa.select(WorkItem).join_from(WorkItem, n, on).where(n.c.id == _id(node)).order_by(WorkItem.lft))
+    return list(_session(session).scalars(stmt))
+
+
+def ancestors(node, include_self=False, session=None):
+    """The breadcrumb: root first, down to the parent (or the node itself with include_self). One query."""
+    n = aliased(W, name="n")
+    if include_self:
+        on = sa.and_(c.tree_id == n.c.tree_id, c.lft <= n.c.lft, c.rgt >= n.c.rgt)
+    else:
+        on = sa.and_(c.tree_id == n.c.tree_id, c.lft < n.c.lft, c.rgt > n.c.rgt)
+    stmt = sa.select(WorkItem).join_from(WorkItem, n, on).where(n.c.id == _id(node)).order_by(WorkItem.lft)
+    return list(_session(session).scalars(stmt))
+
+
+def children(node, session=None):
+    """The direct children in order (one query)."""
+    stmt = sa.select(WorkItem).where(WorkItem.parent_id == _id(node)).order_by(WorkItem.lft)
+    return list(_session(session).scalars(stmt))
+
+
+def siblings(node, include_self=False, session=None):
+    """The other children of the node's parent, in order (a root has none). One query."""
+    n = aliased(W, name="n")
+    stmt = (sa.select(WorkItem).join_from(WorkItem, n, c.parent_id == n.c.parent_id)
+            .where(n.c.id == _id(node)).order_by(WorkItem.lft))
+    if not include_self:
+        stmt = stmt.where(c.id != n.c.id)
+    return list(_session(session).scalars(stmt))
+
+
+def subtree_rows(node, columns=None, session=None):
+    """The subtree of `node` (itself included) as plain rows in tree order, one query. `columns` are
+    WorkItem.__table__ columns (default: all)."""
+    n, on = _subtree_join(_id(node))
+    stmt = (sa.select(*(columns or W.columns)).select_from(W.join(n, on)).where(n.c.id == _id(node))
+            .order_by(c.lft))
+    return _session(session).execute(stmt).all()
+
+
+def nest(rows):
+    """Rows in tree order (with lft, rgt) → the top node as a dict with a "children" list, recursively."""
+    top, stack = None, []
+    for row in rows:
+        item = dict(row._mapping)
+        item["children"] = []
+        while stack and stack[-1]["rgt"] < item["lft"]:
+            stack.pop()
+        if stack:
+            stack[-1]["children"].append(item)
+        else:
+            top = item
+        stack.append(item)
+    return top
+
+
+def subtree_nested(node, columns=None, session=None):
+    """The subtree as nested dicts ({column: value, …, "children": [...]}), ready for a template; ONE query.
+    Returns None when the node does not exist."""
+    return nest(subtree_rows(node, columns, session))
+
+
+def subtree_size(node, session=None):
+    """How many nodes a delete of `node` would remove (itself included). One query."""
+    row = _session(session).execute(sa.select(c.lft, c.rgt).where(c.id == _id(node))).first()
+    if row is None:
+        raise NotFound(f"Work item #{_id(node)} does not exist.")
+    return (row.rgt - row.lft + 1) // 2
+
+
+def families(node_ids, include_self=False, session=None):
+    """For roll-ups: each (proper, or with include_self also the node itself) ancestor of the given nodes
+    with each of its children, one row per (ancestor, child) pair, deepest ancestors first. One query.
+
+    Row: a_id, a_parent_id, a_depth, a_status, a_progress, a_auto, a_expenditure, a_completed_at, a_version,
+    k_id, k_status, k_progress, k_allocated, k_expenditure.
+    """
+    n = aliased(W, name="n")
+    a = aliased(W, name="a")
+    k = aliased(W, name="k")
+    if include_self:
+        on = sa.and_(a.c.tree_id == n.c.tree_id, a.c.lft <= n.c.lft, a.c.rgt >= n.c.rgt)
+    else:
+        on = sa.and_(a.c.tree_id == n.c.tree_id, a.c.lft < n.c.lft, a.c.rgt > n.c.rgt)
+    stmt = (sa.select(a.c.id.label("a_id"), a.c.parent_id.label("a_parent_id"), a.c.depth.label("a_depth"),
+                      a.c.status.label("a_status"), a.c.progress.label("a_progress"),
+                      a.c.auto_calculate_progress.label("a_auto"), a.c.actual_expenditure.label("a_expenditure"),
+                      a.c.completed_at.label("a_completed_at"), a.c.version.label("a_version"),
+                      k.c.id.label("k_id"), k.c.status.label("k_status"), k.c.progress.label("k_progress"),
+                      k.c.allocated_budget.label("k_allocated"), k.c.actual_expenditure.label("k_expenditure"))
+            .select_from(n).join(a, on).join(k, k.c.parent_id == a.c.id)
+            .where(n.c.id.in_(list(node_ids))).order_by(a.c.depth.desc(), a.c.id, k.c.lft))
+    return _session(session).execute(stmt).all()
+
+
+# ------------------------------------------------------------------------------------------------- repair
+def check_integrity(tree_id=None, session=None):
+    """Every violation of the nested-set invariants, as dicts {tree_id, id, kind, detail}; [] when intact.
+
+    Checked per tree: exactly one root, whose id is the tree_id, with lft 1, depth 0 and rgt 2n; lft < rgt;
+    the bounds are exactly 1 … 2n, each once; every interval well nested (no overlap); rgt − lft + 1 equals
+    twice the subtree size counted through parent links; a parent is in the same tree, encloses its child,
+    and is one level up.
+    """
+    session = _session(session)
+    stmt = sa.select(c.id, c.parent_id, c.tree_id, c.lft, c.rgt, c.depth).order_by(c.tree_id, c.lft, c.id)
+    if tree_id is not None:
+        stmt = stmt.where(c.tree_id == tree_id)
+    rows = session.execute(stmt).all()
+    by_id = {r.id: r for r in rows}
+    trees = {}
+    for r in rows:
+        trees.setdefault(r.tree_id, []).append(r)
+    violations = []
+
+    def flag(row, kind, detail):
+        violations.append({"tree_id": row.tree_id, "id": row.id, "kind": kind, "detail": detail})
+
+    for tid, nodes in trees.items():
+        n = len(nodes)
+        roots = [r for r in nodes if r.parent_id is None]
+        if len(roots) != 1 or roots[0].id != tid:
+            flag(nodes[0], "root", f"tree {tid} has roots {[r.id for r in roots]}, expected exactly #{tid}")
+        for r in roots:
+            if (r.lft, r.rgt, r.depth) != (1, 2 * n, 0):
+                flag(r, "root_bounds", f"root spans {r.lft}…{r.rgt} at depth {r.depth}, expected 1…{2 * n} at 0")
+        seen = {}
+        for r in nodes:
+            for value in (r.lft, r.rgt):
+                seen[value] = seen.get(value, 0) + 1
+        duplicated = sorted(v for v, k in seen.items() if k > 1)
+        missing = sorted(set(range(1, 2 * n + 1)) - set(seen))
+        if duplicated or missing:
+            flag(nodes[0], "bounds", f"tree {tid}: duplicated {duplicated[:10]}, missing {missing[:10]}")
+        size = {r.id: 1 for r in nodes}
+        kids = {}
+        for r in nodes:
+            kids.setdefault(r.parent_id, []).append(r.id)
+        order, todo = [], list(kids.get(None, ()))
+        while todo:  # preorder through the parent links; reversed, children come before their parents
+            x = todo.pop()
+            order.append(x)
+            todo.extend(kids.get(x, ()))
+        for x in reversed(order):
+            parent_id = by_id[x].parent_id
+            if parent_id is not None:
+                size[parent_id] += size[x]
+        stack = []
+        for r in nodes:
+            if r.lft >= r.rgt:
+                flag(r, "lft_not_before_rgt", f"lft {r.lft} ≥ rgt {r.rgt}")
+            if r.rgt - r.lft + 1 != 2 * size[r.id]:
+                flag(r, "width", f"rgt − lft + 1 = {r.rgt - r.lft + 1}, subtree has {size[r.id]} nodes")
+            while stack and stack[-1].rgt < r.lft:
+                stack.pop()
+            if stack and r.rgt > stack[-1].rgt:
+                flag(r, "overlap", f"{r.lft}…{r.rgt} overlaps #{stack[-1].id} {stack[-1].lft}…{stack[-1].rgt}")
+            stack.append(r)
+            if r.parent_id is not None:
+                p = by_id.get(r.parent_id)
+                if p is None or p.tree_id != tid:
+                    flag(r, "parent_tree", f"parent #{r.parent_id} is not in tree {tid}")
+                    continue
+                if not (p.lft < r.lft and r.rgt < p.rgt):
+                    flag(r, "outside_parent", f"{r.lft}…{r.rgt} not inside parent #{p.id} {p.lft}…{p.rgt}")
+                if r.depth != p.depth + 1:
+                    flag(r, "depth", f"depth {r.depth}, parent #{p.id} has depth {p.depth}")
+    return violations
+
+
+def rebuild(tree_id=None, session=None):
+    """Renumber lft/rgt/depth/tree_id from the parent links (siblings keep their order: by lft, then id).
+
+    With `tree_id`, the nodes reachable from that root; without, every tree (and nodes cut off from any
+    root by a parent cycle are reported). Locks the trees, reads them in one query, writes only the rows
+    whose numbers change (one executemany UPDATE). Returns the number of rows rewritten.
+    """
+    session = _session(session)
+    session.flush()
+    if tree_id is not None:
+        lock_rows(WorkItem, [tree_id], session=session)
+        reach = sa.select(c.id).where(c.id == tree_id, c.parent_id.is_(None)).cte("reach", recursive=True)
+        reach = reach.union_all(sa.select(c.id).join(reach, c.parent_id == reach.c.id))
+        stmt = sa.select(c.id, c.parent_id, c.tree_id, c.lft, c.rgt, c.depth).where(c.id.in_(sa.select(reach.c.id)))
+    else:
+        lock_rows(WorkItem, session.scalars(sa.select(c.id).where(c.parent_id.is_(None))).all(), session=session)
+        stmt = sa.select(c.id, c.parent_id, c.tree_id, c.lft, c.rgt, c.depth)
+    rows = session.execute(stmt).all()
+    kids = {}
+    for r in sorted(rows, key=lambda r: (r.lft, r.id)):
+        kids.setdefault(r.parent_id, []).append(r)
+    numbered = {}
+
+    for root in sorted(kids.get(None, ()), key=lambda r: r.id):
+        edge = 0
+        stack = [(root, 0, False)]
+        while stack:
+            r, depth, closing = stack.pop()
+            edge += 1
+            if closing:
+                numbered[r.id]["rgt"] = edge
+                continue
+            numbered[r.id] = {"_id": r.id, "lft": edge, "depth": depth, "tree_id": root.id}
+            stack.append((r, depth, True))
+            stack.extend((k, depth + 1, False) for k in reversed(kids.get(r.id, ())))
+    unreached = [r.id for r in rows if r.id not in numbered]
+    if unreached:
+        raise ValidationFailed(f"{len(unreached)} work items are not reachable from any root (a parent cycle): "
+                               f"{unreached[:20]}")
+    changed = [values for r in rows
+               for values in [numbered[r.id]]
+               if (r.lft, r.rgt, r.depth, r.tree_id) != (values["lft"], values["rgt"], values["depth"],
+                                                        values["tree_id"])]
+    if changed:
+        session.execute(sa.update(W).where(c.id == sa.bindparam("_id")).values(
+            lft=sa.bindparam("lft"), rgt=sa.bindparam("rgt"), depth=sa.bindparam("depth"),
+            tree_id=sa.bindparam("tree_id"), **_bump()), changed)
+        _expire(session)
+    return len(changed)
