@@ -98,11 +98,15 @@ def import_models():
 
 def _register_blueprints(app):
     from .admin import init_admin
+    from .audit.views import bp as audit_bp
     from .auth.views import bp as auth_bp
     from .home.views import bp as home_bp
     from .ops.views import bp as ops_bp
+    from .workflow.views import bp as workflow_bp
 
+    app.register_blueprint(audit_bp)
     app.register_blueprint(auth_bp)
     app.register_blueprint(home_bp)
     app.register_blueprint(ops_bp)
+    app.register_blueprint(workflow_bp)
     init_admin(app)

@@ -103,14 +103,39 @@ def render_error(status, code, title, detail, problem=None):
         return response
     context = dict(status=status, code=code, title=title, detail=detail, request_id=request_id(),
                    problem=problem or {})
+    if status == 409 and context["problem"].get("current_version") is not None and request.form:
+        return _render_conflict(context)
     if request.headers.get("HX-Request"):
         response = render_template("errors/_error.html", **context), status
         return response[0], status, {"HX-Retarget": "#errors", "HX-Reswap": "innerHTML"}
     return render_template("errors/page.html", **context), status
 
 
+def _render_conflict(context):
+    """A stale form save: the conflict panel (their values, yours) with "Apply mine again" re-posting what
+    the user sent on the current version, and "Keep theirs" going back to the page."""
+    context.update(
+        resubmit=[(name, value) for name, value in request.form.items(multi=True)
+                  if name not in ("csrf_token", "version") and "password" not in name],
+        action=request.url, htmx_target=request.headers.get("HX-Target"),
+        back_url=request.referrer if (request.referrer or "").startswith(request.host_url) else request.url)
+    if request.headers.get("HX-Request"):
+        return (render_template("workflow/_conflict.html", **context), 409,
+                {"HX-Retarget": "#errors", "HX-Reswap": "innerHTML"})
+    return render_template("workflow/conflict_page.html", **context), 409
+
+
 def register_error_handlers(app):
+    from sqlalchemy.orm.exc import StaleDataError
+
     from .extensions import db
+
+    @app.errorhandler(StaleDataError)
+    def handle_stale_data(error):
+        db.session.rollback()
+        conflict = Conflict("Someone saved this record while you were saving it. Reload it and apply your "
+                            "change again.")
+        return render_error(conflict.status, conflict.code, conflict.title, conflict.detail, conflict.problem())
 
     @app.errorhandler(DomainError)
     def handle_domain_error(error):

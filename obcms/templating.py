@@ -11,6 +11,7 @@ from .auth.permissions import can
 # (label, endpoint, permission) in the order shown. Domains add their entries here as they arrive.
 NAVIGATION = [
     ("Home", "home.index", "dashboard.view"),
+    ("Audit log", "audit.index", "audit.read"),
     ("Admin console", "admin.index", "admin.console"),
 ]
 

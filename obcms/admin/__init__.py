@@ -18,6 +18,7 @@ from ..auth.models import ORGANIZATION_KINDS, ROLE_LABELS, ROLES, Organization, 
 from ..auth.permissions import can
 from ..errors import Conflict, DomainError, ValidationFailed
 from ..extensions import db
+from ..workflow.locking import check_version
 
 
 class AdminOnly:
@@ -47,6 +48,9 @@ class ServiceModelView(AdminOnly, ModelView):
             result = operation()
             db.session.commit()
             return result
+        except Conflict:
+            db.session.rollback()
+            raise  # answered 409 with the conflict panel (theirs vs yours, apply mine again)
         except ValidationFailed as error:
             db.session.rollback()
             for field, messages in error.errors.items():
@@ -60,11 +64,12 @@ class ServiceModelView(AdminOnly, ModelView):
 
     @staticmethod
     def check_version(form, model):
+        """The version the form was rendered with must still be current (else Conflict with the changes)."""
         sent = form.version.data
-        if sent and str(model.version) != str(sent):
-            raise Conflict(f"{model} was changed by someone else (version {sent} → {model.version}). "
-                           "Reload it and apply your change again.",
-                           your_version=int(sent), current_version=model.version)
+        if sent:
+            submitted = {name: value for name, value in form.data.items()
+                         if name not in ("csrf_token", "version") and "password" not in name}
+            check_version(model, sent, submitted)
 
 
 class OrganizationForm(FlaskForm):

@@ -152,8 +152,7 @@ def fire(obj, transition_name, actor, comment=None, expected_version=None, sessi
     option = _check(obj, machine, transition, actor,
                     submitter_id(obj, machine, session) if transition.not_by_submitter else None)
     if option.reasons_for("state"):
-        raise Conflict(f"'{transition.label}' is no longer possible. {option.reasons_for('state')}",
-                       current_version=getattr(obj, "version", None))
+        raise Conflict(f"'{transition.label}' is no longer possible. {option.reasons_for('state')}")
     if option.reasons_for("actor"):
         raise NotAllowed(option.reasons_for("actor"))
     if option.missing_fields:

@@ -114,3 +114,17 @@ def test_record_bulk_change_writes_one_insert(make_gadget, count_queries):
     assert sorted((r.object_id, r.field, r.object_version) for r in rows) == [(a.id, "notes", 2), (b.id, "notes", 2)]
     db.session.refresh(a)
     assert a.version == 2
+
+
+def test_client_ip_trusts_forwarded_for_only_behind_a_configured_proxy(app):
+    from obcms.audit.context import client_ip
+
+    headers = {"X-Forwarded-For": "6.6.6.6, 203.0.113.9"}
+    with app.test_request_context(headers=headers, environ_base={"REMOTE_ADDR": "10.0.0.2"}):
+        assert client_ip() == "10.0.0.2"
+    app.config["TRUSTED_PROXIES"] = 1
+    try:
+        with app.test_request_context(headers=headers, environ_base={"REMOTE_ADDR": "10.0.0.2"}):
+            assert client_ip() == "203.0.113.9"  # the hop our proxy saw; 6.6.6.6 was client-supplied
+    finally:
+        app.config["TRUSTED_PROXIES"] = 0
