@@ -140,4 +140,7 @@ def worker(burst):
 
 
 def register_cli(app):
+    from .workitems.cli import tree_cli
+
+    obcms_cli.add_command(tree_cli)
     app.cli.add_command(obcms_cli)

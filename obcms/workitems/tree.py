@@ -334,7 +334,7 @@ def insert_many(nodes, parent=None, session=None, check=None):
     """
     session = _session(session)
     sqlite = is_sqlite(session)
-    total = _count(nodes)
+    total = count_nodes(nodes)
     if not total:
         return []
     if parent is not None:
@@ -358,8 +358,9 @@ def insert_many(nodes, parent=None, session=None, check=None):
     return [row["id"] for row in rows]
 
 
-def _count(nodes):
-    return sum(1 + _count(node.get("children", ())) for node in nodes)
+def count_nodes(nodes):
+    """How many nodes a nested structure (as for insert_many) holds."""
+    return sum(1 + count_nodes(node.get("children", ())) for node in nodes)
 
 
 def _reserve_ids(session, n, sqlite):
@@ -383,7 +384,7 @@ def _number(nodes, ids, start, depth, tree_id, parent_id, inherited):
     rows, counter = [], iter(ids)
     now = utcnow()
 
-    def visit(node, position, level, tree, parent_key):
+    def visit(node, position, level, tree, parent_key, inherited):
         fields = {k: v for k, v in node.items() if k != "children"}
         unknown = set(fields) - set(defaults)
         if unknown:
@@ -396,14 +397,15 @@ def _number(nodes, ids, start, depth, tree_id, parent_id, inherited):
                    depth=level)
         rows.append(row)
         position += 1
+        passed_down = {"ppa_id": row["ppa_id"], "organization_id": row["organization_id"]}
         for child in node.get("children", ()):
-            position = visit(child, position, level + 1, row["tree_id"], row["id"])
+            position = visit(child, position, level + 1, row["tree_id"], row["id"], passed_down)
         row["rgt"] = position
         return position + 1
 
     position = start
     for node in nodes:
-        position = visit(node, position, depth, tree_id, parent_id)
+        position = visit(node, position, depth, tree_id, parent_id, inherited)
         if tree_id is None:
             position = 1
     return rows

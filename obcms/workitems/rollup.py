@@ -1,0 +1,257 @@
+"""Roll-ups (DOMAIN.md "Roll-ups (we)"): values of a container derived from its children, stored on the node.
+
+For a container (a node with children):
+- progress, when `auto_calculate_progress`: the average of its non-cancelled children's progress (a
+  completed child counts 100), weighted by their allocated budgets when every such child has a budget > 0,
+  else equal; an integer rounded half up, computed exactly (integer centavos). With no non-cancelled child
+  the progress is left as it is.
+- status (derived, not a user transition): all children completed or cancelled → `completed` (unless the
+  container itself is cancelled); else a child `in_progress` under a `not_started` container →
+  `in_progress`. completed_at is set when it becomes completed.
+- actual expenditure: the sum of its children's (entered on leaves, summed upward).
+Allocation: the children's allocated budgets may not exceed the parent's (check_allocation); the rest is
+unallocated (allocation_tree).
+
+Two ways to recompute, same rules (a test holds them equal):
+- update_ancestors(node_ids): the ancestors of changed nodes, one pass: one SELECT of every ancestor with its
+  children, computed bottom-up in Python (`derive`), one executemany UPDATE of the rows that changed.
+- rollup_trees(tree_ids=None): whole trees (or all) in SQL: per depth level bottom-up, one SELECT computing
+  the new values of every container of that level from its children (GROUP BY parent_id), then one UPDATE of
+  the containers that changed. At most 5 levels (a tree has ≤ 6).
+Every write bumps `version`, runs under obcms.workflow.derived_status(cause) (the status guard's whitelist)
+and is recorded in the audit trail with that cause ("derived from child #123").
+"""
+from dataclasses import dataclass
+from decimal import ROUND_HALF_UP, Decimal
+
+import sqlalchemy as sa
+from sqlalchemy.orm import aliased
+
+from ..audit.recording import record_bulk_change
+from ..database import is_sqlite, lock_rows
+from ..db_types import CENT, utcnow
+from ..errors import ValidationFailed
+from ..extensions import db
+from ..workflow.guard import derived_status
+from . import tree
+from .models import WorkItem
+from .money_sql import cents, money_from_cents
+
+W = WorkItem.__table__
+c = W.c
+ZERO = Decimal("0.00")
+DONE = ("completed", "cancelled")
+
+
+@dataclass
+class Child:
+    status: str
+    progress: int
+    allocated_budget: Decimal
+    actual_expenditure: Decimal
+
+
+def _cents(amount):
+    return int((Decimal(amount) * 100).to_integral_value())
+
+
+def _round_half_up(numerator, denominator):
+    """round(numerator / denominator) with halves up, exact for non-negative integers."""
+    return (2 * numerator + denominator) // (2 * denominator)
+
+
+def derive(status, progress, auto_calculate_progress, children):
+    """(progress, status, actual_expenditure) of a container from its children (a list of Child)."""
+    counted = [k for k in children if k.status != "cancelled"]
+    if auto_calculate_progress and counted:
+        effective = [100 if k.status == "completed" else k.progress for k in counted]
+        budgets = [_cents(k.allocated_budget) for k in counted]
+        if all(b > 0 for b in budgets):
+            progress = _round_half_up(sum(e * b for e, b in zip(effective, budgets, strict=True)), sum(budgets))
+        else:
+            progress = _round_half_up(sum(effective), len(effective))
+    if children and status != "cancelled" and all(k.status in DONE for k in children):
+        status = "completed"
+    elif status == "not_started" and any(k.status == "in_progress" for k in children):
+        status = "in_progress"
+    spent = sum((Decimal(k.actual_expenditure) for k in children), ZERO).quantize(CENT)
+    return progress, status, spent
+
+
+# ------------------------------------------------------------------------------------------------- writing
+def _write(session, changes, cause):
+    """changes: {id: {"version": old version, field: (old, new), …}} → one executemany UPDATE + audit rows."""
+    if not changes:
+        return 0
+    now = utcnow()
+    params = []
+    for node_id, fields in changes.items():
+        status_old, status_new = fields["status"]
+        completed_at = fields.pop("completed_at")
+        if status_new == "completed" and status_old != "completed":
+            fields["completed_at"] = (completed_at, now)
+        params.append({"_id": node_id, "_progress": fields["progress"][1], "_status": status_new,
+                       "_spent": fields["actual_expenditure"][1],
+                       "_completed_at": fields["completed_at"][1] if "completed_at" in fields else completed_at})
+    with derived_status(cause):
+        session.execute(sa.update(W).where(c.id == sa.bindparam("_id")).values(
+            progress=sa.bindparam("_progress"), status=sa.bindparam("_status"),
+            actual_expenditure=sa.bindparam("_spent", type_=W.c.actual_expenditure.type),
+            completed_at=sa.bindparam("_completed_at", type_=W.c.completed_at.type),
+            version=c.version + 1), params)
+        versions = {node_id: fields.pop("version") + 1 for node_id, fields in changes.items()}
+        record_bulk_change(WorkItem, changes, versions=versions, session=session)
+    for obj in session.identity_map.values():
+        if isinstance(obj, WorkItem) and sa.inspect(obj).identity[0] in changes:
+            session.expire(obj, ["progress", "status", "actual_expenditure", "completed_at", "version",
+                                 "updated_at"])
+    return len(changes)
+
+
+def _change(row_id, version, old, new, completed_at):
+    """The {field: (old, new)} of one container, or None when nothing changed."""
+    if old == new:
+        return None
+    return {"version": version, "progress": (old[0], new[0]), "status": (old[1], new[1]),
+            "actual_expenditure": (old[2], new[2]), "completed_at": completed_at}
+
+
+def update_ancestors(node_ids, include_self=False, locked=False, cause=None, session=None):
+    """Recompute the roll-ups of every ancestor of the given nodes (with include_self, of the nodes too),
+    bottom-up in one pass. Pass locked=True when the caller already holds the tree lock (tree writes do).
+    Returns the number of containers that changed."""
+    session = session or db.session
+    node_ids = [node_ids] if isinstance(node_ids, int) else list(node_ids)
+    if not node_ids:
+        return 0
+    if not locked:
+        tree.lock(*node_ids, session=session)
+    rows = tree.families(node_ids, include_self=include_self, session=session)
+    containers, kids = {}, {}
+    for r in rows:
+        containers.setdefault(r.a_id, r)
+        kids.setdefault(r.a_id, {})[r.k_id] = Child(r.k_status, r.k_progress, r.k_allocated, r.k_expenditure)
+    changes = {}
+    for a_id, r in containers.items():  # deepest first (families orders by depth descending)
+        old = (r.a_progress, r.a_status, r.a_expenditure)
+        new = derive(r.a_status, r.a_progress, r.a_auto, list(kids[a_id].values()))
+        change = _change(a_id, r.a_version, old, new, r.a_completed_at)
+        if change:
+            changes[a_id] = change
+        parent_kids = kids.get(r.a_parent_id)
+        if parent_kids is not None and a_id in parent_kids:
+            sibling = parent_kids[a_id]
+            sibling.progress, sibling.status, sibling.actual_expenditure = new
+    return _write(session, changes, cause or f"derived from child #{node_ids[0]}")
+
+
+def _level_changes(session, depth, tree_ids):
+    """SQL: the containers at `depth` whose derived values differ, with old and new values."""
+    sqlite = is_sqlite(session)
+    k = aliased(W, name="k")
+    counted = k.c.status != "cancelled"
+    effective = sa.case((k.c.status == "completed", 100), else_=k.c.progress)
+    budget = cents(k.c.allocated_budget, sqlite)
+
+    def total(expression):
+        return sa.cast(sa.func.sum(expression), sa.BigInteger)
+
+    agg = sa.select(
+        k.c.parent_id.label("pid"), sa.func.count().label("n_all"),
+        total(sa.case((k.c.status.in_(DONE), 1), else_=0)).label("n_done"),
+        total(sa.case((k.c.status == "in_progress", 1), else_=0)).label("n_active"),
+        total(sa.case((counted, 1), else_=0)).label("n_counted"),
+        total(sa.case((counted, effective), else_=0)).label("effective"),
+        sa.func.min(sa.case((counted, budget), else_=None)).label("min_budget"),
+        total(sa.case((counted, effective * budget), else_=0)).label("weighted"),
+        total(sa.case((counted, budget), else_=0)).label("budget"),
+        total(cents(k.c.actual_expenditure, sqlite)).label("spent"),
+    ).where(k.c.depth == depth + 1).group_by(k.c.parent_id)
+    if tree_ids is not None:
+        agg = agg.where(k.c.tree_id.in_(tree_ids))
+    agg = agg.subquery("agg")
+    progress = sa.case(
+        (sa.and_(c.auto_calculate_progress, agg.c.n_counted > 0),
+         sa.case((agg.c.min_budget > 0, (2 * agg.c.weighted + agg.c.budget) // (2 * agg.c.budget)),
+                 else_=(2 * agg.c.effective + agg.c.n_counted) // (2 * agg.c.n_counted))),
+        else_=c.progress)
+    status = sa.case((sa.and_(c.status != "cancelled", agg.c.n_done == agg.c.n_all), "completed"),
+                     (sa.and_(c.status == "not_started", agg.c.n_active > 0), "in_progress"), else_=c.status)
+    stmt = (sa.select(c.id, c.version, c.progress, c.status, c.actual_expenditure, c.completed_at,
+                      progress.label("new_progress"), status.label("new_status"),
+                      money_from_cents(agg.c.spent, sqlite).label("new_expenditure"))
+            .join(agg, c.id == agg.c.pid)
+            .where(sa.or_(progress != c.progress, status != c.status,
+                          cents(c.actual_expenditure, sqlite) != agg.c.spent)))
+    return session.execute(stmt).all()
+
+
+def rollup_trees(tree_ids=None, cause=None, session=None):
+    """Recompute every container of the given trees (default: all trees) bottom-up in SQL; locks them first.
+    Returns the number of containers that changed."""
+    session = session or db.session
+    session.flush()
+    if tree_ids is None:
+        roots = session.scalars(sa.select(c.id).where(c.parent_id.is_(None))).all()
+    else:
+        roots = list(tree_ids)
+    if not roots:
+        return 0
+    lock_rows(WorkItem, roots, session=session)
+    deepest = session.scalar(sa.select(sa.func.max(c.depth)).where(
+        *([c.tree_id.in_(roots)] if tree_ids is not None else [])))
+    changed = 0
+    for depth in range((deepest or 0) - 1, -1, -1):
+        changes = {}
+        for r in _level_changes(session, depth, roots if tree_ids is not None else None):
+            changes[r.id] = _change(r.id, r.version, (r.progress, r.status, r.actual_expenditure),
+                                    (r.new_progress, r.new_status, r.new_expenditure), r.completed_at)
+        changed += _write(session, changes, cause or "roll-up of " + (
+            "all trees" if tree_ids is None else f"tree {', '.join(f'#{t}' for t in roots)}"))
+    return changed
+
+
+# ------------------------------------------------------------------------------------------------- money
+def money(amount):
+    return f"₱{Decimal(amount):,.2f}"
+
+
+def check_allocation(parent, children_allocated):
+    """Refuse when children's allocations exceed the parent's envelope. `parent` is a tree.Fresh (or any
+    object with title and allocated_budget); `children_allocated` the total the children would have."""
+    over = (Decimal(children_allocated) - Decimal(parent.allocated_budget)).quantize(CENT)
+    if over > 0:
+        message = (f"The children of '{parent.title}' would be allocated {money(children_allocated)}, "
+                   f"{money(over)} more than its {money(parent.allocated_budget)}.")
+        raise ValidationFailed(message, errors={"allocated_budget": [message]}, amount_over=str(over))
+
+
+def _percent(part, whole):
+    if not whole:
+        return None
+    return (Decimal(part) * 100 / Decimal(whole)).quantize(CENT, rounding=ROUND_HALF_UP)
+
+
+ALLOCATION_COLUMNS = (c.id, c.parent_id, c.title, c.work_type, c.status, c.progress, c.depth, c.lft, c.rgt,
+                      c.allocated_budget, c.actual_expenditure)
+
+
+def allocation_tree(root, session=None):
+    """The allocation tree of a node's subtree in tree order, from ONE query: per node id, parent_id, title,
+    work_type, status, progress, depth, allocated, children_allocated, unallocated (allocated − children's),
+    actual_expenditure, variance (allocated − actual), variance_pct (of allocated; None when 0)."""
+    rows = tree.subtree_rows(root, ALLOCATION_COLUMNS, session=session)
+    children_allocated = {}
+    for r in rows:
+        if r.parent_id is not None:
+            children_allocated[r.parent_id] = children_allocated.get(r.parent_id, ZERO) + r.allocated_budget
+    out = []
+    for r in rows:
+        given = children_allocated.get(r.id, ZERO)
+        variance = r.allocated_budget - r.actual_expenditure
+        out.append({"id": r.id, "parent_id": r.parent_id, "title": r.title, "work_type": r.work_type,
+                    "status": r.status, "progress": r.progress, "depth": r.depth,
+                    "allocated": r.allocated_budget, "children_allocated": given,
+                    "unallocated": r.allocated_budget - given, "actual_expenditure": r.actual_expenditure,
+                    "variance": variance, "variance_pct": _percent(variance, r.allocated_budget)})
+    return out

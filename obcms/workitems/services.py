@@ -1,0 +1,306 @@
+"""Work-item rules: what may be placed where, who may change what, and the roll-ups after each change.
+
+Plain functions; they raise domain errors and never commit (the view, job or CLI command does).
+
+    root = create_work_item(None, actor, title="Road project", work_type="project", allocated_budget=100000)
+    task = create_work_item(activity, actor, title="Survey", work_type="task")
+    update_work_item(task, expected_version=3, actor=actor, title="Site survey", progress=40)
+    move_work_item(task, actor, parent=other_activity)           # or before=sibling, or parent=None (own tree)
+    delete_work_item(activity, actor)                            # → number of nodes deleted
+
+Levels (the depth rule): the root is level 1 (depth 0) and a tree has at most MAX_LEVELS = 6 levels, so
+the deepest node has depth 5. DOMAIN.md states the limit on subtask chains ("subtask under subtask while
+the tree depth stays ≤ 6 levels"); it is applied to every placement, so no tree ever exceeds 6 levels.
+Status changes go through the workflow (obcms.workflow.fire with obcms/workitems/states.py); the
+derived container status is written by rollup.py.
+"""
+import re
+from datetime import date, time
+from decimal import Decimal, InvalidOperation
+
+import sqlalchemy as sa
+
+from ..auth.models import User
+from ..auth.permissions import require
+from ..errors import NotFound, ValidationFailed
+from ..extensions import db
+from ..workflow.locking import check_version
+from . import rollup, tree
+from .models import ACTIVITY_CATEGORIES, PRIORITIES, STATUSES, WORK_TYPES, WorkItem
+
+CONTAINER_CHILDREN = ("sub_project", "activity", "sub_activity", "task", "subtask")
+ALLOWED_CHILDREN = {
+    "project": CONTAINER_CHILDREN,
+    "sub_project": CONTAINER_CHILDREN,
+    "activity": ("sub_activity", "task", "subtask"),
+    "sub_activity": ("task", "subtask"),
+    "task": ("subtask",),
+    "subtask": ("subtask",),
+}
+MAX_LEVELS = 6
+TYPE_LABELS = {t: t.replace("_", "-") for t in WORK_TYPES}
+
+# Fields a user edits (status through the workflow; tree position through move; roll-ups derived).
+EDITABLE = ("title", "description", "priority", "activity_category", "start_date", "due_date", "start_time",
+            "end_time", "progress", "auto_calculate_progress", "allocated_budget", "actual_expenditure",
+            "budget_notes", "calendar_visible", "calendar_color")
+CREATABLE = EDITABLE + ("work_type", "status", "organization_id", "ppa_id")
+ROLLUP_INPUTS = {"progress", "auto_calculate_progress", "allocated_budget", "actual_expenditure"}
+COLOR = re.compile(r"^#[0-9a-fA-F]{6}$")
+
+
+# ------------------------------------------------------------------------------------------------- rules
+def check_placement(work_type, parent_type, parent_depth, height=0):
+    """Refuse a `work_type` node (with `height` levels below it) under a `parent_type` node at
+    `parent_depth`; parent_type None = a root (any type may start a tree)."""
+    if parent_type is not None and work_type not in ALLOWED_CHILDREN[parent_type]:
+        allowed = ", ".join(TYPE_LABELS[t] for t in ALLOWED_CHILDREN[parent_type])
+        message = f"A {TYPE_LABELS[work_type]} cannot be placed under a {TYPE_LABELS[parent_type]} (allowed: {allowed})."
+        raise ValidationFailed(message, errors={"work_type": [message]})
+    levels = (parent_depth + 2 if parent_type is not None else 1) + height
+    if levels > MAX_LEVELS:
+        message = f"This would make the tree {levels} levels deep; a tree has at most {MAX_LEVELS} levels."
+        raise ValidationFailed(message, errors={"parent": [message]})
+
+
+def _fail(field, message):
+    raise ValidationFailed(message, errors={field: [message]})
+
+
+def _money(field, value):
+    try:
+        amount = Decimal(str(value if value is not None else "0"))
+    except InvalidOperation:
+        _fail(field, "Enter an amount such as 1250.50.")
+    if not amount.is_finite() or amount < 0 or amount != amount.quantize(Decimal("0.01")):
+        _fail(field, "Enter an amount of zero or more with at most two decimals (centavos).")
+    if amount >= Decimal("1e12"):
+        _fail(field, "That amount is too large.")
+    return amount
+
+
+def clean(fields, work_type):
+    """Validate and normalize field values (raises ValidationFailed naming the fields)."""
+    out, errors = dict(fields), {}
+    if "title" in out:
+        out["title"] = (out["title"] or "").strip()
+        if not out["title"]:
+            errors["title"] = ["A title is required."]
+        elif len(out["title"]) > 500:
+            errors["title"] = ["At most 500 characters."]
+    for name, allowed in (("work_type", WORK_TYPES), ("status", STATUSES), ("priority", PRIORITIES)):
+        if name in out and out[name] not in allowed:
+            errors[name] = [f"Choose one of: {', '.join(allowed)}."]
+    if out.get("activity_category") is not None:
+        if work_type != "activity":
+            errors["activity_category"] = ["Only activities have a category."]
+        elif out["activity_category"] not in ACTIVITY_CATEGORIES:
+            errors["activity_category"] = [f"Choose one of: {', '.join(ACTIVITY_CATEGORIES)}."]
+    if "progress" in out:
+        try:
+            out["progress"] = int(out["progress"])
+            if not 0 <= out["progress"] <= 100:
+                raise ValueError
+        except (TypeError, ValueError):
+            errors["progress"] = ["Progress is a whole number from 0 to 100."]
+    for name in ("allocated_budget", "actual_expenditure"):
+        if name in out:
+            try:
+                out[name] = _money(name, out[name])
+            except ValidationFailed as error:
+                errors.update(error.errors)
+    for name, kind in (("start_date", date), ("due_date", date), ("start_time", time), ("end_time", time)):
+        if out.get(name) is not None and not isinstance(out[name], kind):
+            errors[name] = [f"Not a valid {kind.__name__}."]
+    if out.get("calendar_color") and not COLOR.match(out["calendar_color"]):
+        errors["calendar_color"] = ["A colour such as #1f6feb."]
+    if errors:
+        raise ValidationFailed("Please correct the highlighted fields.", errors=errors)
+    return out
+
+
+def _check_dates(start_date, due_date):
+    if start_date and due_date and due_date < start_date:
+        _fail("due_date", "The due date cannot be before the start date.")
+
+
+# ------------------------------------------------------------------------------------------------- writes
+def create_work_item(parent, actor, assignees=(), **fields):
+    """Create a work item as the last child of `parent` (or before its child `before=`), or as the root of
+    a new tree when parent is None. Checks type rules, depth, allocation; rolls the ancestors up."""
+    before = fields.pop("before", None)
+    unknown = set(fields) - set(CREATABLE)
+    if unknown:
+        raise ValueError(f"not creatable work item fields: {sorted(unknown)}")
+    fields = clean(fields, fields.get("work_type"))
+    if not fields.get("work_type"):
+        _fail("work_type", "Choose a type.")
+    if not fields.get("title"):
+        _fail("title", "A title is required.")
+    _check_dates(fields.get("start_date"), fields.get("due_date"))
+    item = WorkItem(**fields, created_by_id=actor.id)
+    item.assignees = list(assignees)
+    if parent is None:
+        require(actor, "workitem.edit", item)
+        return tree.create_root(item)
+    require(actor, "workitem.edit", parent)
+    budget = fields.get("allocated_budget") or Decimal("0")
+
+    def check(p):
+        check_placement(item.work_type, p.work_type, p.depth)
+        rollup.check_allocation(p, p.children_allocated + budget)
+
+    tree.insert(item, parent, before=before, check=check)
+    rollup.update_ancestors([item.id], locked=True, cause=f"derived from new child #{item.id}")
+    return item
+
+
+def update_work_item(item, expected_version, actor, **changes):
+    """Apply `changes` (EDITABLE fields) when `item` is still at `expected_version`, else Conflict (409)
+    with changed_fields. Progress of a container is derived while auto_calculate_progress is on; actual
+    expenditure is entered on leaves only. Re-runs the roll-ups of the ancestors when needed."""
+    unknown = set(changes) - set(EDITABLE)
+    if unknown:
+        _fail(sorted(unknown)[0], "This field cannot be changed here (status: use the workflow actions; "
+                                  "position: move).")
+    require(actor, "workitem.edit", item)
+    fresh = tree.lock(item, item.parent_id)
+    node = fresh[item.id]
+    db.session.refresh(item)
+    check_version(item, expected_version, changes)
+    changes = clean(changes, item.work_type)
+    changes = {k: v for k, v in changes.items() if getattr(item, k) != v}
+    if not changes:
+        return item
+    _check_dates(changes.get("start_date", item.start_date), changes.get("due_date", item.due_date))
+    has_children = node.rgt > node.lft + 1
+    auto = changes.get("auto_calculate_progress", item.auto_calculate_progress)
+    if "progress" in changes and has_children and auto:
+        _fail("progress", "This progress is calculated from the children; turn off automatic progress to set it.")
+    if "actual_expenditure" in changes and has_children:
+        _fail("actual_expenditure", "Expenditure is entered on the lowest items and summed upward.")
+    if "allocated_budget" in changes:
+        new = changes["allocated_budget"]
+        rollup.check_allocation(_Envelope(item.title, new), node.children_allocated)
+        if node.parent_id is not None:
+            parent = fresh[node.parent_id]
+            rollup.check_allocation(parent, parent.children_allocated - item.allocated_budget + new)
+    for name, value in changes.items():
+        setattr(item, name, value)
+    db.session.flush()
+    if ROLLUP_INPUTS & set(changes):
+        rollup.update_ancestors([item.id], include_self=True, locked=True, cause=f"derived from child #{item.id}")
+    return item
+
+
+class _Envelope:
+    def __init__(self, title, allocated_budget):
+        self.title, self.allocated_budget = title, allocated_budget
+
+
+def move_work_item(item, actor, parent=None, before=None):
+    """Move `item` with its subtree under `parent` (last, or before its child `before`), or to the root
+    level (parent None). Type, depth and allocation rules are checked on the new place; both old and new
+    ancestors are rolled up."""
+    require(actor, "workitem.edit", item)
+    if parent is not None:
+        require(actor, "workitem.edit", parent)
+
+    def check(n, p):
+        if p is None:
+            check_placement(n.work_type, None, 0, n.height)
+            return
+        check_placement(n.work_type, p.work_type, p.depth, n.height)
+        if p.id != n.parent_id:
+            rollup.check_allocation(p, p.children_allocated + n.allocated_budget)
+
+    moved = tree.move_subtree(item, parent=parent, before=before, check=check)
+    ends = [i for i in (moved.old_parent_id, moved.new_parent_id) if i is not None]
+    if ends and moved.old_parent_id != moved.new_parent_id:
+        rollup.update_ancestors(ends, include_self=True, locked=True, cause=f"derived from moved child #{item.id}")
+    return moved
+
+
+def delete_work_item(item, actor):
+    """Delete `item` and its subtree (the view asks for confirmation showing subtree_size first); returns
+    the number of nodes deleted. The former parent and its ancestors are rolled up."""
+    require(actor, "workitem.delete", item)
+    gone = tree.delete_subtree(item)
+    if gone.parent_id is not None:
+        rollup.update_ancestors([gone.parent_id], include_self=True, locked=True,
+                                cause=f"derived from deleted child #{gone.id}")
+    return gone.size
+
+
+def assign_users(item, actor, user_ids):
+    """Replace the assignees of `item` with the given active users."""
+    require(actor, "workitem.edit", item)
+    user_ids = sorted(set(int(i) for i in user_ids))
+    users = db.session.scalars(sa.select(User).where(User.id.in_(user_ids), User.is_active)).all()
+    if len(users) != len(user_ids):
+        missing = sorted(set(user_ids) - {u.id for u in users})
+        _fail("assignees", f"Unknown or inactive users: {', '.join(f'#{i}' for i in missing)}.")
+    item.assignees = list(users)
+    db.session.flush()
+    return item
+
+
+def build_tree(nodes, actor, parent=None, organization_id=None, ppa_id=None):
+    """Create whole subtrees at once (structure templates, imports, the benchmark's bulk build): `nodes` as
+    for tree.insert_many, checked against the type, depth and allocation rules first. New roots take
+    organization_id/ppa_id (and pass them down); nodes under `parent` take its tree's. The trees written to
+    are rolled up. Returns the new ids in tree order."""
+    require(actor, "workitem.edit", parent if parent is not None else WorkItem(organization_id=organization_id))
+    prepared = [_prepare(node, actor) for node in nodes]
+    written = []
+
+    def check(p, top):
+        for node in top:
+            _check_structure(node, p.work_type, p.depth + 1)
+        rollup.check_allocation(p, p.children_allocated + sum(n.get("allocated_budget", 0) for n in top))
+        written.append(p.tree_id)
+
+    if parent is None:
+        for node in prepared:
+            node.update(organization_id=organization_id, ppa_id=ppa_id)
+            _check_structure(node, None, 0)
+    ids = tree.insert_many(prepared, parent=parent, check=check)
+    if parent is None:
+        offsets = [0]
+        for node in prepared[:-1]:
+            offsets.append(offsets[-1] + tree.count_nodes([node]))
+        written = [ids[i] for i in offsets]
+    rollup.rollup_trees(written, cause="derived from new children" if parent is not None else "derived from a new tree")
+    return ids
+
+
+def _prepare(node, actor):
+    fields = {k: v for k, v in node.items() if k != "children"}
+    unknown = set(fields) - set(CREATABLE)
+    if unknown:
+        raise ValueError(f"not creatable work item fields: {sorted(unknown)}")
+    fields = clean(fields, fields.get("work_type"))
+    _check_dates(fields.get("start_date"), fields.get("due_date"))
+    fields["created_by_id"] = actor.id
+    fields["children"] = [_prepare(child, actor) for child in node.get("children", ())]
+    return fields
+
+
+def _check_structure(node, parent_type, depth):
+    """Type, depth and allocation rules for a structure (node at `depth`) before it is written."""
+    check_placement(node["work_type"], parent_type, depth - 1)
+    kids = node["children"]
+    if kids:
+        rollup.check_allocation(_Envelope(node["title"], node.get("allocated_budget", Decimal("0"))),
+                                sum((k.get("allocated_budget", Decimal("0")) for k in kids), Decimal("0")))
+    for child in kids:
+        _check_structure(child, node["work_type"], depth + 1)
+
+
+def get_work_item(item_id, actor, permission="workitem.read"):
+    """The work item, if the actor may reach it (NotFound / NotAllowed otherwise)."""
+    item = db.session.get(WorkItem, item_id)
+    if item is None:
+        raise NotFound(f"Work item #{item_id} does not exist.")
+    require(actor, permission, item)
+    return item
