@@ -44,6 +44,7 @@ class Config:
     ALLOWED_HOSTS = [h.strip() for h in os.environ.get("ALLOWED_HOSTS", "").split(",") if h.strip()]
     TIMEZONE = os.environ.get("OBCMS_TIMEZONE", "Asia/Manila")
     TRUSTED_PROXIES = int(os.environ.get("TRUSTED_PROXIES", "0"))
+    AUDIT_RETENTION_DAYS = int(os.environ.get("AUDIT_RETENTION_DAYS", "730"))
     DEBUG = _bool("FLASK_DEBUG", False)
     WTF_CSRF_TIME_LIMIT = None
     SESSION_COOKIE_HTTPONLY = True

@@ -3,6 +3,7 @@
 # (cron expression, job name). Domains add their jobs here as they arrive.
 SCHEDULE = [
     ("*/30 * * * *", "ping"),
+    ("15 3 * * *", "archive_audit"),
 ]
 
 
