@@ -91,9 +91,11 @@ def import_models():
     from .audit import listener as _audit_listener  # noqa: F401
     from .audit import models as _audit  # noqa: F401
     from .auth import models as _auth  # noqa: F401
-    from .workitems import models as _workitems  # noqa: F401
+    from .budget import models as _budget  # noqa: F401
+    from .ppas import models as _ppas  # noqa: F401
     from .workflow import guard as _workflow_guard  # noqa: F401
     from .workflow import models as _workflow  # noqa: F401
+    from .workitems import models as _workitems  # noqa: F401
 
 
 def _register_blueprints(app):
@@ -102,11 +104,13 @@ def _register_blueprints(app):
     from .auth.views import bp as auth_bp
     from .home.views import bp as home_bp
     from .ops.views import bp as ops_bp
+    from .ppas.views import bp as ppas_bp
     from .workflow.views import bp as workflow_bp
 
     app.register_blueprint(audit_bp)
     app.register_blueprint(auth_bp)
     app.register_blueprint(home_bp)
     app.register_blueprint(ops_bp)
+    app.register_blueprint(ppas_bp)
     app.register_blueprint(workflow_bp)
     init_admin(app)

@@ -11,6 +11,8 @@ from .auth.permissions import can
 # (label, endpoint, permission) in the order shown. Domains add their entries here as they arrive.
 NAVIGATION = [
     ("Home", "home.index", "dashboard.view"),
+    ("PPAs", "ppas.index", "ppa.read"),
+    ("Portfolio dashboard", "ppas.portfolio_dashboard", "ppa.read"),
     ("Audit log", "audit.index", "audit.read"),
     ("Admin console", "admin.index", "admin.console"),
 ]

@@ -26,6 +26,7 @@ PERMISSIONS = {
     "ppa.edit": {"admin", "oobc_executive", "oobc_staff", "moa_staff"},
     "ppa.delete": {"admin", "oobc_executive"},
     "ppa.tracking.disable": {"admin", "oobc_executive"},
+    "ppa.funding.edit": {"admin", "oobc_executive", "oobc_staff", "moa_staff"},
     "workitem.read": {"admin", "oobc_executive", "oobc_staff", "moa_staff", "mfbm_analyst", "bpda_planner",
                       "viewer"},
     "workitem.edit": {"admin", "oobc_executive", "oobc_staff", "moa_staff"},

@@ -1,0 +1,1 @@
+"""PPAs: programs, projects and activities, their funding tranches and the portfolio pages."""

@@ -1,0 +1,201 @@
+"""Portfolio queries: the filtered, sorted, paged PPA list and the dashboard figures, each in a fixed number
+of queries whatever the portfolio size, always scoped to what the user may see.
+
+PPAs at risk (dashboard): PPAs not completed or cancelled that are
+- on hold, or
+- overdue: the target end date has passed, or
+- behind schedule: ongoing, and progress trails the time elapsed between start and target end by more
+  than 25 points (the same margin as the underspending alert of DOMAIN.md), or
+- under-obligated: ongoing with an obligation rate below 75 %.
+(PPA statuses have no `at_risk`; the at-risk work-item status reaches a PPA as `ongoing`.)
+"""
+from dataclasses import dataclass, fields
+from datetime import date
+
+import sqlalchemy as sa
+from sqlalchemy.orm import aliased, contains_eager, joinedload
+
+from ..auth.models import Organization
+from ..auth.permissions import scope
+from ..database import is_sqlite
+from ..db_types import Money
+from ..extensions import db
+from ..pagination import paginate
+from .funding import UNDER_OBLIGATED_BELOW, funding_totals_subquery, with_funding_totals
+from .models import APPROVAL_STATES, CATEGORIES, SECTORS, STATUSES, Ppa
+
+PER_PAGE = 25
+BEHIND_SCHEDULE_POINTS = 25
+AT_RISK_SHOWN = 10
+
+
+@dataclass(frozen=True)
+class PortfolioFilters:
+    category: str = ""
+    fy: str = ""
+    sector: str = ""
+    moa: str = ""
+    status: str = ""
+    approval: str = ""
+    q: str = ""
+    sort: str = "code"
+    dir: str = "asc"
+    page: str = "1"
+
+    @classmethod
+    def from_args(cls, args):
+        """Read the filters from query arguments; unknown values are dropped, not errors."""
+        values = {f.name: (args.get(f.name) or "").strip().replace("\x00", "") for f in fields(cls)}
+        allowed = {"category": CATEGORIES, "sector": SECTORS, "status": STATUSES, "approval": APPROVAL_STATES}
+        for name, options in allowed.items():
+            if values[name] not in options:
+                values[name] = ""
+        for name in ("fy", "moa"):
+            if not values[name].isdigit():
+                values[name] = ""
+        values["q"] = values["q"][:100]
+        if values["sort"] not in SORTS:
+            values["sort"] = "code"
+        if values["dir"] not in ("asc", "desc"):
+            values["dir"] = "asc"
+        return cls(**values)
+
+    @property
+    def active(self):
+        """The filters that narrow the list (for "n filters active" and Clear)."""
+        return {k: v for k, v in self.__dict__.items() if v and k not in ("sort", "dir", "page")}
+
+
+SORTS = {
+    "code": lambda moa, cols: sa.func.coalesce(Ppa.code, ""),
+    "title": lambda moa, cols: Ppa.title,
+    "moa": lambda moa, cols: moa.acronym,
+    "fy": lambda moa, cols: Ppa.fiscal_year,
+    "sector": lambda moa, cols: Ppa.sector,
+    "budget": lambda moa, cols: Ppa.budget_allocation,
+    "utilization": lambda moa, cols: cols["utilization"],
+    "progress": lambda moa, cols: Ppa.progress,
+    "status": lambda moa, cols: Ppa.status,
+    "approval": lambda moa, cols: Ppa.approval_status,
+}
+
+
+def filtered(stmt, filters, user):
+    """Apply scope and the list filters to a SELECT over Ppa."""
+    stmt = scope(stmt, Ppa, user)
+    if filters.category:
+        stmt = stmt.where(Ppa.category == filters.category)
+    if filters.fy:
+        stmt = stmt.where(Ppa.fiscal_year == int(filters.fy))
+    if filters.sector:
+        stmt = stmt.where(Ppa.sector == filters.sector)
+    if filters.moa:
+        stmt = stmt.where(Ppa.implementing_moa_id == int(filters.moa))
+    if filters.status:
+        stmt = stmt.where(Ppa.status == filters.status)
+    if filters.approval:
+        stmt = stmt.where(Ppa.approval_status == filters.approval)
+    if filters.q:
+        stmt = stmt.where(sa.or_(Ppa.title.icontains(filters.q, autoescape=True),
+                                 Ppa.code.icontains(filters.q, autoescape=True)))
+    return stmt
+
+
+def portfolio_page(user, filters, per_page=PER_PAGE):
+    """One page of the portfolio: rows with .Ppa (its implementing MOA loaded) and the funding columns.
+    Two queries: the count and the page."""
+    moa = aliased(Organization)
+    base = filtered(sa.select(Ppa), filters, user)
+    totals = funding_totals_subquery()
+    stmt = (with_funding_totals(base.outerjoin(moa, moa.id == Ppa.implementing_moa_id), totals)
+            .options(contains_eager(Ppa.implementing_moa.of_type(moa))))
+    columns = {c.name: c for c in stmt.selected_columns}
+    key = SORTS[filters.sort](moa, columns)
+    order = key.desc() if filters.dir == "desc" else key.asc()
+    stmt = stmt.order_by(order.nulls_last() if not is_sqlite() else order, Ppa.id)
+    count = sa.select(sa.func.count()).select_from(base.with_only_columns(Ppa.id).subquery())
+    return paginate(stmt, filters.page, per_page=per_page, count_stmt=count)
+
+
+def moa_options(user):
+    """(id, acronym) of the MOAs the user may filter by: their own for MOA-scoped roles (no query)."""
+    if user.role in ("moa_staff", "viewer"):
+        org = user.organization
+        return [(str(org.id), org.acronym)] if org is not None and org.kind == "moa" else []
+    rows = db.session.execute(sa.select(Organization.id, Organization.acronym)
+                              .where(Organization.kind == "moa").order_by(Organization.acronym))
+    return [(str(i), a) for i, a in rows]
+
+
+# Dashboard -----------------------------------------------------------------------------------------------
+
+@dataclass
+class Dashboard:
+    by_approval: dict
+    by_status: dict
+    total: int
+    by_sector: list  # [(label key, budget, obligations, disbursements)]
+    by_moa: list
+    at_risk: list    # rows: .Ppa, reasons flags, funding columns
+    at_risk_total: int
+
+
+def dashboard(user, filters):
+    """The portfolio dashboard in four queries (counts, per sector, per MOA, at risk)."""
+    counts = db.session.execute(
+        filtered(sa.select(Ppa.approval_status, Ppa.status, sa.func.count(Ppa.id)), filters, user)
+        .group_by(Ppa.approval_status, Ppa.status)).all()
+    by_approval = dict.fromkeys(APPROVAL_STATES, 0)
+    by_status = dict.fromkeys(STATUSES, 0)
+    for approval, status, n in counts:
+        by_approval[approval] += n
+        by_status[status] += n
+    return Dashboard(by_approval=by_approval, by_status=by_status, total=sum(by_status.values()),
+                     by_sector=_money_by(Ppa.sector, filters, user),
+                     by_moa=_money_by(Organization.acronym, filters, user, join_organization=True),
+                     **_at_risk(filters, user))
+
+
+def _money_by(group, filters, user, join_organization=False):
+    """[(group value, budget allocation, obligations, disbursements)] summed per group, in one query."""
+    totals = funding_totals_subquery()
+    sums = [sa.type_coerce(sa.func.coalesce(sa.func.sum(column), 0), Money()).label(name) for name, column in
+            (("budget", Ppa.budget_allocation), ("obligations", totals.c.obligations),
+             ("disbursements", totals.c.disbursements))]
+    stmt = filtered(sa.select(group, *sums), filters, user)
+    if join_organization:
+        stmt = stmt.outerjoin(Organization, Organization.id == Ppa.implementing_moa_id)
+    stmt = stmt.outerjoin(totals, totals.c.ppa_id == Ppa.id).group_by(group).order_by(group)
+    return [tuple(row) for row in db.session.execute(stmt)]
+
+
+def _days(later, earlier):
+    """Whole days from `earlier` to `later` (dates) in SQL, on either backend."""
+    if is_sqlite():
+        return sa.func.julianday(later) - sa.func.julianday(earlier)
+    return later - earlier
+
+
+def _at_risk(filters, user, today=None):
+    today = today or date.today()
+    today_sql = sa.literal(today, sa.Date)
+    totals = funding_totals_subquery()
+    base = with_funding_totals(filtered(sa.select(Ppa), filters, user), totals)
+    rate = next(c for c in base.selected_columns if c.name == "obligation_rate")
+    open_ = Ppa.status.in_(("planning", "ongoing", "on_hold"))
+    on_hold = Ppa.status == "on_hold"
+    overdue = sa.and_(Ppa.target_end_date.is_not(None), Ppa.target_end_date < today_sql)
+    elapsed = (_days(today_sql, Ppa.start_date) * sa.literal_column("100.0")
+               / sa.func.nullif(_days(Ppa.target_end_date, Ppa.start_date), 0))
+    behind = sa.and_(Ppa.status == "ongoing", Ppa.start_date <= today_sql, Ppa.target_end_date > today_sql,
+                     elapsed - Ppa.progress > BEHIND_SCHEDULE_POINTS)
+    under = sa.and_(Ppa.status == "ongoing", rate < UNDER_OBLIGATED_BELOW)
+    flags = [sa.case((c, sa.true()), else_=sa.false()).label(name)
+             for name, c in (("on_hold", on_hold), ("overdue", overdue), ("behind", behind))]
+    stmt = (base.add_columns(*flags, sa.func.count().over().label("total_at_risk"))
+            .where(open_, sa.or_(on_hold, overdue, behind, under))
+            .options(joinedload(Ppa.implementing_moa))
+            .order_by(Ppa.target_end_date.is_(None), Ppa.target_end_date, Ppa.id)
+            .limit(AT_RISK_SHOWN))
+    rows = db.session.execute(stmt).all()
+    return {"at_risk": rows, "at_risk_total": rows[0].total_at_risk if rows else 0}

@@ -1,0 +1,212 @@
+"""PPA pages: the portfolio list, the dashboard, create/edit, and the detail page with its tabs."""
+import sqlalchemy as sa
+from flask import Blueprint, abort, current_app, redirect, render_template, request, url_for
+from flask_login import current_user
+from jinja2 import TemplateNotFound
+from sqlalchemy.orm import joinedload
+
+from ..auth.models import Organization
+from ..auth.permissions import require, scope
+from ..errors import Conflict, ValidationFailed
+from ..extensions import db
+from ..htmx import is_htmx, render_page, toast
+from . import services
+from .forms import MILESTONE_HELP, OUTCOME_HELP, PpaForm, TrancheForm, ppa_form_data
+from .funding import with_funding_totals
+from .models import (
+    APPROVAL_STATES,
+    CATEGORIES,
+    SECTORS,
+    STATUSES,
+    TRANCHE_KINDS,
+    FundingTranche,
+    Ppa,
+    choices,
+    label,
+)
+from .portfolio import PortfolioFilters, dashboard, moa_options, portfolio_page
+
+bp = Blueprint("ppas", __name__, url_prefix="/ppas")
+
+TABS = (("overview", "Overview"), ("work-items", "Work Items"), ("budget", "Budget"), ("funding", "Funding"),
+        ("approval", "Approval"), ("history", "History"))
+
+
+@bp.app_template_global()
+def ppa_label(value):
+    return label(value)
+
+
+def _filter_context(filters):
+    return dict(filters=filters, category_options=choices(CATEGORIES), sector_options=choices(SECTORS),
+                status_options=choices(STATUSES), approval_options=choices(APPROVAL_STATES),
+                moa_options=moa_options(current_user))
+
+
+@bp.route("")
+def index():
+    require(current_user, "ppa.read")
+    filters = PortfolioFilters.from_args(request.args)
+    page = portfolio_page(current_user, filters)
+    return render_page("ppas/index.html", block="results", page=page, **_filter_context(filters))
+
+
+@bp.route("/dashboard")
+def portfolio_dashboard():
+    require(current_user, "ppa.read")
+    filters = PortfolioFilters.from_args(request.args)
+    data = dashboard(current_user, filters)
+    return render_page("ppas/dashboard.html", block="results", data=data, **_chart_data(data),
+                       **_filter_context(filters))
+
+
+MONEY_SERIES = [("Budget", "#3B82F6"), ("Obligated", "#F59E0B"), ("Disbursed", "#10B981")]
+
+
+def _chart_data(data):
+    return dict(approval_items=[(label(state), n) for state, n in data.by_approval.items()],
+                status_items=[(label(status), n) for status, n in data.by_status.items()],
+                sector_groups=[(label(sector) if sector else "No sector", list(sums))
+                               for sector, *sums in data.by_sector],
+                moa_groups=[(acronym or "No implementing MOA", list(sums)) for acronym, *sums in data.by_moa],
+                money_series=MONEY_SERIES)
+
+
+def _load(ppa_id):
+    """The PPA with its organizations and funding totals (one query), or 404 when out of the user's scope."""
+    stmt = with_funding_totals(
+        scope(sa.select(Ppa), Ppa, current_user).where(Ppa.id == ppa_id)
+        .options(joinedload(Ppa.implementing_moa), joinedload(Ppa.lead_organization)))
+    row = db.session.execute(stmt).first()
+    if row is None:
+        abort(404)
+    require(current_user, "ppa.read", row.Ppa)
+    return row
+
+
+def _organizations():
+    return db.session.scalars(sa.select(Organization).where(Organization.is_active.is_(True))
+                              .order_by(Organization.acronym)).all()
+
+
+@bp.route("/new", methods=["GET", "POST"])
+def create():
+    require(current_user, "ppa.create")
+    form = PpaForm()
+    if request.method == "GET":
+        form = PpaForm(data=_new_ppa_defaults())
+    form.set_organizations(_organizations())
+    if form.validate_on_submit():
+        values, errors = form.values()
+        try:
+            if errors:
+                raise ValidationFailed(errors=errors)
+            ppa = services.create_ppa(current_user, **values)
+            db.session.commit()
+        except ValidationFailed as error:
+            db.session.rollback()
+            form.show_errors(error.errors)
+            return _form_page(form, None), 422
+        return redirect(url_for(".detail", ppa_id=ppa.id))
+    return _form_page(form, None), 422 if request.method == "POST" else 200
+
+
+def _form_page(form, ppa, conflict=None):
+    return render_template("ppas/form.html", form=form, ppa=ppa, conflict=conflict,
+                           milestone_help=MILESTONE_HELP, outcome_help=OUTCOME_HELP,
+                           field_labels={name: f.label.text for name, f in form._fields.items()})
+
+
+def _new_ppa_defaults():
+    from datetime import date
+
+    defaults = {"status": "planning", "priority": "medium", "progress": 0, "fiscal_year": date.today().year,
+                "budget_distribution_policy": "equal", "auto_sync_progress": True, "auto_sync_status": True}
+    if current_user.role == "moa_staff" and current_user.organization_id:
+        defaults.update(category="moa_ppa", implementing_moa_id=str(current_user.organization_id))
+    return defaults
+
+
+@bp.route("/<int:ppa_id>/edit", methods=["GET", "POST"])
+def edit(ppa_id):
+    row = _load(ppa_id)
+    ppa = row.Ppa
+    require(current_user, "ppa.edit", ppa)
+    form = PpaForm() if request.method == "POST" else PpaForm(data=ppa_form_data(ppa))
+    form.set_organizations(_organizations())
+    conflict = None
+    status = 200
+    if form.validate_on_submit():
+        values, errors = form.values()
+        try:
+            if errors:
+                raise ValidationFailed(errors=errors)
+            services.update_ppa(ppa, form.version.data, actor=current_user, **values)
+            db.session.commit()
+            return redirect(url_for(".detail", ppa_id=ppa.id))
+        except ValidationFailed as error:
+            db.session.rollback()
+            form.show_errors(error.errors)
+            status = 422
+        except Conflict as error:
+            db.session.rollback()
+            conflict = error
+            form.version.data = error.current_version  # saving again applies the user's values on top
+            status = 409
+    elif request.method == "POST":
+        status = 422
+    return _form_page(form, ppa, conflict), status
+
+
+@bp.route("/<int:ppa_id>", defaults={"tab": "overview"})
+@bp.route("/<int:ppa_id>/<any('work-items', budget, funding, approval, history):tab>")
+def detail(ppa_id, tab):
+    row = _load(ppa_id)
+    context = _tab_context(row, tab)
+    return render_page("ppas/detail.html", block="tab", **context)
+
+
+def _tab_context(row, tab, tranche_form=None):
+    context = dict(row=row, ppa=row.Ppa, tab=tab,
+                   tabs=[(key, text, url_for(".detail", ppa_id=row.Ppa.id, tab=key)) for key, text in TABS],
+                   approval_states=APPROVAL_STATES, history_fragment=_history_fragment())
+    if tab == "funding":
+        context["tranches"] = db.session.scalars(
+            sa.select(FundingTranche).where(FundingTranche.ppa_id == row.Ppa.id)
+            .order_by(FundingTranche.tranche_date.desc(), FundingTranche.id.desc())).all()
+        context["tranche_form"] = tranche_form or TrancheForm(formdata=None)
+        context["tranche_kinds"] = TRANCHE_KINDS
+    return context
+
+
+def _history_fragment():
+    """The audit trail's per-object history partial, when the audit pages provide one."""
+    try:
+        current_app.jinja_env.get_template("audit/_history.html")
+    except TemplateNotFound:
+        return None
+    return "audit/_history.html"
+
+
+@bp.route("/<int:ppa_id>/funding", methods=["POST"])
+def add_tranche(ppa_id):
+    row = _load(ppa_id)
+    require(current_user, "ppa.funding.edit", row.Ppa)
+    form = TrancheForm()
+    form.validate_on_submit()
+    try:
+        services.add_tranche(row.Ppa, current_user, kind=form.kind.data, amount=form.amount.data,
+                             tranche_date=form.tranche_date.data, source=form.source.data,
+                             remarks=form.remarks.data)
+        db.session.commit()
+    except ValidationFailed as error:
+        db.session.rollback()
+        form.show_errors(error.errors)
+        row = _load(ppa_id)
+        return render_page("ppas/detail.html", block="tab", **_tab_context(row, "funding", form)), 422
+    if not is_htmx():
+        return redirect(url_for(".detail", ppa_id=ppa_id, tab="funding"))
+    row = _load(ppa_id)
+    response = current_app.make_response(render_page("ppas/detail.html", block="tab", oob_figures=True,
+                                                     **_tab_context(row, "funding")))
+    return toast(response, f"{label(form.kind.data).capitalize()} recorded.")
