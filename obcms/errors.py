@@ -113,9 +113,12 @@ def render_error(status, code, title, detail, problem=None):
 
 def _render_conflict(context):
     """A stale form save: the conflict panel (their values, yours) with "Apply mine again" re-posting what
-    the user sent on the current version, and "Keep theirs" going back to the page."""
+    the user sent on the current version (keeping theirs in fields the user left alone), and "Keep theirs"
+    going back to the page."""
+    changed = context["problem"].get("changed_fields") or {}
+    kept = {name: facts.get("current") or "" for name, facts in changed.items() if facts.get("yours_changed") is False}
     context.update(
-        resubmit=[(name, value) for name, value in request.form.items(multi=True)
+        resubmit=[(name, kept.get(name, value)) for name, value in request.form.items(multi=True)
                   if name not in ("csrf_token", "version") and "password" not in name],
         action=request.url, htmx_target=request.headers.get("HX-Target"),
         back_url=request.referrer if (request.referrer or "").startswith(request.host_url) else request.url)

@@ -19,6 +19,7 @@ import sqlalchemy as sa
 from ..audit.models import AuditEntry
 from ..audit.objects import object_type_of
 from ..audit.recording import serialize
+from ..audit.redaction import PERSONAL
 from ..database import lock_rows
 from ..errors import Conflict, ValidationFailed
 from ..extensions import db
@@ -38,20 +39,27 @@ def _version_number(expected_version):
                                errors={"version": ["Missing or not a number."]}) from None
 
 
+def _same(a, b):
+    return (a or "").strip() == (b or "").strip()
+
+
 def changed_since(obj, your_version, submitted=None, session=None):
-    """{field: {"current", "yours", "by", "at"}} for what changed after `your_version`.
+    """{field: {"current", "yours", "yours_changed", "by", "at"}} for what changed after `your_version`.
 
     From the audit trail (entries of this object with a later object_version); for models without audit
-    entries, the submitted fields whose current value differs."""
+    entries, the submitted fields whose current value differs. `yours_changed` is False when the submitted
+    value equals the value at your version (you left that field alone, so re-applying keeps theirs), None when
+    unknown (not submitted, or redacted in the trail)."""
     session = session or db.session
     submitted = submitted or {}
     entries = session.execute(
-        sa.select(AuditEntry.field, AuditEntry.actor_label, AuditEntry.at)
+        sa.select(AuditEntry.field, AuditEntry.old_value, AuditEntry.actor_label, AuditEntry.at)
         .where(AuditEntry.object_type == object_type_of(obj), AuditEntry.object_id == obj.id,
                AuditEntry.object_version > your_version, AuditEntry.field.is_not(None))
         .order_by(AuditEntry.id)).all()
-    changed = {}
-    for name, actor_label, at in entries:
+    changed, base = {}, {}
+    for name, old_value, actor_label, at in entries:
+        base.setdefault(name, old_value)
         changed[name] = {"by": actor_label, "at": at.isoformat()}
     if not entries:
         for name, value in submitted.items():
@@ -60,6 +68,8 @@ def changed_since(obj, your_version, submitted=None, session=None):
     for name, facts in changed.items():
         facts["current"] = serialize(getattr(obj, name, None))
         facts["yours"] = serialize(submitted[name]) if name in submitted else None
+        known = name in submitted and name in base and base[name] != PERSONAL
+        facts["yours_changed"] = (not _same(facts["yours"], base[name])) if known else None
     return changed
 
 

@@ -34,7 +34,8 @@ def test_a_stale_version_is_a_conflict_listing_what_changed(make_gadget):
     problem = caught.value.problem()
     assert (problem["error"], problem["your_version"], problem["current_version"]) == ("conflict", 1, 2)
     assert problem["changed_fields"] == {"notes": {"current": "alice's notes", "yours": "bob's notes",
-                                                   "by": "cli:alice", "at": problem["changed_fields"]["notes"]["at"]}}
+                                                   "yours_changed": True, "by": "cli:alice",
+                                                   "at": problem["changed_fields"]["notes"]["at"]}}
     assert gadget.notes == "alice's notes" and gadget.name == "Water pump"
 
 
@@ -89,18 +90,20 @@ def test_two_admins_edit_the_same_organization(app, client_as, organizations, us
     assert second_save.status_code == 409
     html = second_save.get_data(as_text=True)
     assert "Someone changed this first" in html and "Ministry of Health - BARMM" in html and "Apply mine again" in html
-    assert f'name="version" value="{alice_version + 1}"' in html  # re-applying goes onto the fresh version
+    resubmit = dict(re.findall(r'<input type="hidden" name="([^"]+)" value="([^"]*)">', html))
+    assert resubmit["version"] == str(alice_version + 1)  # re-applying goes onto the fresh version
+    assert resubmit["name"] == "Ministry of Health - BARMM"  # bob left the name alone: alice's is kept
+    assert resubmit["contact_email"] == "moh@example.gov.ph"
 
     db.session.expire_all()
     saved = db.session.get(Organization, org.id)
     assert (saved.name, saved.contact_email, saved.version) == ("Ministry of Health - BARMM", None, alice_version + 1)
 
-    again = bob.post(f"/admin/organization/edit/?id={org.id}",
-                     data={**form, "contact_email": "moh@example.gov.ph", "csrf_token": bob_token,
-                           "version": alice_version + 1})
+    again = bob.post(f"/admin/organization/edit/?id={org.id}", data=resubmit)  # "Apply mine again"
     assert again.status_code == 302
     db.session.expire_all()
-    assert db.session.get(Organization, org.id).contact_email == "moh@example.gov.ph"
+    saved = db.session.get(Organization, org.id)
+    assert (saved.name, saved.contact_email) == ("Ministry of Health - BARMM", "moh@example.gov.ph")
 
 
 def test_two_admins_json_conflict_body(client_as, organizations, csrf_token):
