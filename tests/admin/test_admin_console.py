@@ -145,8 +145,9 @@ def test_stale_version_in_the_edit_form_is_refused(admin, users):
     db.session.commit()
     data.update(full_name="My Change")
     response = admin.post_form(f"/admin/user/edit/?id={user.id}", data)
-    assert response.status_code == 200
-    assert "was changed by someone else" in response.get_data(as_text=True)
+    assert response.status_code == 409  # the conflict panel: their value, yours, apply mine again
+    html = response.get_data(as_text=True)
+    assert "Someone changed this first" in html and "Changed Meanwhile" in html and "My Change" in html
     assert user_named("oobc_staff").full_name == "Changed Meanwhile"
 
 
