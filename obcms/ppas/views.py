@@ -97,18 +97,28 @@ def create():
         form = PpaForm(data=_new_ppa_defaults())
     form.set_organizations(_organizations())
     if form.validate_on_submit():
-        values, errors = form.values()
-        try:
-            if errors:
-                raise ValidationFailed(errors=errors)
-            ppa = services.create_ppa(current_user, **values)
-            db.session.commit()
-        except ValidationFailed as error:
-            db.session.rollback()
-            form.show_errors(error.errors)
-            return _form_page(form, None), 422
-        return redirect(url_for(".detail", ppa_id=ppa.id))
+        ppa = _save(form, lambda values: services.create_ppa(current_user, **values))
+        if ppa is not None:
+            return redirect(url_for(".detail", ppa_id=ppa.id))
     return _form_page(form, None), 422 if request.method == "POST" else 200
+
+
+def _save(form, call):
+    """Run the service with the form's values and commit; on any error (unreadable text or a broken rule)
+    roll back, show every error on its field and return None."""
+    values, errors = form.values()
+    try:
+        result = call(values)
+    except ValidationFailed as error:
+        for name, messages in error.errors.items():
+            errors.setdefault(name, []).extend(messages)
+        result = None
+    if errors:
+        db.session.rollback()
+        form.show_errors(errors)
+        return None
+    db.session.commit()
+    return result
 
 
 def _form_page(form, ppa, conflict=None):
@@ -137,16 +147,10 @@ def edit(ppa_id):
     conflict = None
     status = 200
     if form.validate_on_submit():
-        values, errors = form.values()
         try:
-            if errors:
-                raise ValidationFailed(errors=errors)
-            services.update_ppa(ppa, form.version.data, actor=current_user, **values)
-            db.session.commit()
-            return redirect(url_for(".detail", ppa_id=ppa.id))
-        except ValidationFailed as error:
-            db.session.rollback()
-            form.show_errors(error.errors)
+            if _save(form, lambda values: services.update_ppa(ppa, form.version.data, actor=current_user,
+                                                              **values)) is not None:
+                return redirect(url_for(".detail", ppa_id=ppa_id))
             status = 422
         except Conflict as error:
             db.session.rollback()
