@@ -44,4 +44,67 @@ def seed_demo(password):
             continue
         created.append(services.create_user(username, f"{username}@example.gov.ph", password, role,
                                             orgs[acronym], full_name))
+    seed_demo_ppas(orgs)
     return created
+
+
+# (code, title, category, implementing MOA, sector, status, progress, budget, start offset days, length days,
+#  tranches [(kind, amount, days after start)])
+DEMO_PPAS = [
+    ("MSSD-2026-001", "Livelihood starter kits for OBC women", "moa_ppa", "MSSD", "economic", "ongoing", 45,
+     "4500000.00", -120, 300, [("allocation", "4500000.00", 0), ("obligation", "3200000.00", 20),
+                               ("disbursement", "1750000.00", 60)]),
+    ("MSSD-2026-002", "Social pension top-up for OBC senior citizens", "moa_ppa", "MSSD", "social", "ongoing", 20,
+     "12000000.00", -200, 330, [("allocation", "12000000.00", 0), ("obligation", "6000000.00", 30),
+                                ("disbursement", "2500000.00", 90)]),
+    ("MBHTE-2026-004", "Madrasah teacher training in OBC communities", "moa_ppa", "MBHTE", "social", "planning", 0,
+     "2750000.00", 30, 180, [("allocation", "2750000.00", -10)]),
+    ("MBHTE-2026-007", "Classroom repairs for Bangsamoro learners outside BARMM", "moa_ppa", "MBHTE",
+     "infrastructure", "on_hold", 35, "18500000.00", -150, 365,
+     [("allocation", "18500000.00", 0), ("obligation", "9000000.00", 40), ("disbursement", "4000000.00", 100),
+      ("adjustment", "-1500000.00", 120)]),
+    ("MOH-2026-003", "Mobile health missions to OBC barangays", "moa_ppa", "MOH", "social", "ongoing", 70,
+     "6800000.00", -180, 240, [("allocation", "6800000.00", 0), ("obligation", "6500000.00", 15),
+                               ("disbursement", "5100000.00", 150)]),
+    ("MOH-2025-011", "Rural health unit equipment", "moa_ppa", "MOH", "infrastructure", "completed", 100,
+     "3900000.00", -420, 300, [("allocation", "3900000.00", 0), ("obligation", "3900000.00", 30),
+                               ("disbursement", "3850000.00", 280)]),
+    ("OOBC-2026-002", "Peace and cultural dialogue series", "oobc_ppa", None, "peace_security", "ongoing", 60,
+     "1200000.00", -90, 200, [("allocation", "1200000.00", 0), ("obligation", "800000.00", 10),
+                              ("disbursement", "520000.00", 45)]),
+    ("OOBC-2026-005", "OBC needs assessment in Zamboanga Peninsula", "oobc_ppa", None, "governance", "planning", 10,
+     "850000.00", 15, 120, []),
+]
+
+
+def seed_demo_ppas(orgs):
+    """A small living portfolio across MOAs and sectors, with money movements (only into an empty table)."""
+    from datetime import date, timedelta
+    from decimal import Decimal
+
+    from .ppas.models import Ppa
+    from .ppas.services import add_tranche, create_ppa
+
+    if db.session.scalar(sa.select(sa.func.count(Ppa.id))):
+        return
+    actor = db.session.scalar(sa.select(User).where(User.role == "oobc_staff").order_by(User.id))
+    if actor is None:
+        return
+    today = date.today()
+    for (code, title, category, moa, sector, status, progress, budget, start, length,
+         tranches) in DEMO_PPAS:
+        start_date = today + timedelta(days=start)
+        ppa = create_ppa(actor, code=code, title=title, category=category, fiscal_year=start_date.year,
+                         implementing_moa_id=orgs[moa].id if moa else None, lead_organization_id=orgs["OOBC"].id,
+                         sector=sector, status=status, progress=progress, budget_ceiling=Decimal(budget),
+                         budget_allocation=Decimal(budget), budget_obc_allocation=Decimal(budget) * 6 / 10,
+                         appropriation_class="mooe", funding_source="gaab", start_date=start_date,
+                         target_end_date=start_date + timedelta(days=length), priority="high" if progress < 30
+                         else "medium", summary=f"{title}: a demonstration PPA.", supports_sdg=True,
+                         outcome_framework=[{"title": "Better services reach OBC households",
+                                             "outputs": ["Beneficiaries listed", "Services delivered"]}],
+                         milestones=[{"date": (start_date + timedelta(days=length // 2)).isoformat(),
+                                      "title": "Mid-term review", "status": "pending"}])
+        for kind, amount, offset in tranches:
+            add_tranche(ppa, actor, kind=kind, amount=Decimal(amount),
+                        tranche_date=start_date + timedelta(days=offset), source="SARO-BARMM-" + code)

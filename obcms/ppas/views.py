@@ -10,6 +10,7 @@ from ..auth.permissions import require, scope
 from ..errors import Conflict, ValidationFailed
 from ..extensions import db
 from ..htmx import is_htmx, render_page, toast
+from ..templating import url_with
 from . import services
 from .forms import MILESTONE_HELP, OUTCOME_HELP, PpaForm, TrancheForm, ppa_form_data
 from .funding import with_funding_totals
@@ -48,7 +49,8 @@ def index():
     require(current_user, "ppa.read")
     filters = PortfolioFilters.from_args(request.args)
     page = portfolio_page(current_user, filters)
-    return render_page("ppas/index.html", block="results", page=page, **_filter_context(filters))
+    return _pushing_clean_url(render_page("ppas/index.html", block="results", page=page,
+                                          **_filter_context(filters)))
 
 
 @bp.route("/dashboard")
@@ -56,8 +58,16 @@ def portfolio_dashboard():
     require(current_user, "ppa.read")
     filters = PortfolioFilters.from_args(request.args)
     data = dashboard(current_user, filters)
-    return render_page("ppas/dashboard.html", block="results", data=data, **_chart_data(data),
-                       **_filter_context(filters))
+    return _pushing_clean_url(render_page("ppas/dashboard.html", block="results", data=data,
+                                          **_chart_data(data), **_filter_context(filters)))
+
+
+def _pushing_clean_url(body):
+    """A filtered fragment pushes its URL without the empty filters (?sector=social, not ?q=&sector=social…)."""
+    response = current_app.make_response(body)
+    if is_htmx():
+        response.headers["HX-Push-Url"] = url_with()
+    return response
 
 
 MONEY_SERIES = [("Budget", "#3B82F6"), ("Obligated", "#F59E0B"), ("Disbursed", "#10B981")]

@@ -95,6 +95,8 @@ def test_filters_narrow_the_list_and_stay_in_the_url(client_as, make_ppa, organi
     fragment = client.get("/ppas?sector=social", headers={"HX-Request": "true"}).get_data(as_text=True)
     assert "Beta clinics" in fragment and "<form" not in fragment  # only the results block
     assert 'name="sort" value="code"' in fragment
+    pushed = client.get("/ppas?q=&category=&sector=social&sort=code", headers={"HX-Request": "true"})
+    assert pushed.headers["HX-Push-Url"] == "/ppas?sector=social&sort=code"
 
 
 def test_sort_by_header_links(client_as, make_ppa):
