@@ -51,6 +51,7 @@ def choices(values):
 class Ppa(Audited, db.Model):
     __tablename__ = "ppas"
     __scope_column__ = "implementing_moa_id"
+    __read_permission__ = "ppa.read"  # who may read its audit History fragment (obcms/audit/views.py)
 
     id: Mapped[int] = mapped_column(primary_key=True)
     title: Mapped[str] = mapped_column(sa.String(500), nullable=False)

@@ -2,7 +2,6 @@
 import sqlalchemy as sa
 from flask import Blueprint, abort, current_app, redirect, render_template, request, url_for
 from flask_login import current_user
-from jinja2 import TemplateNotFound
 from sqlalchemy.orm import joinedload
 
 from ..auth.models import Organization
@@ -14,6 +13,7 @@ from ..templating import url_with
 from . import services
 from .forms import MILESTONE_HELP, OUTCOME_HELP, PpaForm, TrancheForm, ppa_form_data
 from .funding import with_funding_totals
+from .history import ppa_history
 from .models import (
     APPROVAL_STATES,
     CATEGORIES,
@@ -183,23 +183,16 @@ def detail(ppa_id, tab):
 def _tab_context(row, tab, tranche_form=None):
     context = dict(row=row, ppa=row.Ppa, tab=tab,
                    tabs=[(key, text, url_for(".detail", ppa_id=row.Ppa.id, tab=key)) for key, text in TABS],
-                   approval_states=APPROVAL_STATES, history_fragment=_history_fragment())
+                   approval_states=APPROVAL_STATES)
     if tab == "funding":
         context["tranches"] = db.session.scalars(
             sa.select(FundingTranche).where(FundingTranche.ppa_id == row.Ppa.id)
             .order_by(FundingTranche.tranche_date.desc(), FundingTranche.id.desc())).all()
         context["tranche_form"] = tranche_form or TrancheForm(formdata=None)
         context["tranche_kinds"] = TRANCHE_KINDS
+    if tab == "history":
+        context.update(entries=ppa_history(row.Ppa.id), object_type="ppa", object_id=row.Ppa.id)
     return context
-
-
-def _history_fragment():
-    """The audit trail's per-object history partial, when the audit pages provide one."""
-    try:
-        current_app.jinja_env.get_template("audit/_history.html")
-    except TemplateNotFound:
-        return None
-    return "audit/_history.html"
 
 
 @bp.route("/<int:ppa_id>/funding", methods=["POST"])

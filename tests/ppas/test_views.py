@@ -300,3 +300,22 @@ def test_dashboard_counts_money_and_at_risk(client_as, make_ppa, add_tranches, o
     assert "₱ 1,000.00" in html and "₱ 900.00" in html  # sums per sector / MOA as exact money
     narrowed = client_as("oobc_staff").get("/ppas/dashboard?status=completed", headers={"HX-Request": "true"})
     assert "No PPA is at risk." in narrowed.get_data(as_text=True)
+
+
+def test_history_tab_shows_ppa_and_tranche_changes(client_as, csrf_token, organizations, users):
+    from datetime import date
+
+    from obcms.extensions import db
+    from obcms.ppas.services import add_tranche, create_ppa, update_ppa
+
+    ppa = create_ppa(users["oobc_staff"], title="Audited PPA", category="moa_ppa", fiscal_year=2026,
+                     implementing_moa_id=organizations["MSSD"].id)
+    update_ppa(ppa, ppa.version, actor=users["oobc_staff"], title="Audited PPA, renamed")
+    add_tranche(ppa, users["oobc_staff"], kind="obligation", amount="123.45", tranche_date=date(2026, 1, 5))
+    db.session.commit()
+    html = client_as("moa_staff").get(f"/ppas/{ppa.id}/history", headers={"HX-Request": "true"}).get_data(
+        as_text=True)
+    assert "Audited PPA → Audited PPA, renamed" in html
+    assert "123.45" in html
+    assert client_as("moa_staff").get(f"/audit/history/ppa/{ppa.id}").status_code == 200
+    assert client_as("other_moa_staff").get(f"/audit/history/ppa/{ppa.id}").status_code == 404
