@@ -116,33 +116,81 @@ def _change(row_id, version, old, new, completed_at):
             "actual_expenditure": (old[2], new[2]), "completed_at": completed_at}
 
 
+def recompute(locked, replace=None, overrides=None, skip=(), cause=None, session=None):
+    """Roll up the containers in `locked` (a tree.lock() read), deepest first, in one pass; write those that
+    changed with one executemany UPDATE. No query of its own: the read was done inside the lock.
+
+    replace = {container id: {child id: Child, or None for a child that left}} — the change just made;
+    overrides = {node id: {field: value}} — a node's own inputs changed through the ORM (with "version");
+    skip = ids no longer there (a deleted node). Returns the number of containers changed.
+    """
+    session = session or db.session
+    overrides = overrides or {}
+    kids = {cid: {k.id: Child(k.status, k.progress, k.allocated_budget, k.actual_expenditure) for k in members}
+            for cid, members in locked.kids.items()}
+    for cid, members in (replace or {}).items():
+        for kid_id, child in members.items():
+            if child is None:
+                kids.get(cid, {}).pop(kid_id, None)
+            else:
+                kids.setdefault(cid, {})[kid_id] = child
+    changes = {}
+    for row in locked.rows.values():  # deepest first
+        members = kids.get(row.id)
+        if row.id in skip or not members:
+            continue
+        own = overrides.get(row.id, {})
+        status, progress = own.get("status", row.status), own.get("progress", row.progress)
+        spent = own.get("actual_expenditure", row.actual_expenditure)
+        new = derive(status, progress, own.get("auto_calculate_progress", row.auto_calculate_progress),
+                     list(members.values()))
+        version = own.get("version", row.version + (1 if row.id in locked.bumped else 0))
+        change = _change(row.id, version, (progress, status, spent), new, row.completed_at)
+        if change:
+            changes[row.id] = change
+        sibling = kids.get(row.parent_id, {}).get(row.id)
+        if sibling is not None:
+            sibling.progress, sibling.status, sibling.actual_expenditure = new
+    return _write(session, changes, cause or "derived from a change below")
+
+
 def update_ancestors(node_ids, include_self=False, locked=False, cause=None, session=None):
     """Recompute the roll-ups of every ancestor of the given nodes (with include_self, of the nodes too),
-    bottom-up in one pass. Pass locked=True when the caller already holds the tree lock (tree writes do).
-    Returns the number of containers that changed."""
+    bottom-up in one pass: one SELECT (tree.read_families), one executemany UPDATE of what changed.
+    Pass locked=True when the caller already holds the tree lock. Returns the number of containers changed."""
     session = session or db.session
     node_ids = [node_ids] if isinstance(node_ids, int) else list(node_ids)
     if not node_ids:
         return 0
-    if not locked:
-        tree.lock(*node_ids, session=session)
-    rows = tree.families(node_ids, include_self=include_self, session=session)
-    containers, kids = {}, {}
-    for r in rows:
-        containers.setdefault(r.a_id, r)
-        kids.setdefault(r.a_id, {})[r.k_id] = Child(r.k_status, r.k_progress, r.k_allocated, r.k_expenditure)
-    changes = {}
-    for a_id, r in containers.items():  # deepest first (families orders by depth descending)
-        old = (r.a_progress, r.a_status, r.a_expenditure)
-        new = derive(r.a_status, r.a_progress, r.a_auto, list(kids[a_id].values()))
-        change = _change(a_id, r.a_version, old, new, r.a_completed_at)
-        if change:
-            changes[a_id] = change
-        parent_kids = kids.get(r.a_parent_id)
-        if parent_kids is not None and a_id in parent_kids:
-            sibling = parent_kids[a_id]
-            sibling.progress, sibling.status, sibling.actual_expenditure = new
-    return _write(session, changes, cause or f"derived from child #{node_ids[0]}")
+    read = tree.read_families(node_ids, session=session) if locked else tree.lock(*node_ids, session=session)
+    skip = set()
+    if not include_self:
+        above = set()
+        for node_id in node_ids:
+            parent_id = read[node_id].parent_id
+            while parent_id is not None and parent_id not in above:
+                above.add(parent_id)
+                parent_id = read[parent_id].parent_id
+        skip = set(node_ids) - above
+    return recompute(read, skip=skip, cause=cause or f"derived from child #{node_ids[0]}", session=session)
+
+
+def derive_structure(nodes):
+    """Fill in the derived values of the containers of a nested structure (as for tree.insert_many) before
+    it is written, bottom-up, with the same rules."""
+    for node in nodes:
+        kids = node.get("children")
+        if not kids:
+            continue
+        derive_structure(kids)
+        children = [Child(k.get("status", "not_started"), k.get("progress", 0), k.get("allocated_budget", ZERO),
+                          k.get("actual_expenditure", ZERO)) for k in kids]
+        status = node.get("status", "not_started")
+        progress, new_status, spent = derive(status, node.get("progress", 0),
+                                             node.get("auto_calculate_progress", True), children)
+        node.update(progress=progress, status=new_status, actual_expenditure=spent)
+        if new_status == "completed" and status != "completed":
+            node["completed_at"] = utcnow()
 
 
 def _level_changes(session, depth, tree_ids):

@@ -20,6 +20,7 @@ from decimal import Decimal, InvalidOperation
 
 import sqlalchemy as sa
 
+from ..audit.recording import record_bulk_change
 from ..auth.models import User
 from ..auth.permissions import require
 from ..errors import NotFound, ValidationFailed
@@ -150,9 +151,15 @@ def create_work_item(parent, actor, assignees=(), **fields):
         check_placement(item.work_type, p.work_type, p.depth)
         rollup.check_allocation(p, p.children_allocated + budget)
 
-    tree.insert(item, parent, before=before, check=check)
-    rollup.update_ancestors([item.id], locked=True, cause=f"derived from new child #{item.id}")
+    locked = tree.lock(parent)
+    tree.insert(item, parent, before=before, check=check, locked=locked)
+    rollup.recompute(locked, replace={item.parent_id: {item.id: _as_child(item)}},
+                     cause=f"derived from new child #{item.id}")
     return item
+
+
+def _as_child(item):
+    return rollup.Child(item.status, item.progress, item.allocated_budget, item.actual_expenditure)
 
 
 def update_work_item(item, expected_version, actor, **changes):
@@ -164,8 +171,8 @@ def update_work_item(item, expected_version, actor, **changes):
         _fail(sorted(unknown)[0], "This field cannot be changed here (status: use the workflow actions; "
                                   "position: move).")
     require(actor, "workitem.edit", item)
-    fresh = tree.lock(item, item.parent_id)
-    node = fresh[item.id]
+    locked = tree.lock(item)
+    node = locked[item.id]
     db.session.refresh(item)
     check_version(item, expected_version, changes)
     changes = clean(changes, item.work_type)
@@ -183,13 +190,16 @@ def update_work_item(item, expected_version, actor, **changes):
         new = changes["allocated_budget"]
         rollup.check_allocation(_Envelope(item.title, new), node.children_allocated)
         if node.parent_id is not None:
-            parent = fresh[node.parent_id]
+            parent = locked[node.parent_id]
             rollup.check_allocation(parent, parent.children_allocated - item.allocated_budget + new)
     for name, value in changes.items():
         setattr(item, name, value)
     db.session.flush()
     if ROLLUP_INPUTS & set(changes):
-        rollup.update_ancestors([item.id], include_self=True, locked=True, cause=f"derived from child #{item.id}")
+        own = {name: getattr(item, name) for name in ("progress", "auto_calculate_progress", "actual_expenditure")}
+        rollup.recompute(locked, replace={item.parent_id: {item.id: _as_child(item)}},
+                         overrides={item.id: {**own, "version": item.version}},
+                         cause=f"derived from child #{item.id}")
     return item
 
 
@@ -214,10 +224,15 @@ def move_work_item(item, actor, parent=None, before=None):
         if p.id != n.parent_id:
             rollup.check_allocation(p, p.children_allocated + n.allocated_budget)
 
-    moved = tree.move_subtree(item, parent=parent, before=before, check=check)
-    ends = [i for i in (moved.old_parent_id, moved.new_parent_id) if i is not None]
-    if ends and moved.old_parent_id != moved.new_parent_id:
-        rollup.update_ancestors(ends, include_self=True, locked=True, cause=f"derived from moved child #{item.id}")
+    locked = tree.lock(item, parent, height_of=item)
+    moved = tree.move_subtree(item, parent=parent, before=before, check=check, locked=locked)
+    if moved.old_parent_id != moved.new_parent_id:
+        n = locked[moved.node_id]
+        record_bulk_change(WorkItem, {n.id: {"parent_id": (moved.old_parent_id, moved.new_parent_id)}},
+                           versions={n.id: n.version + 1}, cause="moved")
+        child = rollup.Child(n.status, n.progress, n.allocated_budget, n.actual_expenditure)
+        rollup.recompute(locked, replace={moved.old_parent_id: {n.id: None}, moved.new_parent_id: {n.id: child}},
+                         cause=f"derived from moved child #{n.id}")
     return moved
 
 
@@ -225,10 +240,13 @@ def delete_work_item(item, actor):
     """Delete `item` and its subtree (the view asks for confirmation showing subtree_size first); returns
     the number of nodes deleted. The former parent and its ancestors are rolled up."""
     require(actor, "workitem.delete", item)
-    gone = tree.delete_subtree(item)
+    locked = tree.lock(item)
+    gone = tree.delete_subtree(item, locked=locked)
+    record_bulk_change(WorkItem, {gone.id: {"title": (gone.title, None)}}, action="delete",
+                       cause=f"deleted with its subtree ({gone.size} work items)")
     if gone.parent_id is not None:
-        rollup.update_ancestors([gone.parent_id], include_self=True, locked=True,
-                                cause=f"derived from deleted child #{gone.id}")
+        rollup.recompute(locked, replace={gone.parent_id: {gone.id: None}}, skip={gone.id},
+                         cause=f"derived from deleted child #{gone.id}")
     return gone.size
 
 
@@ -247,30 +265,37 @@ def assign_users(item, actor, user_ids):
 
 def build_tree(nodes, actor, parent=None, organization_id=None, ppa_id=None):
     """Create whole subtrees at once (structure templates, imports, the benchmark's bulk build): `nodes` as
-    for tree.insert_many, checked against the type, depth and allocation rules first. New roots take
-    organization_id/ppa_id (and pass them down); nodes under `parent` take its tree's. The trees written to
-    are rolled up. Returns the new ids in tree order."""
+    for tree.insert_many, checked against the type, depth and allocation rules first, their containers
+    rolled up in memory before the one INSERT. New roots take organization_id/ppa_id (passed down); nodes
+    under `parent` take its tree's, and its ancestors are rolled up. Returns the new ids in tree order."""
     require(actor, "workitem.edit", parent if parent is not None else WorkItem(organization_id=organization_id))
     prepared = [_prepare(node, actor) for node in nodes]
-    written = []
+    rollup.derive_structure(prepared)
+    locked = None
 
     def check(p, top):
         for node in top:
             _check_structure(node, p.work_type, p.depth + 1)
         rollup.check_allocation(p, p.children_allocated + sum(n.get("allocated_budget", 0) for n in top))
-        written.append(p.tree_id)
 
     if parent is None:
         for node in prepared:
             node.update(organization_id=organization_id, ppa_id=ppa_id)
             _check_structure(node, None, 0)
-    ids = tree.insert_many(prepared, parent=parent, check=check)
-    if parent is None:
-        offsets = [0]
-        for node in prepared[:-1]:
-            offsets.append(offsets[-1] + tree.count_nodes([node]))
-        written = [ids[i] for i in offsets]
-    rollup.rollup_trees(written, cause="derived from new children" if parent is not None else "derived from a new tree")
+    else:
+        locked = tree.lock(parent)
+    ids = tree.insert_many(prepared, parent=parent, check=check, locked=locked)
+    offsets = [0]
+    for node in prepared[:-1]:
+        offsets.append(offsets[-1] + tree.count_nodes([node]))
+    tops = [ids[i] for i in offsets]
+    record_bulk_change(WorkItem, {i: {"title": (None, n["title"])} for i, n in zip(tops, prepared, strict=True)},
+                       action="create", cause=f"created in one structure of {len(ids)} work items")
+    if locked is not None:
+        children = {i: rollup.Child(n.get("status", "not_started"), n.get("progress", 0),
+                                    n.get("allocated_budget", Decimal("0")), n.get("actual_expenditure", Decimal("0")))
+                    for i, n in zip(tops, prepared, strict=True)}
+        rollup.recompute(locked, replace={locked[tree._id(parent)].id: children}, cause="derived from new children")
     return ids
 
 

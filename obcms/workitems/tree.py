@@ -25,7 +25,8 @@ attributes of WorkItem objects in the session are expired, so stale bounds are n
 rows, so a rule is judged on the same data the write uses. Statement counts (after the lock): insert 2
 (shift, INSERT), move 1, delete 2 (DELETE, close the gap); plus one re-read each.
 """
-from dataclasses import dataclass
+from dataclasses import dataclass, field
+from decimal import Decimal
 
 import sqlalchemy as sa
 from sqlalchemy.orm import aliased
@@ -35,7 +36,6 @@ from ..db_types import utcnow
 from ..errors import NotFound, ValidationFailed
 from ..extensions import db
 from .models import WorkItem
-from .money_sql import money_sum
 
 W = WorkItem.__table__
 c = W.c
@@ -47,7 +47,7 @@ STRUCTURE_ATTRIBUTES = ("tree_id", "lft", "rgt", "depth", "parent_id", "version"
 
 @dataclass(frozen=True)
 class Fresh:
-    """A node's bounds and the facts the rules need, read inside the tree lock."""
+    """A node's bounds and the facts the rules and roll-ups need, read inside the tree lock."""
 
     id: int
     tree_id: int
@@ -60,12 +60,43 @@ class Fresh:
     ppa_id: int | None
     organization_id: int | None
     allocated_budget: object
-    children_allocated: object   # sum of the children's allocated budgets (Decimal)
-    height: int                  # levels below the node (0 for a leaf)
+    status: str
+    progress: int
+    auto_calculate_progress: bool
+    actual_expenditure: object
+    completed_at: object
+    version: int
+    height: int | None           # levels below the node (0 for a leaf); only for `height_of`
+    children_allocated: object   # the sum of its children's allocated budgets (Decimal)
 
     @property
     def size(self):
         return (self.rgt - self.lft + 1) // 2
+
+
+@dataclass(frozen=True)
+class Kid:
+    """A child of a locked node, as the roll-ups see it."""
+
+    id: int
+    lft: int
+    status: str
+    progress: int
+    allocated_budget: object
+    actual_expenditure: object
+
+
+@dataclass
+class Locked:
+    """What lock() read inside the lock: every given node with all its ancestors (`rows`), and each of
+    those with its children (`kids`). Writes add the ids of these rows they shifted to `bumped`."""
+
+    rows: dict
+    kids: dict
+    bumped: set = field(default_factory=set)
+
+    def __getitem__(self, node_id):
+        return self.rows[node_id]
 
 
 @dataclass(frozen=True)
@@ -98,23 +129,45 @@ def _tree_hint(node):
     return sa.inspect(node).dict.get("tree_id")
 
 
-def _fresh_rows(session, ids):
-    sub = aliased(W, name="sub")
-    kid = aliased(W, name="kid")
-    sqlite = is_sqlite(session)
-    children_allocated = (sa.select(money_sum(kid.c.allocated_budget, sqlite))
-                          .where(kid.c.parent_id == c.id).scalar_subquery())
-    height = (sa.select(sa.func.max(sub.c.depth))
-              .where(sub.c.tree_id == c.tree_id, sub.c.lft.between(c.lft, c.rgt))
-              .scalar_subquery() - c.depth)
-    stmt = sa.select(c.id, c.tree_id, c.parent_id, c.lft, c.rgt, c.depth, c.work_type, c.title, c.ppa_id,
-                     c.organization_id, c.allocated_budget, children_allocated.label("children_allocated"),
-                     height.label("height")).where(c.id.in_(ids))
-    return {row.id: Fresh(**row._mapping) for row in session.execute(stmt)}
+def read_families(node_ids, height_of=None, session=None):
+    """ONE query: the given nodes and all their ancestors, each with its children → Locked.
+
+    Call it inside the tree lock (lock() does); `height_of` = a node whose height is needed (moves).
+    """
+    session = _session(session)
+    n, a, k, sub = (aliased(W, name=name) for name in ("n", "a", "k", "sub"))
+    if height_of is not None:
+        below = sa.select(sa.func.max(sub.c.depth)).where(sub.c.tree_id == a.c.tree_id,
+                                                          sub.c.lft.between(a.c.lft, a.c.rgt)).scalar_subquery()
+        height = sa.case((a.c.id == height_of, below - a.c.depth), else_=None)
+    else:
+        height = sa.null()
+    stmt = (sa.select(a.c.id, a.c.tree_id, a.c.parent_id, a.c.lft, a.c.rgt, a.c.depth, a.c.work_type, a.c.title,
+                      a.c.ppa_id, a.c.organization_id, a.c.allocated_budget, a.c.status, a.c.progress,
+                      a.c.auto_calculate_progress, a.c.actual_expenditure, a.c.completed_at, a.c.version,
+                      height.label("height"), k.c.id.label("k_id"), k.c.lft.label("k_lft"),
+                      k.c.status.label("k_status"), k.c.progress.label("k_progress"),
+                      k.c.allocated_budget.label("k_allocated"), k.c.actual_expenditure.label("k_spent"))
+            .select_from(n)
+            .join(a, sa.and_(a.c.tree_id == n.c.tree_id, a.c.lft <= n.c.lft, a.c.rgt >= n.c.rgt))
+            .outerjoin(k, k.c.parent_id == a.c.id)
+            .where(n.c.id.in_(list(node_ids))).order_by(a.c.depth.desc(), a.c.id, k.c.lft))
+    values, kids = {}, {}
+    for r in session.execute(stmt):
+        if r.id not in values:
+            values[r.id] = r
+            kids[r.id] = {}
+        if r.k_id is not None:
+            kids[r.id][r.k_id] = Kid(r.k_id, r.k_lft, r.k_status, r.k_progress, r.k_allocated, r.k_spent)
+    rows = {}
+    for node_id, r in values.items():
+        allocated = sum((kid.allocated_budget for kid in kids[node_id].values()), Decimal("0.00"))
+        rows[node_id] = Fresh(*r[:18], children_allocated=allocated)
+    return Locked(rows, {node_id: list(members.values()) for node_id, members in kids.items()})
 
 
-def lock(*nodes, session=None):
-    """Lock the trees holding `nodes` and return {id: Fresh} read inside the lock.
+def lock(*nodes, height_of=None, session=None):
+    """Lock the trees holding `nodes`, then read them (read_families) inside the lock → Locked.
 
     The tree of a node is taken from the loaded object when there is one (else one query), locked, and
     verified on the fresh row; a node moved to another tree meanwhile gets that tree locked too.
@@ -129,11 +182,11 @@ def lock(*nodes, session=None):
     while True:
         locked |= set(lock_rows(WorkItem, hints - tried, session=session))
         tried |= hints
-        fresh = _fresh_rows(session, ids)
-        missing = [i for i in ids if i not in fresh]
+        fresh = read_families(ids, height_of=_id(height_of), session=session)
+        missing = [i for i in ids if i not in fresh.rows]
         if missing:
             raise NotFound(f"Work item #{missing[0]} does not exist (any more).")
-        hints = {row.tree_id for row in fresh.values()}
+        hints = {fresh[i].tree_id for i in ids}
         if hints <= locked:
             return fresh
         if hints <= tried:
@@ -179,16 +232,21 @@ def _close_gap(session, tree_id, after, width):
         lft=sa.case((c.lft > after, c.lft - width), else_=c.lft), rgt=c.rgt - width, **_bump()))
 
 
-def _position(fresh, parent_id, before_id):
-    """(parent row, position) for 'last child of parent' or 'before sibling'."""
-    parent = fresh[parent_id]
+def _position(locked, parent_id, before_id):
+    """(parent row, position) for 'last child of parent' or 'before its child `before_id`'."""
+    parent = locked[parent_id]
     if before_id is None:
         return parent, parent.rgt
-    before = fresh[before_id]
-    if before.parent_id != parent.id:
-        raise ValidationFailed(f"'{before.title}' is not a child of '{parent.title}'.",
-                               errors={"before": ["Choose a sibling under the new parent."]})
-    return parent, before.lft
+    for kid in locked.kids[parent_id]:
+        if kid.id == before_id:
+            return parent, kid.lft
+    raise ValidationFailed(f"Work item #{before_id} is not a child of '{parent.title}'.",
+                           errors={"before": ["Choose a sibling under the new parent."]})
+
+
+def _mark(locked, shifted):
+    """Remember which locked rows a statement shifted (their version went up by one)."""
+    locked.bumped |= {r.id for r in locked.rows.values() if shifted(r)}
 
 
 # ------------------------------------------------------------------------------------------------- writes
@@ -203,41 +261,44 @@ def create_root(item, session=None):
     return item
 
 
-def insert(item, parent, before=None, check=None, session=None):
+def insert(item, parent, before=None, check=None, locked=None, session=None):
     """Insert `item` (transient) as the last child of `parent`, or just before its child `before`.
 
     `ppa_id` and `organization_id` are copied from the parent (so from the root). `check(parent_fresh)` runs
-    inside the lock before anything is written. Returns the item, flushed, with its bounds loaded.
+    inside the lock before anything is written. `locked`: what lock(parent) returned, when the caller
+    locked already (services do, to reuse the read for roll-ups). Returns the item, flushed.
     """
     if parent is None:
         return create_root(item, session)
     session = _session(session)
     if item in session:
         session.expunge(item)
-    fresh = lock(parent, before, session=session)
-    parent_row, at = _position(fresh, _id(parent), _id(before))
+    locked = locked or lock(parent, session=session)
+    p, at = _position(locked, _id(parent), _id(before))
     if check is not None:
-        check(parent_row)
-    _open_gap(session, parent_row.tree_id, at, 2)
-    item.tree_id, item.parent_id, item.lft, item.rgt = parent_row.tree_id, parent_row.id, at, at + 1
-    item.depth, item.ppa_id, item.organization_id = parent_row.depth + 1, parent_row.ppa_id, parent_row.organization_id
+        check(p)
+    _open_gap(session, p.tree_id, at, 2)
+    _mark(locked, lambda r: r.tree_id == p.tree_id and r.rgt >= at)
+    item.tree_id, item.parent_id, item.lft, item.rgt = p.tree_id, p.id, at, at + 1
+    item.depth, item.ppa_id, item.organization_id = p.depth + 1, p.ppa_id, p.organization_id
     session.add(item)
     session.flush()
-    _expire(session, {parent_row.tree_id})
+    _expire(session, {p.tree_id})
     return item
 
 
-def move_subtree(node, parent=None, before=None, check=None, session=None):
+def move_subtree(node, parent=None, before=None, check=None, locked=None, session=None):
     """Move `node` with its subtree: as last child of `parent`, before `parent`'s child `before`, or — with
     no parent — to the root level (it becomes its own tree). Across trees, both are locked in id order and
     the moved nodes take the new root's PPA and organization.
 
     `check(node_fresh, parent_fresh or None)` runs inside the lock. Moving a node under itself or one of its
-    descendants is refused. Returns a Moved.
+    descendants is refused. `locked`: what lock(node, parent, height_of=node) returned, when the caller
+    locked already. Returns a Moved.
     """
     session = _session(session)
-    fresh = lock(node, parent, before, session=session)
-    n = fresh[_id(node)]
+    locked = locked or lock(node, parent, height_of=node, session=session)
+    n = locked[_id(node)]
     if before is not None and _id(before) == n.id:
         raise ValidationFailed("A work item cannot be placed before itself.", errors={"before": ["Pick another sibling."]})
     if parent is None:
@@ -245,40 +306,48 @@ def move_subtree(node, parent=None, before=None, check=None, session=None):
             check(n, None)
         if n.parent_id is not None:
             _move_across(session, n, None, 1)
+            _mark(locked, lambda r: r.tree_id == n.tree_id and r.rgt >= n.lft)
         moved = Moved(n.id, n.parent_id, None, n.tree_id, n.id)
     else:
-        p, at = _position(fresh, _id(parent), _id(before))
+        p, at = _position(locked, _id(parent), _id(before))
         if p.tree_id == n.tree_id and n.lft <= p.lft <= n.rgt:
             raise ValidationFailed(f"'{n.title}' cannot be moved under itself or one of its own descendants.",
                                    errors={"parent": ["Choose a parent outside the moved subtree."]})
         if check is not None:
             check(n, p)
         if p.tree_id == n.tree_id:
-            _move_within(session, n, p, at)
+            span = _move_within(session, n, p, at)
+            if span:
+                _mark(locked, lambda r: r.tree_id == n.tree_id and (span[0] <= r.lft <= span[1] or
+                                                                     span[0] <= r.rgt <= span[1]))
         else:
             _move_across(session, n, p, at)
+            _mark(locked, lambda r: (r.tree_id == n.tree_id and r.rgt >= n.lft) or
+                                    (r.tree_id == p.tree_id and r.rgt >= at))
         moved = Moved(n.id, n.parent_id, p.id, n.tree_id, p.tree_id)
     _expire(session, {moved.old_tree_id, moved.new_tree_id})
     return moved
 
 
 def _move_within(session, n, p, at):
-    """One UPDATE: the subtree jumps to `at`, the nodes in between slide by its width."""
+    """One UPDATE: the subtree jumps to `at`, the nodes in between slide by its width. Returns the
+    (low, high) span of positions it rewrote, or None when the node is already in place."""
     lft, rgt, width = n.lft, n.rgt, n.rgt - n.lft + 1
-    if at > rgt + 1 or at < lft:
-        if at > rgt:
-            shift, lo, hi, others = at - rgt - 1, rgt + 1, at - 1, -width
-        else:
-            shift, lo, hi, others = at - lft, at, lft - 1, width
-        session.execute(sa.update(W).where(
-            c.tree_id == n.tree_id, sa.or_(c.lft.between(min(lo, lft), max(hi, rgt)),
-                                           c.rgt.between(min(lo, lft), max(hi, rgt)))).values(
-            lft=c.lft + sa.case((c.lft.between(lft, rgt), shift), (c.lft.between(lo, hi), others), else_=0),
-            rgt=c.rgt + sa.case((c.rgt.between(lft, rgt), shift), (c.rgt.between(lo, hi), others), else_=0),
-            depth=c.depth + sa.case((c.lft.between(lft, rgt), p.depth + 1 - n.depth), else_=0),
-            parent_id=sa.case((c.id == n.id, p.id), else_=c.parent_id),
-            **_bump()))
-    # else: already in place (it is the last child, or `before` is its next sibling): nothing to write.
+    if lft <= at <= rgt + 1:  # it is the last child already, or `before` is its next sibling
+        return None
+    if at > rgt:
+        shift, lo, hi, others = at - rgt - 1, rgt + 1, at - 1, -width
+    else:
+        shift, lo, hi, others = at - lft, at, lft - 1, width
+    low, high = min(lo, lft), max(hi, rgt)
+    session.execute(sa.update(W).where(
+        c.tree_id == n.tree_id, sa.or_(c.lft.between(low, high), c.rgt.between(low, high))).values(
+        lft=c.lft + sa.case((c.lft.between(lft, rgt), shift), (c.lft.between(lo, hi), others), else_=0),
+        rgt=c.rgt + sa.case((c.rgt.between(lft, rgt), shift), (c.rgt.between(lo, hi), others), else_=0),
+        depth=c.depth + sa.case((c.lft.between(lft, rgt), p.depth + 1 - n.depth), else_=0),
+        parent_id=sa.case((c.id == n.id, p.id), else_=c.parent_id),
+        **_bump()))
+    return low, high
 
 
 def _move_across(session, n, p, at):
@@ -308,22 +377,24 @@ def _move_across(session, n, p, at):
         **_bump()))
 
 
-def delete_subtree(node, check=None, session=None):
-    """Delete `node` and its whole subtree; returns the Fresh row read inside the lock (`.size` nodes went,
-    `.parent_id` needs its roll-ups). `check(node_fresh)` runs inside the lock first."""
+def delete_subtree(node, check=None, locked=None, session=None):
+    """Delete `node` and its whole subtree; returns its Fresh row read inside the lock (`.size` nodes went,
+    `.parent_id` needs its roll-ups). `check(node_fresh)` runs inside the lock first. `locked`: what
+    lock(node) returned, when the caller locked already."""
     session = _session(session)
-    fresh = lock(node, session=session)
-    n = fresh[_id(node)]
+    locked = locked or lock(node, session=session)
+    n = locked[_id(node)]
     if check is not None:
         check(n)
     session.execute(sa.delete(W).where(c.tree_id == n.tree_id, c.lft.between(n.lft, n.rgt)))
     if n.parent_id is not None:
         _close_gap(session, n.tree_id, n.rgt, n.rgt - n.lft + 1)
+        _mark(locked, lambda r: r.tree_id == n.tree_id and r.rgt > n.rgt)
     _expire(session, {n.tree_id}, deleted=(n.tree_id, n.lft, n.rgt))
     return n
 
 
-def insert_many(nodes, parent=None, session=None, check=None):
+def insert_many(nodes, parent=None, check=None, locked=None, session=None):
     """Build whole subtrees fast: bounds computed in memory, then one multi-row INSERT.
 
     `nodes` is a list of dicts of WorkItem columns with an optional "children" list of the same shape.
@@ -338,7 +409,8 @@ def insert_many(nodes, parent=None, session=None, check=None):
     if not total:
         return []
     if parent is not None:
-        p = lock(parent, session=session)[_id(parent)]
+        locked = locked or lock(parent, session=session)
+        p = locked[_id(parent)]
         if check is not None:
             check(p, nodes)
         start, depth, tree_id, parent_id = p.rgt, p.depth + 1, p.tree_id, p.id
@@ -352,6 +424,7 @@ def insert_many(nodes, parent=None, session=None, check=None):
     rows = _number(nodes, ids, start, depth, tree_id, parent_id, inherited)
     if parent is not None:
         _open_gap(session, tree_id, start, 2 * total)
+        _mark(locked, lambda r: r.tree_id == tree_id and r.rgt >= start)
     session.execute(sa.insert(W), rows)
     if parent is not None:
         _expire(session, {tree_id})
@@ -489,31 +562,6 @@ def subtree_size(node, session=None):
     if row is None:
         raise NotFound(f"Work item #{_id(node)} does not exist.")
     return (row.rgt - row.lft + 1) // 2
-
-
-def families(node_ids, include_self=False, session=None):
-    """For roll-ups: each (proper, or with include_self also the node itself) ancestor of the given nodes
-    with each of its children, one row per (ancestor, child) pair, deepest ancestors first. One query.
-
-    Row: a_id, a_parent_id, a_depth, a_status, a_progress, a_auto, a_expenditure, a_completed_at, a_version,
-    k_id, k_status, k_progress, k_allocated, k_expenditure.
-    """
-    n = aliased(W, name="n")
-    a = aliased(W, name="a")
-    k = aliased(W, name="k")
-    if include_self:
-        on = sa.and_(a.c.tree_id == n.c.tree_id, a.c.lft <= n.c.lft, a.c.rgt >= n.c.rgt)
-    else:
-        on = sa.and_(a.c.tree_id == n.c.tree_id, a.c.lft < n.c.lft, a.c.rgt > n.c.rgt)
-    stmt = (sa.select(a.c.id.label("a_id"), a.c.parent_id.label("a_parent_id"), a.c.depth.label("a_depth"),
-                      a.c.status.label("a_status"), a.c.progress.label("a_progress"),
-                      a.c.auto_calculate_progress.label("a_auto"), a.c.actual_expenditure.label("a_expenditure"),
-                      a.c.completed_at.label("a_completed_at"), a.c.version.label("a_version"),
-                      k.c.id.label("k_id"), k.c.status.label("k_status"), k.c.progress.label("k_progress"),
-                      k.c.allocated_budget.label("k_allocated"), k.c.actual_expenditure.label("k_expenditure"))
-            .select_from(n).join(a, on).join(k, k.c.parent_id == a.c.id)
-            .where(n.c.id.in_(list(node_ids))).order_by(a.c.depth.desc(), a.c.id, k.c.lft))
-    return _session(session).execute(stmt).all()
 
 
 # ------------------------------------------------------------------------------------------------- repair

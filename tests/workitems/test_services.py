@@ -162,3 +162,24 @@ def test_build_tree_checks_rules_and_rolls_up(staff, organizations):
     with pytest.raises(ValidationFailed, match="more than"):
         services.build_tree(over, staff)
     assert db.session.scalar(sa.select(sa.func.count()).select_from(WorkItem)) == 5
+
+
+def test_service_writes_stay_within_six_statements_after_the_lock(staff, count_queries):
+    p = make(None, staff, "project", allocated_budget="100.00")
+    q = make(None, staff, "project", allocated_budget="100.00")
+    a = make(p, staff, "activity", allocated_budget="10.00")
+    t = make(a, staff, "task", allocated_budget="5.00")
+    make(t, staff, "subtask")
+    t = db.session.get(WorkItem, t.id)
+    with count_queries() as counted:  # lock, read, shift, INSERT, audit, roll-up UPDATE, audit
+        make(t, staff, "subtask", allocated_budget="1.00")
+    assert counted.count - 1 <= 6, counted.statements
+    a, q = db.session.get(WorkItem, a.id), db.session.get(WorkItem, q.id)
+    with count_queries() as counted:  # locks, read, UPDATE, audit of the move, roll-up UPDATE, audit
+        services.move_work_item(a, staff, parent=q)
+    assert counted.count - 1 <= 6, counted.statements
+    a = db.session.get(WorkItem, a.id)
+    with count_queries() as counted:  # lock, read, DELETE, close the gap, audit, roll-up UPDATE, audit
+        services.delete_work_item(a, staff)
+    assert counted.count - 1 <= 6, counted.statements
+    assert tree.check_integrity() == []
