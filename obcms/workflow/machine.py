@@ -15,6 +15,7 @@ True, or False / a reason text to refuse). `not_by_submitter` refuses the actor 
 transition marked `submits=True` on this object. `comment_required` needs a comment. `requires` (and the
 machine's `entry_requirements[target]`) name fields that must be non-empty. `effects(obj, transition, actor)`
 run inside the transaction; `after_commit(obj, transition, actor)` callbacks run once it commits.
+`lock(obj, session)` replaces the default row lock taken by fire() (e.g. a tree locks its root first).
 """
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
@@ -68,6 +69,9 @@ class StateMachine:
     transitions: Iterable
     initial: str | None = None
     permission: str | None = None  # what the generic route requires to see or act on the object at all
+    # lock(obj, session): what fire() locks before re-reading the object; default: the object's own row.
+    # A model whose writers lock something else first (a tree locks its root) names it, so all lock in one order.
+    lock: Callable | None = None
     entry_requirements: dict = field(default_factory=dict)
     model: type | None = None
 

@@ -142,7 +142,10 @@ def fire(obj, transition_name, actor, comment=None, expected_version=None, sessi
     comment = (comment or "").strip() or None
 
     session.flush()
-    lock_rows(type(obj), [obj.id], session)
+    if machine.lock is not None:
+        machine.lock(obj, session)
+    else:
+        lock_rows(type(obj), [obj.id], session)
     session.refresh(obj)
     if expected_version not in (None, ""):
         from .locking import check_version

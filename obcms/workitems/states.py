@@ -2,8 +2,10 @@
 
 Statuses (DOMAIN.md): not_started, in_progress, at_risk, blocked, completed, cancelled. Editors of the item
 (admin, OOBC executive and staff, MOA staff of its organization) fire every transition. Completing sets
-completed_at; reopening a completed or cancelled item is its own transition and clears it.
-Derived changes (a container completed by its children's roll-up) use obcms.workflow.derived_status(cause).
+completed_at; reopening a completed or cancelled item is its own transition and clears it. Every transition
+re-runs the roll-ups of the item's ancestors in the same transaction (their derived status changes go through
+obcms.workflow.derived_status with the cause "<transition> of child #<id>"). fire() locks the item's tree
+(its root row, as every tree write does) so that status changes and tree writes lock in one order.
 """
 from ..auth.permissions import can
 from ..db_types import utcnow
@@ -27,8 +29,21 @@ def clear_completed_at(item, transition, actor):
     item.completed_at = None
 
 
-def _editors(name, sources, target, **options):
-    return Transition(name, sources, target, roles=EDITOR_ROLES, allow=may_edit, **options)
+def roll_up_ancestors(item, transition, actor):
+    from .rollup import update_ancestors  # rollup imports the model, which imports this module
+
+    update_ancestors([item.id], locked=True, cause=f"{transition.name} of child #{item.id}")
+
+
+def lock_tree(item, session):
+    from . import tree
+
+    tree.lock(item, session=session)
+
+
+def _editors(name, sources, target, effects=(), **options):
+    return Transition(name, sources, target, roles=EDITOR_ROLES, allow=may_edit,
+                      effects=[*effects, roll_up_ancestors], **options)
 
 
 WORK_ITEM_MACHINE = StateMachine(
@@ -36,6 +51,7 @@ WORK_ITEM_MACHINE = StateMachine(
     states=STATUSES,
     initial="not_started",
     permission="workitem.read",
+    lock=lock_tree,
     transitions=[
         _editors("start", "not_started", "in_progress"),
         _editors("flag_at_risk", ("not_started", "in_progress", "blocked"), "at_risk", label="Mark at risk"),
