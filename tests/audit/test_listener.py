@@ -128,3 +128,48 @@ def test_client_ip_trusts_forwarded_for_only_behind_a_configured_proxy(app):
             assert client_ip() == "203.0.113.9"  # the hop our proxy saw; 6.6.6.6 was client-supplied
     finally:
         app.config["TRUSTED_PROXIES"] = 0
+
+
+def test_changes_made_by_a_job_carry_the_job_as_actor(monkeypatch, organizations, users):
+    from jobs import JOBS, enqueue
+
+    org_id = organizations["BPDA"].id
+
+    def rename(run, title):
+        org = db.session.get(type(organizations["BPDA"]), org_id)
+        org.name = title
+        db.session.flush()
+        return {"renamed": 1}
+
+    rename.transient_errors = ()
+    monkeypatch.setitem(JOBS, "rename_org", rename)
+    enqueue("rename_org", requested_by=users["admin"], title="Planning Authority (renamed by a job)")
+    db.session.commit()
+    db.session.expire_all()
+    [row] = entries("organization", org_id, "update")
+    assert (row.field, row.new_value, row.actor_label, row.actor_user_id) == (
+        "name", "Planning Authority (renamed by a job)", "job:rename_org", None)
+
+
+def test_a_role_change_through_the_admin_console_is_one_row(client_as, csrf_token, users):
+    user = users["viewer"]
+    client = client_as("admin")
+    response = client.post(f"/admin/user/edit/?id={user.id}", data={
+        "csrf_token": csrf_token(client), "email": user.email, "full_name": user.full_name, "role": "moa_staff",
+        "organization": str(user.organization_id), "is_active": "y", "password": "", "version": str(user.version)})
+    assert response.status_code == 302
+    db.session.expire_all()
+    rows = entries("user", user.id, "update")
+    assert [(r.field, r.old_value, r.new_value, r.actor_label) for r in rows] == [
+        ("role", "viewer", "moa_staff", "admin")]
+
+
+def test_history_fragment_runs_a_constant_number_of_queries(client_as, organizations, count_queries):
+    for name in ("One", "Two", "Three"):
+        organizations["OOBC"].name = name
+        db.session.flush()
+    db.session.commit()
+    client = client_as("admin")
+    with count_queries() as q:
+        html = client.get(f"/audit/history/organization/{organizations['OOBC'].id}").get_data(as_text=True)
+    assert "Three" in html and q.count <= 2  # the user, the entries
