@@ -118,7 +118,7 @@ class Ppa(Audited, db.Model):
     created_by = relationship("User", foreign_keys=[created_by_id])
     submitted_by = relationship("User", foreign_keys=[submitted_by_id])
     tranches = relationship("FundingTranche", back_populates="ppa", passive_deletes=True,
-                            order_by="(FundingTranche.tranche_date, FundingTranche.id)")
+                            order_by="[FundingTranche.tranche_date, FundingTranche.id]")
 
     __mapper_args__ = {"version_id_col": version}
     __table_args__ = (

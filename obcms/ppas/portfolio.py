@@ -15,7 +15,7 @@ from datetime import date
 import sqlalchemy as sa
 from sqlalchemy.orm import aliased, contains_eager, joinedload
 
-from ..auth.models import Organization
+from ..auth.models import ORGANIZATION_SCOPED_ROLES, Organization
 from ..auth.permissions import scope
 from ..database import is_sqlite
 from ..db_types import Money
@@ -112,14 +112,14 @@ def portfolio_page(user, filters, per_page=PER_PAGE):
     columns = {c.name: c for c in stmt.selected_columns}
     key = SORTS[filters.sort](moa, columns)
     order = key.desc() if filters.dir == "desc" else key.asc()
-    stmt = stmt.order_by(order.nulls_last() if not is_sqlite() else order, Ppa.id)
+    stmt = stmt.order_by(order.nulls_last(), Ppa.id)
     count = sa.select(sa.func.count()).select_from(base.with_only_columns(Ppa.id).subquery())
     return paginate(stmt, filters.page, per_page=per_page, count_stmt=count)
 
 
 def moa_options(user):
     """(id, acronym) of the MOAs the user may filter by: their own for MOA-scoped roles (no query)."""
-    if user.role in ("moa_staff", "viewer"):
+    if user.role in ORGANIZATION_SCOPED_ROLES:
         org = user.organization
         return [(str(org.id), org.acronym)] if org is not None and org.kind == "moa" else []
     rows = db.session.execute(sa.select(Organization.id, Organization.acronym)

@@ -1,4 +1,6 @@
 """PPA pages: the portfolio list, the dashboard, create/edit, and the detail page with its tabs."""
+from datetime import date
+
 import sqlalchemy as sa
 from flask import Blueprint, abort, current_app, redirect, render_template, request, url_for
 from flask_login import current_user
@@ -102,9 +104,7 @@ def _organizations():
 @bp.route("/new", methods=["GET", "POST"])
 def create():
     require(current_user, "ppa.create")
-    form = PpaForm()
-    if request.method == "GET":
-        form = PpaForm(data=_new_ppa_defaults())
+    form = PpaForm() if request.method == "POST" else PpaForm(data=_new_ppa_defaults())
     form.set_organizations(_organizations())
     if form.validate_on_submit():
         ppa = _save(form, lambda values: services.create_ppa(current_user, **values))
@@ -138,8 +138,6 @@ def _form_page(form, ppa, conflict=None):
 
 
 def _new_ppa_defaults():
-    from datetime import date
-
     defaults = {"status": "planning", "priority": "medium", "progress": 0, "fiscal_year": date.today().year,
                 "budget_distribution_policy": "equal", "auto_sync_progress": True, "auto_sync_status": True}
     if current_user.role == "moa_staff" and current_user.organization_id:
@@ -199,8 +197,7 @@ def _tab_context(row, tab, tranche_form=None):
 def add_tranche(ppa_id):
     row = _load(ppa_id)
     require(current_user, "ppa.funding.edit", row.Ppa)
-    form = TrancheForm()
-    form.validate_on_submit()
+    form = TrancheForm()  # CSRF is checked for every POST by CSRFProtect; the service checks the values
     try:
         services.add_tranche(row.Ppa, current_user, kind=form.kind.data, amount=form.amount.data,
                              tranche_date=form.tranche_date.data, source=form.source.data,

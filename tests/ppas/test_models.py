@@ -111,3 +111,13 @@ def test_rates_round_to_two_decimals_and_are_null_without_a_divisor(make_ppa, ad
     assert rows[empty.id].allocations == Decimal("0.00")
     assert rows[empty.id].obligation_rate is None and rows[empty.id].utilization is None
     assert rows[empty.id].under_obligated is False
+
+
+def test_tranches_relationship_is_in_date_order(make_ppa):
+    ppa = make_ppa()
+    for day in (20, 5, 12):
+        db.session.add(FundingTranche(ppa_id=ppa.id, kind="allocation", amount=Decimal("1.00"),
+                                      tranche_date=date(2026, 3, day)))
+    db.session.flush()
+    db.session.expire(ppa)
+    assert [t.tranche_date.day for t in ppa.tranches] == [5, 12, 20]
