@@ -83,6 +83,6 @@ def _keep_old_value(target, value, oldvalue, initiator):
 @event.listens_for(Mapper, "mapper_configured")
 def _track_old_values(mapper, cls):
     """Load the old value on assignment even when it was expired, so history always has `old`."""
-    if issubclass(cls, Audited) and mapper.class_ is cls:
+    if issubclass(cls, Audited):
         for key in audited_columns(cls):
             event.listen(getattr(cls, key), "set", _keep_old_value, active_history=True, retval=True)

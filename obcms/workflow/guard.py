@@ -19,7 +19,7 @@ from sqlalchemy.orm import Mapper, Session
 
 from ..audit.context import audit_cause
 from ..errors import ValidationFailed
-from .machine import machine_for
+from .machine import machine_for, managed_models
 
 _firing: ContextVar[frozenset] = ContextVar("obcms_workflow_firing", default=frozenset())
 _derived: ContextVar[bool] = ContextVar("obcms_workflow_derived", default=False)
@@ -110,8 +110,6 @@ def _guard_bulk(orm_execute_state):
 def _model_of_table(table):
     if table is None:
         return None
-    from .machine import managed_models
-
     for model in managed_models().values():
         if model.__table__ is table or getattr(table, "name", None) == model.__table__.name:
             return model
