@@ -2,8 +2,8 @@
 in obcms/ppas/services.py, whose field errors are put back on the fields (`show_errors`)."""
 from flask_wtf import FlaskForm
 from wtforms import BooleanField, HiddenField, SelectField, StringField, TextAreaField
-from wtforms.fields.choices import SelectChoice
 
+from ..form_fields import Needed, date_field, money_field, options
 from .models import (
     APPROPRIATION_CLASSES,
     CATEGORIES,
@@ -19,30 +19,9 @@ from .models import (
 from .services import MONEY_FIELDS
 
 
-class Needed:
-    """Marks a field required (asterisk, `required` attribute). The service does the checking."""
-
-    field_flags = {"required": True}
-
-    def __call__(self, form, field):
-        return None
-
-
-def _options(pairs):
-    return [SelectChoice(value=value, label=text) for value, text in pairs]
-
-
 def _select(label, values, needed=False, blank="—"):
-    options = _options(([] if needed else [("", blank)]) + choices(values))
-    return SelectField(label, choices=options, validate_choice=False, validators=[Needed()] if needed else [])
-
-
-def _money(label):
-    return StringField(label, render_kw={"inputmode": "decimal", "placeholder": "0.00", "class": "money-input"})
-
-
-def _date(label):
-    return StringField(label, render_kw={"type": "date"})
+    choices_ = options(([] if needed else [("", blank)]) + choices(values))
+    return SelectField(label, choices=choices_, validate_choice=False, validators=[Needed()] if needed else [])
 
 
 MILESTONE_HELP = "One per line: YYYY-MM-DD | title | status (" + ", ".join(MILESTONE_STATUSES) + ")."
@@ -65,15 +44,15 @@ class PpaForm(FlaskForm):
     funding_source_other = StringField("Other funding source")
     implementing_moa_id = SelectField("Implementing MOA", choices=[], validate_choice=False)
     lead_organization_id = SelectField("Lead organization", choices=[], validate_choice=False)
-    budget_ceiling = _money("Budget ceiling (₱)")
-    budget_allocation = _money("Budget allocation (₱)")
-    budget_obc_allocation = _money("OBC allocation (₱)")
-    cost_per_beneficiary = _money("Cost per beneficiary (₱)")
+    budget_ceiling = money_field("Budget ceiling (₱)")
+    budget_allocation = money_field("Budget allocation (₱)")
+    budget_obc_allocation = money_field("OBC allocation (₱)")
+    cost_per_beneficiary = money_field("Cost per beneficiary (₱)")
     total_slots = StringField("Total slots", render_kw={"inputmode": "numeric"})
     obc_slots = StringField("OBC slots", render_kw={"inputmode": "numeric"})
-    start_date = _date("Start date")
-    target_end_date = _date("Target end date")
-    actual_end_date = _date("Actual end date")
+    start_date = date_field("Start date")
+    target_end_date = date_field("Target end date")
+    actual_end_date = date_field("Actual end date")
     milestones = TextAreaField("Milestones", render_kw={"rows": 4, "placeholder": "2026-06-30 | Kits delivered | pending"})
     outcome_framework = TextAreaField("Outcome framework", render_kw={
         "rows": 5, "placeholder": "Household incomes rise\n- 500 starter kits delivered\n- 20 trainings held"})
@@ -86,9 +65,9 @@ class PpaForm(FlaskForm):
     auto_sync_status = BooleanField("Take status from the work items")
 
     def set_organizations(self, organizations):
-        self.implementing_moa_id.choices = _options([("", "—")] + [
+        self.implementing_moa_id.choices = options([("", "—")] + [
             (str(o.id), f"{o.acronym} · {o.name}") for o in organizations if o.kind == "moa"])
-        self.lead_organization_id.choices = _options([("", "—")] + [(str(o.id), f"{o.acronym} · {o.name}")
+        self.lead_organization_id.choices = options([("", "—")] + [(str(o.id), f"{o.acronym} · {o.name}")
                                                                     for o in organizations])
 
     def values(self):
