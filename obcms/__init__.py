@@ -50,9 +50,10 @@ def create_app(config_object=None, **overrides):
 
 def _init_extensions(app):
     from . import transaction  # noqa: F401  (registers the after-commit listeners)
-    from .database import init_database
+    from .database import engine_options, init_database
     from .extensions import csrf, db, login_manager, migrate
 
+    app.config["SQLALCHEMY_ENGINE_OPTIONS"] = engine_options(app.config)
     db.init_app(app)
     init_database(app)
     migrate.init_app(app, db, directory=os.path.join(os.path.dirname(__file__), "..", "migrations"),

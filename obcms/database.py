@@ -14,6 +14,17 @@ def is_sqlite(session=None):
     return bind.dialect.name == "sqlite"
 
 
+def engine_options(config):
+    """The engine options for the configured database. PostgreSQL connects with a timeout, so an unreachable
+    server makes /health answer 503 within seconds instead of hanging on the operating system's TCP timeout."""
+    options = dict(config.get("SQLALCHEMY_ENGINE_OPTIONS") or {})
+    if str(config.get("SQLALCHEMY_DATABASE_URI", "")).startswith("postgresql"):
+        connect_args = dict(options.get("connect_args") or {})
+        connect_args.setdefault("connect_timeout", config.get("DATABASE_CONNECT_TIMEOUT", 5))
+        options["connect_args"] = connect_args
+    return options
+
+
 def init_database(app):
     with app.app_context():
         engine = db.engine

@@ -1,5 +1,6 @@
 """/health answers without login: 200 when the database (and Redis, when configured) answer, else 503."""
 import os
+import socket
 import time
 
 import pytest
@@ -7,7 +8,7 @@ import pytest
 from config import TestingConfig
 from obcms import create_app
 
-# A PostgreSQL port nobody listens on: the connection is refused at once (connect_timeout bounds the rest).
+# A PostgreSQL port nobody listens on: the connection is refused at once.
 UNREACHABLE_DATABASE = "postgresql+psycopg://postgres@127.0.0.1:1/x"
 UNREACHABLE_REDIS = "redis://127.0.0.1:1/0"
 
@@ -29,11 +30,21 @@ def test_healthy_without_signing_in(app):
 
 @pytest.mark.committed
 def test_unreachable_database_is_503_unhealthy():
-    app = create_app(TestingConfig, SQLALCHEMY_DATABASE_URI=UNREACHABLE_DATABASE,
-                     SQLALCHEMY_ENGINE_OPTIONS={"connect_args": {"connect_timeout": 2}})
-    status, body = probe(app)
+    status, body = probe(create_app(TestingConfig, SQLALCHEMY_DATABASE_URI=UNREACHABLE_DATABASE))
     assert status == 503
     assert body["status"] == "unhealthy" and body["database"] == "error"
+
+
+@pytest.mark.committed
+@pytest.mark.slow
+def test_a_database_that_never_answers_is_503_within_the_connect_timeout():
+    """A server that accepts the TCP connection and then says nothing: only the connect timeout ends the wait."""
+    with socket.create_server(("127.0.0.1", 0)) as silent:
+        port = silent.getsockname()[1]
+        app = create_app(TestingConfig, SQLALCHEMY_DATABASE_URI=f"postgresql+psycopg://postgres@127.0.0.1:{port}/x",
+                         DATABASE_CONNECT_TIMEOUT=1)
+        status, body = probe(app)
+    assert status == 503 and body["database"] == "error"
 
 
 @pytest.mark.committed
