@@ -163,3 +163,17 @@ def test_racing_saves_on_postgresql_the_second_waits_then_conflicts():
             db.session.remove()
             db.engine.dispose()
         drop_database(url)
+
+
+def test_an_htmx_stale_save_gets_the_panel_in_the_errors_region(client_as, organizations, csrf_token):
+    org = organizations["BPDA"]
+    services.update_organization(org, name="BPDA (renamed)", acronym="BPDA", kind="oversight", contact_email=None)
+    db.session.commit()
+    client = client_as("admin")
+    response = client.post(f"/admin/organization/edit/?id={org.id}",
+                           headers={"HX-Request": "true", "HX-Target": "org-form"},
+                           data={"csrf_token": csrf_token(client), "name": "Mine", "acronym": "BPDA",
+                                 "kind": "oversight", "contact_email": "", "is_active": "y", "version": "1"})
+    assert response.status_code == 409 and response.headers["HX-Retarget"] == "#errors"
+    html = response.get_data(as_text=True)
+    assert "<html" not in html and 'hx-target="#org-form"' in html and "BPDA (renamed)" in html
