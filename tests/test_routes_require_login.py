@@ -7,7 +7,7 @@ from werkzeug.routing import AnyConverter, FloatConverter, IntegerConverter, Pat
 
 # The only endpoints an anonymous visitor may reach.
 ALLOW_LIST = {"auth.login", "ops.health", "static", "admin.static"}
-WRITE_METHODS = ("POST", "PUT", "PATCH", "DELETE")
+METHODS = ("GET", "POST", "PUT", "PATCH", "DELETE")
 
 
 def dummy_value(converter):
@@ -25,16 +25,16 @@ def dummy_value(converter):
 
 
 def walkable_routes(app):
-    """(endpoint, method, url) for every rule outside the allow-list, with dummy values for its converters."""
+    """(endpoint, method, url) for every method of every rule outside the allow-list, with dummy values for its
+    converters."""
     routes = []
     for rule in app.url_map.iter_rules():
         if rule.endpoint in ALLOW_LIST:
             continue
-        methods = rule.methods or set()
-        method = "GET" if "GET" in methods else next(m for m in WRITE_METHODS if m in methods)
         values = {name: dummy_value(conv) for name, conv in rule._converters.items()}
-        url = rule.build(values, append_unknown=False)[1]
-        routes.append((rule.endpoint, method, url))
+        built = rule.build(values, append_unknown=False)
+        assert built is not None, f"cannot build {rule.rule} from dummy values {values}: extend dummy_value()"
+        routes.extend((rule.endpoint, method, built[1]) for method in METHODS if method in rule.methods)
     return routes
 
 
