@@ -131,6 +131,16 @@ def _save(form, call):
     return result
 
 
+def _keep_theirs_where_untouched(form, ppa, conflict):
+    """After a 409 the form holds the user's values on the current version, except in the fields the user
+    left alone: those show (and so, saved again, keep) the other person's value."""
+    form.version.data = conflict.current_version
+    theirs = ppa_form_data(ppa)  # the PPA as it is now (reloaded after the rollback)
+    for name, facts in conflict.changed_fields.items():
+        if facts.get("yours_changed") is False and name in theirs and name in form:
+            form[name].process(None, theirs[name])
+
+
 def _form_page(form, ppa, conflict=None):
     return render_template("ppas/form.html", form=form, ppa=ppa, conflict=conflict,
                            milestone_help=MILESTONE_HELP, outcome_help=OUTCOME_HELP,
@@ -163,7 +173,7 @@ def edit(ppa_id):
         except Conflict as error:
             db.session.rollback()
             conflict = error
-            form.version.data = error.current_version  # saving again applies the user's values on top
+            _keep_theirs_where_untouched(form, ppa, error)
             status = 409
     elif request.method == "POST":
         status = 422

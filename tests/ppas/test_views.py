@@ -319,3 +319,34 @@ def test_history_tab_shows_ppa_and_tranche_changes(client_as, csrf_token, organi
     assert "123.45" in html
     assert client_as("moa_staff").get(f"/audit/history/ppa/{ppa.id}").status_code == 200
     assert client_as("other_moa_staff").get(f"/audit/history/ppa/{ppa.id}").status_code == 404
+
+
+def test_apply_mine_again_keeps_their_change_in_fields_i_left_alone(client_as, csrf_token, organizations, make_ppa,
+                                                                      users):
+    import sqlalchemy as sa
+
+    from obcms.extensions import db
+    from obcms.ppas.models import Ppa
+    from obcms.ppas.services import update_ppa
+
+    ppa = make_ppa(title="Women's livelihood kits", budget_ceiling="2000000.00", budget_allocation="1500000.00",
+                   sector="economic", priority="high", appropriation_class="mooe", funding_source="gaab",
+                   total_slots=500, obc_slots=200, summary="Starter kits and training.")
+    ppa_id = ppa.id
+    client = client_as("oobc_staff")
+    token = csrf_token(client)
+    update_ppa(ppa, 1, actor=users["oobc_executive"], title="Their better title")
+    db.session.commit()
+    mine = form_data(token, organizations, version="1", status="ongoing", progress="15",
+                     milestones="", outcome_framework="", start_date="2026-01-01", target_end_date="2026-12-31")
+    response = client.post(f"/ppas/{ppa_id}/edit", data=mine)
+    assert response.status_code == 409
+    html = response.get_data(as_text=True)
+    assert "you left it alone: theirs is kept" in html
+    assert 'value="Their better title"' in html          # the form now carries their title
+    assert 'name="version" type="hidden" value="2"' in html
+    resubmitted = dict(mine, version="2", title="Their better title")
+    assert client.post(f"/ppas/{ppa_id}/edit", data=resubmitted).status_code == 302
+    db.session.expire_all()
+    title, status = db.session.execute(sa.select(Ppa.title, Ppa.status).where(Ppa.id == ppa_id)).one()
+    assert (title, status) == ("Their better title", "ongoing")
