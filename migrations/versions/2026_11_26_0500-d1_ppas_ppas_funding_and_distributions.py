@@ -7,9 +7,8 @@ Create Date: 2026-11-26 05:00:00
 PPAs, their funding tranches and the budget distribution records; and the foreign key work_items.ppa_id ->
 ppas.id (ON DELETE CASCADE: a PPA's tree goes with it; see obcms/ppas/models.py _link_work_items_to_ppas).
 
-On SQLite, adding that key rebuilds work_items (batch mode). SQLite fires the ON DELETE actions of tables
-that reference work_items while the old table is dropped, so upgrade a database whose work items have no
-assignees yet, as is the case when c1 and d1 arrive together (they ship in the same release).
+On SQLite, adding that key rebuilds work_items (batch mode); migrations/env.py turns foreign keys off while
+migrating so the rebuild does not cascade into the rows that reference work_items, and checks them after.
 """
 from alembic import op
 import sqlalchemy as sa
