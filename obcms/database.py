@@ -1,7 +1,8 @@
 """Engine set-up per backend, and the row lock every domain uses for its critical sections.
 
 SQLite: foreign keys on, WAL, a busy timeout, and real transactions (pysqlite's own BEGIN handling is
-turned off and SQLAlchemy emits BEGIN), so SAVEPOINTs and rolled-back tests work as on PostgreSQL.
+turned off and SQLAlchemy emits BEGIN), so SAVEPOINTs and rolled-back tests work as on PostgreSQL; writers
+begin with BEGIN IMMEDIATE (see _writes_expected).
 """
 import sqlalchemy as sa
 from sqlalchemy import event
@@ -54,7 +55,16 @@ def _configure_sqlite(engine):
 
     @event.listens_for(engine, "begin")
     def on_begin(connection):
-        connection.exec_driver_sql("BEGIN")
+        connection.exec_driver_sql("BEGIN IMMEDIATE" if _writes_expected() else "BEGIN")
+
+
+def _writes_expected():
+    """SQLite: a transaction that reads, then writes, fails at once with "database is locked" when another
+    writer committed in between. Requests that may write (and jobs, commands) therefore take the write lock
+    at BEGIN and queue behind each other (busy_timeout); reads (GET) stay concurrent."""
+    from flask import has_request_context, request
+
+    return not has_request_context() or request.method not in ("GET", "HEAD", "OPTIONS")
 
 
 def lock_rows(model, ids, session=None):
