@@ -1,5 +1,6 @@
 """Enqueue a job after commit and execute it with a JobRun row, retries for transient failures."""
 import logging
+import os
 import traceback
 
 import sqlalchemy as sa
@@ -19,6 +20,7 @@ TRANSIENT_ERRORS = (sa.exc.OperationalError, sa.exc.InterfaceError, ConnectionEr
 RETRY_INTERVALS = [5, 30, 120]
 
 _worker_app = None
+_worker_pid = None
 
 
 def enqueue(name, requested_by=None, **arguments):
@@ -69,12 +71,23 @@ def _is_transient(run_id, error):
     return isinstance(error, TRANSIENT_ERRORS + extra)
 
 
+def use_app_for_workers(app):
+    """Let forked RQ work horses reuse the worker's app instead of building one per job."""
+    global _worker_app, _worker_pid
+    _worker_app, _worker_pid = app, os.getpid()
+
+
 def _app_for_worker():
-    global _worker_app
+    global _worker_app, _worker_pid
     if _worker_app is None:
         from obcms import create_app
 
-        _worker_app = create_app()
+        use_app_for_workers(create_app())
+    elif _worker_pid != os.getpid():
+        # A forked work horse must not share the parent's pooled database connections.
+        with _worker_app.app_context():
+            db.engine.dispose(close=False)
+        _worker_pid = os.getpid()
     return _worker_app
 
 

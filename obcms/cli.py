@@ -133,7 +133,9 @@ def worker(burst):
     from rq import Worker
 
     from jobs.queue import redis_connection, rq_queue
+    from jobs.runner import use_app_for_workers
 
+    use_app_for_workers(current_app._get_current_object())
     connection = redis_connection()
     # The scheduler runs the delayed retries of transient failures (jobs.runner.RETRY_INTERVALS).
     Worker([rq_queue(connection)], connection=connection).work(burst=burst, with_scheduler=True)
