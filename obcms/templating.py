@@ -13,6 +13,7 @@ NAVIGATION = [
     ("Home", "home.index", "dashboard.view"),
     ("PPAs", "ppas.index", "ppa.read"),
     ("Portfolio dashboard", "ppas.portfolio_dashboard", "ppa.read"),
+    ("Work items", "workitems.index", "workitem.read"),
     ("Audit log", "audit.index", "audit.read"),
     ("Admin console", "admin.index", "admin.console"),
 ]
@@ -27,8 +28,13 @@ def format_money(value, symbol=True):
 
 
 def format_date(value):
-    if value is None:
+    if value is None or value == "":
         return "—"
+    if isinstance(value, str):  # ISO dates kept in JSON (milestones)
+        try:
+            value = date.fromisoformat(value)
+        except ValueError:
+            return value
     if isinstance(value, datetime):
         value = local_time(value)
     return f"{value.day} {value:%b %Y}"
