@@ -93,7 +93,9 @@ def import_models():
     from .audit import models as _audit  # noqa: F401
     from .auth import models as _auth  # noqa: F401
     from .budget import models as _budget  # noqa: F401
+    from .notifications import models as _notifications  # noqa: F401
     from .ppas import models as _ppas  # noqa: F401
+    from .ppas import reminders as _ppa_reminders  # noqa: F401
     from .workflow import guard as _workflow_guard  # noqa: F401
     from .workflow import models as _workflow  # noqa: F401
     from .workitems import models as _workitems  # noqa: F401
@@ -104,6 +106,7 @@ def _register_blueprints(app):
     from .audit.views import bp as audit_bp
     from .auth.views import bp as auth_bp
     from .home.views import bp as home_bp
+    from .notifications.views import bp as notifications_bp
     from .ops.views import bp as ops_bp
     from .ppas.views import bp as ppas_bp
     from .workflow.views import bp as workflow_bp
@@ -111,6 +114,7 @@ def _register_blueprints(app):
     app.register_blueprint(audit_bp)
     app.register_blueprint(auth_bp)
     app.register_blueprint(home_bp)
+    app.register_blueprint(notifications_bp)
     app.register_blueprint(ops_bp)
     app.register_blueprint(ppas_bp)
     app.register_blueprint(workflow_bp)

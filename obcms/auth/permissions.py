@@ -32,6 +32,9 @@ PERMISSIONS = {
     "workitem.edit": {"admin", "oobc_executive", "oobc_staff", "moa_staff"},
     "workitem.delete": {"admin", "oobc_executive", "oobc_staff", "moa_staff"},
     "budget.distribute": {"admin", "oobc_executive", "oobc_staff", "moa_staff"},
+    # Everyone reads (and marks read) their own notifications only.
+    "notification.read": {"admin", "oobc_executive", "oobc_staff", "moa_staff", "mfbm_analyst", "bpda_planner",
+                          "viewer"},
 }
 
 
