@@ -110,6 +110,7 @@ def _register_blueprints(app):
     from .ops.views import bp as ops_bp
     from .ppas.views import bp as ppas_bp
     from .workflow.views import bp as workflow_bp
+    from .workitems.views import bp as workitems_bp
 
     app.register_blueprint(audit_bp)
     app.register_blueprint(auth_bp)
@@ -118,4 +119,5 @@ def _register_blueprints(app):
     app.register_blueprint(ops_bp)
     app.register_blueprint(ppas_bp)
     app.register_blueprint(workflow_bp)
+    app.register_blueprint(workitems_bp)
     init_admin(app)

@@ -1,0 +1,465 @@
+"""The work-breakdown tree pages: the list of trees, a tree (lazy rows), a node's detail panel, and the inline
+add / edit / move / reorder / delete forms.
+
+    GET  /work-items/                      the trees the user may see; "new project" for editors
+    GET  /work-items/<id>                  the tree of <id> (its ancestors opened; a node fills the detail
+                                           panel); an htmx request aimed at #wi-panel gets the panel only
+    GET  /work-items/<id>/children         the rows under <id> (lazy expand)
+    GET  /work-items/<id>/all              every row of a small tree (expand all)
+    GET  /work-items/<id>/row              one row again, with its ancestors' roll-ups (cancel, refresh)
+    GET|POST /work-items/<id>/new|children add a child; GET|POST …/edit; GET|POST …/move; POST …/reorder;
+    GET|POST /work-items/<id>/delete       the confirmation dialog (with the subtree size), then delete
+
+Which nodes are open lives in the URL (?open=1,5,9; static/js/tree.js keeps it current) and is read from
+HX-Current-URL on htmx requests. After a change the response carries the changed rows, and the roll-up cells
+of every ancestor and the stat cards as out-of-band swaps. The `X-Tree` header tells tree.js what to take out
+first ({"remove": id}: that row and the rows shown under it; {"children_of": id}: the rows shown under it,
+the response's rows going in their place).
+
+Out-of-scope nodes are 404 (as for PPAs); reading needs workitem.read, every change workitem.edit (delete:
+workitem.delete), checked here and again by the services.
+"""
+import json
+from urllib.parse import parse_qs, urlsplit
+
+import sqlalchemy as sa
+from flask import Blueprint, current_app, make_response, redirect, render_template, request, url_for
+from flask_login import current_user
+from jinja2 import TemplateNotFound
+
+from ..auth.models import Organization
+from ..auth.permissions import EDIT_ALL, can, require, scope
+from ..errors import Conflict, NotFound, ValidationFailed
+from ..extensions import db
+from ..htmx import is_htmx, render_page, toast
+from ..workflow import available_transitions, fire, machine_for
+from ..workflow.locking import check_version
+from . import outline, services, tree
+from .forms import ChildForm, EditForm, MoveForm, ProjectForm, VersionForm
+from .models import WorkItem
+
+bp = Blueprint("workitems", __name__, url_prefix="/work-items")
+
+PANEL_ID = "wi-panel"
+
+
+# ------------------------------------------------------------------------------------------------- loading
+def _load(item_id, permission="workitem.read"):
+    """The work item if the user may reach it: 404 outside their scope, 403 without the permission."""
+    item = db.session.scalar(scope(sa.select(WorkItem).where(WorkItem.id == item_id), WorkItem, current_user))
+    if item is None:
+        raise NotFound(f"There is no work item #{item_id} here.")
+    require(current_user, permission, item)
+    return item
+
+
+def _open_ids():
+    """The open nodes: ?open= of this URL, or of the page an htmx request comes from."""
+    value = request.args.get("open")
+    if value is None and is_htmx():
+        query = urlsplit(request.headers.get("HX-Current-URL", "")).query
+        value = ",".join(parse_qs(query).get("open", []))
+    return outline.parse_open(value)
+
+
+def _history_template():
+    try:
+        current_app.jinja_env.get_template("audit/_history.html")
+    except TemplateNotFound:
+        return False
+    return True
+
+
+def _page_url(item, open_ids=()):
+    return url_for(".show", item_id=item.tree_id, open=",".join(map(str, sorted(open_ids))) or None)
+
+
+# ------------------------------------------------------------------------------------------------- pages
+def _organizations_for_new_trees():
+    if current_user.role in EDIT_ALL:
+        stmt = sa.select(Organization).where(Organization.is_active.is_(True)).order_by(Organization.acronym)
+    else:
+        stmt = sa.select(Organization).where(Organization.id == current_user.organization_id)
+    return db.session.scalars(stmt).all()
+
+
+def _project_form():
+    form = ProjectForm(prefix="project")
+    form.set_organizations(_organizations_for_new_trees())
+    if not form.organization_id.data and current_user.organization_id:
+        form.organization_id.data = str(current_user.organization_id)
+    return form
+
+
+@bp.get("/")
+def index():
+    require(current_user, "workitem.read")
+    page = outline.roots_page(current_user, request.args.get("page"))
+    form = _project_form() if can(current_user, "workitem.edit") else None
+    return render_page("workitems/index.html", block="results", page=page, form=form)
+
+
+@bp.post("/")
+def create_project():
+    require(current_user, "workitem.edit")
+    form = _project_form()
+    values, errors = form.values()
+    try:
+        allowed = {int(choice.value) for choice in form.organization_id.choices}
+        if values.get("organization_id") not in allowed and "organization_id" not in errors:
+            errors["organization_id"] = ["Choose one of the organizations listed."]
+        if errors:
+            raise ValidationFailed(errors=errors)
+        root = services.create_work_item(None, current_user, **values)
+        db.session.commit()
+    except ValidationFailed as error:
+        db.session.rollback()
+        form.show_failure(error)
+        page = outline.roots_page(current_user, 1)
+        return render_template("workitems/index.html", page=page, form=form), 422
+    return redirect(url_for(".show", item_id=root.id), code=303)
+
+
+@bp.get("/<int:item_id>")
+def show(item_id):
+    """The tree page (the node's ancestors opened, the node in the detail panel), or just the panel."""
+    item = _load(item_id)
+    if is_htmx() and request.headers.get("HX-Target") == PANEL_ID:
+        return render_template("workitems/_detail.html", **_detail_context(item))
+    open_ids = _open_ids()
+    detail = None
+    root = item
+    if item.parent_id is not None:
+        detail = _detail_context(item)
+        root = detail["trail"][0]
+        open_ids |= {a.id for a in detail["trail"]}
+    view = outline.tree_view(root, current_user, open_ids)
+    return render_template("workitems/tree.html", tree=view, root_item=root, detail=detail)
+
+
+def _detail_context(item):
+    """The panel: breadcrumb (one query), the row's figures and assignees, workflow and history panels."""
+    trail = tree.ancestors(item)
+    row = outline.rows_by_id([item.id])[item.id]
+    outline.attach_assignees([row])
+    return dict(item=item, row=row, trail=trail, has_machine=machine_for(WorkItem) is not None,
+                has_history=_history_template(), may_edit=can(current_user, "workitem.edit", item))
+
+
+# ------------------------------------------------------------------------------------------------- rows
+def _rows_html(rows, may_edit, may_delete, oob_rows=(), roots=()):
+    return render_template("workitems/_rows.html", rows=rows, may_edit=may_edit, may_delete=may_delete,
+                           oob_rows=oob_rows, roots=roots)
+
+
+def _respond(rows, item, oob_ids=(), x_tree=None, status=200, message=None):
+    """Rows for the main swap, the roll-up cells of `oob_ids` and the stat cards of the roots among them."""
+    outline.attach_assignees(rows)
+    oob = outline.rows_by_id(oob_ids)
+    html = _rows_html(rows, can(current_user, "workitem.edit", item), can(current_user, "workitem.delete", item),
+                      oob_rows=list(oob.values()), roots=[r for r in oob.values() if r.parent_id is None])
+    response = make_response(html, status)
+    if x_tree:
+        response.headers["X-Tree"] = json.dumps(x_tree)
+    if message:
+        toast(response, message)
+    return response
+
+
+def _lineage(node_id, include_self=True):
+    """Ids of the node's ancestors (and itself), root first; [] for None. One query."""
+    if node_id is None:
+        return []
+    return [a.id for a in tree.ancestors(node_id, include_self=include_self)]
+
+
+@bp.get("/<int:item_id>/children")
+def children(item_id):
+    item = _load(item_id)
+    if not is_htmx():
+        return redirect(_page_url(item, _open_ids() | {item.id}))
+    rows = outline.attach_assignees(outline.visible_rows(item, under=item))
+    html = _rows_html(rows, can(current_user, "workitem.edit", item), can(current_user, "workitem.delete", item))
+    return html, 200, {"X-Tree": json.dumps({"children_of": item.id})}
+
+
+@bp.get("/<int:item_id>/all")
+def expand_all(item_id):
+    item = _load(item_id)
+    size = tree.subtree_size(item)
+    if size > outline.EXPAND_ALL_LIMIT:
+        raise ValidationFailed(f"This tree has {size} items; 'expand all' shows up to {outline.EXPAND_ALL_LIMIT}. "
+                               "Open the branches you need instead.")
+    rows = outline.attach_assignees(outline.subtree(item))
+    if not is_htmx():
+        return redirect(_page_url(item, {r.id for r in rows if r.has_children}))
+    return _rows_html(rows, can(current_user, "workitem.edit", item), can(current_user, "workitem.delete", item))
+
+
+@bp.get("/<int:item_id>/row")
+def row(item_id):
+    item = _load(item_id)
+    if not is_htmx():
+        return redirect(url_for(".show", item_id=item.id))
+    rows = list(outline.rows_by_id([item.id]).values())
+    return _respond(rows, item, oob_ids=_lineage(item.id))
+
+
+# ------------------------------------------------------------------------------------------------- forms
+def _form_response(template, status=200, **context):
+    """An inline form row (htmx), or the same form on a page of its own (plain HTML)."""
+    context.setdefault("conflict", None)
+    if is_htmx():
+        return render_template(template, **context), status
+    return render_template("workitems/form_page.html", row_template=template, **context), status
+
+
+def _conflict_context(error, item):
+    back = request.headers.get("HX-Current-URL") or request.referrer or url_for(".show", item_id=item.id)
+    return dict(problem=error.problem(), action=request.url, htmx_target=f"wi-{item.id}", back_url=back,
+                resubmit=[(name, value) for name, value in request.form.items(multi=True)
+                          if name not in ("csrf_token",) and not name.endswith("-version")])
+
+
+def _child_form(parent):
+    form = ChildForm(prefix=f"n{parent.id}")
+    form.set_types(outline.allowed_child_types(parent))
+    return form
+
+
+@bp.get("/<int:item_id>/new")
+def new_child(item_id):
+    parent = _load(item_id, "workitem.edit")
+    return _form_response("workitems/_child_form.html", parent=parent, form=_child_form(parent))
+
+
+@bp.post("/<int:item_id>/children")
+def create_child(item_id):
+    parent = _load(item_id, "workitem.edit")
+    form = _child_form(parent)
+    values, errors = form.values()
+    try:
+        if errors:
+            raise ValidationFailed(errors=errors)
+        child = services.create_work_item(parent, current_user, **values)
+        db.session.commit()
+    except ValidationFailed as error:
+        db.session.rollback()
+        form.show_failure(error)
+        return _form_response("workitems/_child_form.html", status=422, parent=_load(item_id), form=form)
+    parent = _load(item_id)
+    if not is_htmx():
+        return redirect(_page_url(parent, _open_ids() | {parent.id}), code=303)
+    rows = outline.visible_rows(parent, _open_ids() | {parent.id}, under=parent)
+    return _respond(rows, parent, oob_ids=_lineage(parent.id), x_tree={"children_of": parent.id},
+                    message=f"Added “{child.title}”.")
+
+
+def _edit_form(item, formdata=True):
+    options = available_transitions(item, current_user) if machine_for(WorkItem) is not None else []
+    users = outline.assignable_users(item.organization_id)
+    assigned = [u.id for u in item.assignees]
+    if formdata:
+        form = EditForm(prefix=f"e{item.id}")
+    else:
+        form = EditForm.for_item(item, assigned, prefix=f"e{item.id}", formdata=None)
+    form.setup(item, options, users, container=not item.is_leaf)
+    return form, options, assigned
+
+
+@bp.get("/<int:item_id>/edit")
+def edit(item_id):
+    item = _load(item_id, "workitem.edit")
+    form, _, _ = _edit_form(item, formdata=False)
+    return _form_response("workitems/_edit_form.html", item=item, form=form)
+
+
+@bp.post("/<int:item_id>/edit")
+def update(item_id):
+    item = _load(item_id, "workitem.edit")
+    form, options, assigned = _edit_form(item)
+    values, assignees, errors = form.values()
+    transition = form.transition.data or None
+    try:
+        if transition and transition not in {o.name for o in options if o.allowed}:
+            errors.setdefault("transition", []).append("That status change is not open to you now.")
+        if errors:
+            raise ValidationFailed(errors=errors)
+        services.update_work_item(item, form.version.data, current_user, **values)
+        if assignees != assigned:
+            services.assign_users(item, current_user, assignees)
+        if transition:
+            fire(item, transition, current_user)  # the machine's effects roll the ancestors up
+        db.session.commit()
+    except ValidationFailed as error:
+        db.session.rollback()
+        item = _load(item_id)
+        form.show_failure(error)
+        return _form_response("workitems/_edit_form.html", status=422, item=item, form=form)
+    except Conflict as error:
+        db.session.rollback()
+        item = _load(item_id)
+        form.version.data = error.current_version  # saving again applies the user's values on theirs
+        return _form_response("workitems/_edit_form.html", status=409, item=item, form=form,
+                              conflict=_conflict_context(error, item))
+    item = _load(item_id)
+    if not is_htmx():
+        return redirect(_page_url(item, _open_ids()), code=303)
+    rows = list(outline.rows_by_id([item.id]).values())
+    return _respond(rows, item, oob_ids=_lineage(item.id, include_self=False), message=f"Saved “{item.title}”.")
+
+
+# ------------------------------------------------------------------------------------------------- move
+def _move_form(item, formdata=True):
+    form = MoveForm(prefix=f"m{item.id}") if formdata else MoveForm(prefix=f"m{item.id}", formdata=None,
+                                                                     data={"version": item.version})
+    return form
+
+
+def _move_page(item, form, status=200, conflict=None):
+    targets = outline.move_targets(item, current_user, form.q.data or "")
+    return _form_response("workitems/_move_form.html", status=status, item=item, form=form, targets=targets,
+                          conflict=conflict)
+
+
+@bp.get("/<int:item_id>/move")
+def move(item_id):
+    item = _load(item_id, "workitem.edit")
+    return _move_page(item, _move_form(item, formdata=False))
+
+
+@bp.get("/<int:item_id>/move-targets")
+def move_targets(item_id):
+    item = _load(item_id, "workitem.edit")
+    form = MoveForm(prefix=f"m{item.id}", formdata=request.args)
+    targets = outline.move_targets(item, current_user, form.q.data or "")
+    return render_template("workitems/_move_targets.html", item=item, form=form, targets=targets)
+
+
+@bp.get("/<int:item_id>/move-positions")
+def move_positions(item_id):
+    item = _load(item_id, "workitem.edit")
+    form = MoveForm(prefix=f"m{item.id}", formdata=request.args)
+    parent_id = (form.parent.data or "").strip()
+    kids = []
+    if parent_id.isdigit():
+        parent = _load(int(parent_id), "workitem.edit")
+        kids = [k for k in tree.children(parent) if k.id != item.id]
+    return render_template("workitems/_move_positions.html", item=item, form=form, kids=kids)
+
+
+def _check_version_locked(item, version):
+    """Compare the form's version with the node's, inside the tree lock (so nothing changes in between)."""
+    tree.lock(item)
+    db.session.refresh(item)
+    check_version(item, version)
+
+
+def _moved_response(item_id, moved, open_ids, message):
+    item = _load(item_id)
+    oob_ids = _lineage(moved.old_parent_id) + _lineage(moved.new_parent_id)
+    rows, x_tree = [], {"remove": item_id}
+    if moved.new_parent_id is not None:
+        new_parent = _load(moved.new_parent_id)
+        rows = outline.visible_rows(new_parent, open_ids | {new_parent.id}, under=new_parent)
+        x_tree.update(children_of=new_parent.id, if_expanded=True)
+    return _respond(rows, item, oob_ids=list(dict.fromkeys(oob_ids)), x_tree=x_tree,
+                    message=message)
+
+
+def _move(item_id, choose, describe):
+    """Move the node where `choose(item, form)` → (parent, before) says (it may raise ValidationFailed), after
+    checking the form's version inside the tree lock; errors come back in the move form (422, 409)."""
+    item = _load(item_id, "workitem.edit")
+    form = _move_form(item)
+    try:
+        _check_version_locked(item, form.version.data)
+        parent, before = choose(item, form)
+        moved = services.move_work_item(item, current_user, parent=parent, before=before)
+        db.session.commit()
+    except ValidationFailed as error:
+        db.session.rollback()
+        form.show_failure(error)
+        return _move_page(_load(item_id), form, status=422)
+    except Conflict as error:
+        db.session.rollback()
+        item = _load(item_id)
+        form.version.data = error.current_version
+        return _move_page(item, form, status=409, conflict=_conflict_context(error, item))
+    if not is_htmx():
+        return redirect(url_for(".show", item_id=item_id), code=303)
+    return _moved_response(item_id, moved, _open_ids(), f"Moved “{item.title}” {describe(moved)}.")
+
+
+@bp.post("/<int:item_id>/move")
+def move_item(item_id):
+    def choose(item, form):
+        parent_id, before_id, errors = form.target()
+        if errors:
+            raise ValidationFailed(errors=errors)
+        parent = _load(parent_id, "workitem.edit") if parent_id is not None else None
+        before = _load(before_id, "workitem.edit") if before_id is not None else None
+        return parent, before
+
+    return _move(item_id, choose,
+                 lambda moved: "to a tree of its own" if moved.new_parent_id is None else "to its new place")
+
+
+@bp.post("/<int:item_id>/reorder")
+def reorder(item_id):
+    """Up or down among its siblings (direction=up|down)."""
+    direction = request.form.get("direction")
+
+    def choose(item, form):
+        if item.parent_id is None:
+            raise ValidationFailed("A tree's top item has no siblings to change places with.")
+        if direction not in ("up", "down"):
+            raise ValidationFailed("Choose up or down.")
+        siblings = tree.siblings(item, include_self=True)
+        at = [s.id for s in siblings].index(item.id)
+        if direction == "up" and at > 0:
+            return _load(item.parent_id), siblings[at - 1]
+        if direction == "down" and at < len(siblings) - 1:
+            return _load(item.parent_id), (siblings[at + 2] if at + 2 < len(siblings) else None)
+        edge = "first" if direction == "up" else "last"
+        raise ValidationFailed(f"“{item.title}” is already the {edge} of its siblings.")
+
+    return _move(item_id, choose, lambda moved: direction)
+
+
+# ------------------------------------------------------------------------------------------------- delete
+@bp.get("/<int:item_id>/delete")
+def confirm_delete(item_id):
+    item = _load(item_id, "workitem.delete")
+    context = dict(item=item, size=tree.subtree_size(item), form=VersionForm(formdata=None, data={"version": item.version}))
+    if is_htmx():
+        return render_template("workitems/_delete_dialog.html", **context)
+    return render_template("workitems/delete_page.html", **context)
+
+
+@bp.post("/<int:item_id>/delete")
+def delete(item_id):
+    item = _load(item_id, "workitem.delete")
+    form = VersionForm()
+    parent_id, title, is_root = item.parent_id, item.title, item.parent_id is None
+    try:
+        _check_version_locked(item, form.version.data)
+        gone = services.delete_work_item(item, current_user)
+        db.session.commit()
+    except (Conflict, ValidationFailed) as error:
+        db.session.rollback()
+        if not is_htmx():
+            raise
+        item = _load(item_id)
+        conflict = _conflict_context(error, item) if isinstance(error, Conflict) else None
+        html = render_template("workitems/_error_row.html", item=item, error=error, conflict=conflict)
+        return html, error.status, {"HX-Retarget": f"#wi-{item_id}", "HX-Reswap": "afterend"}
+    message = f"Deleted “{title}”" + (f" and {gone - 1} item{'s' if gone != 2 else ''} under it." if gone > 1 else ".")
+    if is_root:
+        if is_htmx():
+            return make_response("", 200, {"HX-Redirect": url_for(".index")})
+        return redirect(url_for(".index"), code=303)
+    if not is_htmx():
+        return redirect(url_for(".show", item_id=parent_id), code=303)
+    parent = _load(parent_id)
+    return _respond([], parent, oob_ids=_lineage(parent_id), x_tree={"remove": item_id}, message=message)
