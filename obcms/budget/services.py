@@ -1,0 +1,399 @@
+"""Budget distribution on the tree (DOMAIN.md "Budget distribution"): preview, apply, restore, history.
+
+The arithmetic is obcms/budget/distribution.py (pure); this module reads the chosen node with its children,
+checks what the tree allows, and writes. Never a flat list of the whole tree: only the direct children of one
+node receive shares.
+
+    preview = preview_distribution(node, "weighted", {12: "50", 13: "50"})     # no writes
+    preview.is_valid, preview.total, preview.remainder, preview.errors         # errors name the child
+    record = apply_distribution(node, "weighted", {12: "50", 13: "50"}, user, preview.versions)
+    restore_distribution(record, user)                                         # a new record
+    distribution_history(ppa)                                                  # newest first
+
+The amount defaults to the node's allocated budget; for a PPA's execution project (the root) to the PPA's
+budget allocation. Applying locks the tree, re-reads the node and its children inside the lock, compares
+their versions with the ones the user saw (Conflict, 409), validates everything (ValidationFailed, 422,
+nothing written), then writes the changed children's allocations in one executemany UPDATE (version + 1,
+audited with the cause "budget distribution #<id>"), one Distribution record, and the roll-ups of the node
+and its ancestors.
+"""
+from dataclasses import dataclass, field
+from decimal import Decimal
+from functools import cache
+
+import sqlalchemy as sa
+from sqlalchemy.orm import aliased, joinedload
+
+from ..audit.context import audit_cause
+from ..audit.models import AuditEntry
+from ..audit.objects import object_type_of
+from ..audit.recording import record_bulk_change
+from ..auth.permissions import require
+from ..database import is_sqlite
+from ..errors import Conflict, NotFound, ValidationFailed
+from ..extensions import db
+from ..ppas.models import Ppa
+from ..workitems import rollup, tree
+from ..workitems.models import WorkItem
+from ..workitems.money_sql import money_sum
+from .distribution import ALL, AMOUNT, METHODS, distribute
+from .models import Distribution
+
+W = WorkItem.__table__
+c = W.c
+ZERO = Decimal("0.00")
+HISTORY_LIMIT = 50
+
+
+@dataclass(frozen=True)
+class Member:
+    """The node or one of its children, as read (inside the tree lock when applying)."""
+
+    id: int
+    parent_id: int | None
+    tree_id: int
+    title: str
+    work_type: str
+    status: str
+    progress: int
+    version: int
+    allocated_budget: Decimal
+    actual_expenditure: Decimal
+    children_allocated: Decimal
+    ppa_id: int | None
+    organization_id: int | None
+    ppa_budget: Decimal | None  # the PPA's budget allocation when this node is its execution project
+
+
+@dataclass(frozen=True)
+class Line:
+    """One child in a preview: what it has, what the user entered, what it would get."""
+
+    member: Member
+    entered: str
+    share: Decimal | None
+    errors: tuple = ()
+
+    @property
+    def id(self):
+        return self.member.id
+
+    @property
+    def title(self):
+        return self.member.title
+
+    @property
+    def allocated(self):
+        return self.member.allocated_budget
+
+    @property
+    def changed(self):
+        return self.share is not None and self.share != self.member.allocated_budget
+
+
+@dataclass(frozen=True)
+class Preview:
+    node: Member
+    method: str
+    amount: Decimal | None
+    amount_entered: str
+    lines: tuple
+    result: object  # distribution.DistributionResult
+    general_errors: tuple = ()  # about the amount or the distribution as a whole
+
+    @property
+    def errors(self):
+        """Every problem as a sentence naming the child (or the amount)."""
+        return list(self.general_errors) + [message for line in self.lines for message in line.errors]
+
+    @property
+    def is_valid(self):
+        return not self.errors
+
+    @property
+    def total(self):
+        return self.result.total
+
+    @property
+    def remainder(self):
+        return self.result.remainder
+
+    @property
+    def versions(self):
+        """{id: version} of the node and its children: what apply_distribution checks."""
+        return {self.node.id: self.node.version, **{line.id: line.member.version for line in self.lines}}
+
+    @property
+    def error_fields(self):
+        """{field: [messages]} for ValidationFailed: "amount", "distribution", or the child's id."""
+        out = {}
+        if self.general_errors:
+            out["distribution"] = list(self.general_errors)
+        for line in self.lines:
+            if line.errors:
+                out[str(line.id)] = list(line.errors)
+        return out
+
+
+@dataclass
+class HistoryEntry:
+    distribution: Distribution
+    node_title: str
+    lines: list = field(default_factory=list)  # [(child id, title, before, after)]
+    restorable: bool = True
+    why_not: str | None = None
+
+
+# ------------------------------------------------------------------------------------------------- reading
+@cache
+def _family_statement(sqlite):
+    k = aliased(W, name="k")
+    children_allocated = (sa.select(money_sum(k.c.allocated_budget, sqlite)).where(k.c.parent_id == c.id)
+                          .scalar_subquery())
+    ppa_budget = (sa.select(Ppa.__table__.c.budget_allocation)
+                  .where(Ppa.__table__.c.execution_project_id == c.id).scalar_subquery())
+    node = sa.bindparam("_node", type_=sa.Integer)
+    return (sa.select(c.id, c.parent_id, c.tree_id, c.title, c.work_type, c.status, c.progress, c.version,
+                      c.allocated_budget, c.actual_expenditure, children_allocated.label("children_allocated"),
+                      c.ppa_id, c.organization_id, ppa_budget.label("ppa_budget"))
+            .where(sa.or_(c.id == node, c.parent_id == node)).order_by(c.lft))
+
+
+def read_family(node, session=None):
+    """(the node, [its children in tree order]) as Members; ONE query. NotFound when the node is gone."""
+    session = session or db.session
+    node_id = node if isinstance(node, int) else node.id
+    rows = session.execute(_family_statement(is_sqlite(session)), {"_node": node_id}).all()
+    members = [Member(**{**row._mapping, "children_allocated": row.children_allocated or ZERO}) for row in rows]
+    if not members or members[0].id != node_id:
+        raise NotFound(f"Work item #{node_id} does not exist (any more).")
+    return members[0], members[1:]
+
+
+def default_amount(node):
+    """The amount distributed unless the user says otherwise: the PPA budget for an execution project,
+    else the node's own allocation."""
+    if node.ppa_budget is not None:
+        return node.ppa_budget
+    return node.allocated_budget
+
+
+# ------------------------------------------------------------------------------------------------- preview
+def _text(value):
+    return "" if value is None else str(value).strip()
+
+
+def _compute(node, children, method, inputs, amount):
+    """The preview of a family already read: the pure distribution plus what the tree allows."""
+    if method not in METHODS:
+        raise ValidationFailed(f"Choose a method: {', '.join(METHODS)}.",
+                               errors={"method": [f"Choose one of: {', '.join(METHODS)}."]})
+    inputs = {int(k): v for k, v in (inputs or {}).items()}
+    raw_amount = default_amount(node) if amount is None or _text(amount) == "" else amount
+    keys = [child.id for child in children]
+    result = distribute(method, raw_amount, keys, {k: _text(inputs.get(k)) for k in keys})
+    general = [f"Amount: {problem}" for problem in result.errors.get(AMOUNT, ())] + list(result.errors.get(ALL, ()))
+    if result.amount is not None and AMOUNT not in result.errors:
+        general.extend(_problem(rollup.check_allocation, node, result.amount))
+    shares = {share.key: share.amount for share in result.shares}
+    lines = []
+    for child in children:
+        messages = [f"{child.title}: {problem}" for problem in result.errors.get(child.id, ())]
+        share = shares.get(child.id)
+        if share is not None and child.children_allocated > share:
+            messages.extend(_problem(rollup.check_allocation, _Envelope(child.title, share), child.children_allocated))
+        lines.append(Line(child, _text(inputs.get(child.id)) if method != "equal" else "", share, tuple(messages)))
+    return Preview(node, method, result.amount, _text(raw_amount), tuple(lines), result, tuple(general))
+
+
+@dataclass(frozen=True)
+class _Envelope:
+    title: str
+    allocated_budget: Decimal
+
+
+def _problem(check, *args):
+    try:
+        check(*args)
+    except ValidationFailed as error:
+        return [error.detail]
+    return []
+
+
+def preview_distribution(node, method, inputs, amount=None):
+    """What distributing `amount` (default: see default_amount) over the children of `node` by `method`
+    would give, with every problem named; writes nothing. `inputs`: {child id: weight or amount} (text,
+    Decimal or int; unused for equal). Two reads at most: the family, nothing else."""
+    parent, children = read_family(node)
+    return _compute(parent, children, method, inputs, amount)
+
+
+# ------------------------------------------------------------------------------------------------- apply
+def _stale(preview, expected_versions):
+    """The Conflict for a family that changed since the user saw it, or None."""
+    expected = {int(k): int(v) for k, v in (expected_versions or {}).items()}
+    current = preview.versions
+    members = {preview.node.id: preview.node, **{line.id: line.member for line in preview.lines}}
+    added = [members[i].title for i in current if i not in expected]
+    removed = [i for i in expected if i not in current]
+    stale = {i: expected[i] for i in current if i in expected and expected[i] != current[i]}
+    if not (added or removed or stale):
+        return None
+    changed = {}
+    if added or removed:
+        what = []
+        if added:
+            what.append("added: " + ", ".join(added))
+        if removed:
+            what.append(f"{len(removed)} removed")
+        changed["children"] = {"current": "; ".join(what), "yours": None, "by": None, "at": None}
+    if stale:
+        entries = db.session.execute(
+            sa.select(AuditEntry.object_id, AuditEntry.object_version, AuditEntry.field, AuditEntry.new_value,
+                      AuditEntry.actor_label, AuditEntry.at)
+            .where(AuditEntry.object_type == object_type_of(WorkItem), AuditEntry.object_id.in_(list(stale)),
+                   AuditEntry.field.is_not(None))
+            .order_by(AuditEntry.id)).all()
+        for object_id, version, name, new_value, actor, at in entries:
+            if version is not None and version > stale[object_id]:
+                changed[f"{members[object_id].title} · {name.replace('_', ' ')}"] = {
+                    "current": new_value, "yours": None, "by": actor, "at": at.isoformat()}
+        for object_id in stale:
+            if not any(key.startswith(f"{members[object_id].title} · ") for key in changed):
+                changed[members[object_id].title] = {"current": "its place in the tree changed", "yours": None,
+                                                     "by": None, "at": None}
+    who = sorted({facts["by"] for facts in changed.values() if facts.get("by")})
+    node_id = preview.node.id
+    return Conflict(f"“{preview.node.title}” or the items under it changed{' (by ' + ', '.join(who) + ')' if who else ''}"
+                    " after you opened the distribution. Check the new figures and apply again.",
+                    your_version=expected.get(node_id), current_version=current[node_id], changed_fields=changed)
+
+
+def _refuse_invalid(preview):
+    if not preview.is_valid:
+        raise ValidationFailed("; ".join(preview.errors), errors=preview.error_fields)
+
+
+@cache
+def _allocation_statement():
+    return sa.update(W).where(c.id == sa.bindparam("_id")).values(
+        allocated_budget=sa.bindparam("_amount", type_=c.allocated_budget.type), version=c.version + 1)
+
+
+def _write(preview, locked, actor, method, inputs, restored_from_id=None):
+    """One Distribution record, the children's new allocations (one executemany UPDATE, audited), the
+    roll-ups of the node and its ancestors — all with the cause "budget distribution #<id>"."""
+    session = db.session
+    node = preview.node
+    record = Distribution(ppa_id=node.ppa_id, node_id=node.id, method=method, amount=preview.amount,
+                          inputs=inputs, result=preview.result.to_json(),
+                          before={str(line.id): str(line.allocated) for line in preview.lines},
+                          created_by_id=actor.id, restored_from_id=restored_from_id)
+    session.add(record)
+    session.flush()
+    cause = f"budget distribution #{record.id}"
+    changed = [line for line in preview.lines if line.changed]
+    if changed:
+        with audit_cause(cause):
+            session.execute(_allocation_statement(), [{"_id": line.id, "_amount": line.share} for line in changed])
+            record_bulk_change(WorkItem, {line.id: {"allocated_budget": (line.allocated, line.share)}
+                                          for line in changed},
+                               versions={line.id: line.member.version + 1 for line in changed}, session=session)
+        ids = {line.id for line in changed}
+        for obj in session.identity_map.values():
+            if isinstance(obj, WorkItem) and sa.inspect(obj).identity[0] in ids:
+                session.expire(obj, ["allocated_budget", "version", "updated_at"])
+    new = {line.id: rollup.Child(line.member.status, line.member.progress, line.share, line.member.actual_expenditure)
+           for line in preview.lines}
+    rollup.recompute(locked, replace={node.id: new}, cause=cause, session=session)
+    return record
+
+
+def _recorded_inputs(method, preview):
+    if method == "weighted":
+        return {"weights": {str(line.id): line.entered for line in preview.lines}}
+    if method == "manual":
+        return {"amounts": {str(line.id): line.entered for line in preview.lines}}
+    return {}
+
+
+def _lock(node, actor):
+    require(actor, "budget.distribute", node)
+    if node.ppa_id is None:
+        raise ValidationFailed("Budget distributions are recorded per PPA; this tree belongs to no PPA.")
+    return tree.lock(node)
+
+
+def apply_distribution(node, method, inputs, actor, expected_versions, amount=None):
+    """Distribute over the children of `node` (a WorkItem) and record it; returns the Distribution.
+
+    `expected_versions`: {id: version} of the node and its children as the user saw them (Preview.versions).
+    Raises Conflict when any changed (or a child came or went), ValidationFailed naming each child's problem
+    (nothing is written), NotAllowed without budget.distribute on the node."""
+    locked = _lock(node, actor)
+    parent, children = read_family(node)
+    preview = _compute(parent, children, method, inputs, amount)
+    conflict = _stale(preview, expected_versions)
+    if conflict is not None:
+        raise conflict
+    _refuse_invalid(preview)
+    return _write(preview, locked, actor, method, _recorded_inputs(method, preview))
+
+
+def restore_distribution(distribution, actor):
+    """Apply the result of an earlier distribution again, as a new record (restored_from_id). Refused when
+    the node's children are no longer the ones it distributed over."""
+    node = db.session.get(WorkItem, distribution.node_id)
+    if node is None:
+        raise NotFound("The work item of this distribution no longer exists.")
+    locked = _lock(node, actor)
+    parent, children = read_family(node)
+    recorded = {int(k) for k in distribution.result}
+    current = {child.id for child in children}
+    if recorded != current:
+        added = [child.title for child in children if child.id not in recorded]
+        removed = len(recorded - current)
+        parts = ([f"added since: {', '.join(added)}"] if added else []) + ([f"{removed} removed since"] if removed else [])
+        raise Conflict(f"Distribution #{distribution.id} cannot be restored: the items under “{parent.title}” "
+                       f"changed ({'; '.join(parts)}). Distribute again instead.",
+                       changed_fields={"children": {"current": "; ".join(parts), "yours": None, "by": None,
+                                                    "at": None}})
+    preview = _compute(parent, children, "manual", {int(k): v for k, v in distribution.result.items()},
+                       distribution.amount)
+    _refuse_invalid(preview)
+    return _write(preview, locked, actor, distribution.method, distribution.inputs,
+                  restored_from_id=distribution.id)
+
+
+# ------------------------------------------------------------------------------------------------- history
+def distribution_history(ppa, limit=HISTORY_LIMIT):
+    """The PPA's distributions, newest first, with per-child before → after and whether each can still be
+    restored (its node has the same children). Two queries."""
+    session = db.session
+    records = session.scalars(sa.select(Distribution).where(Distribution.ppa_id == ppa.id)
+                              .options(joinedload(Distribution.created_by))
+                              .order_by(Distribution.id.desc()).limit(limit)).unique().all()
+    if not records:
+        return []
+    node_ids = {r.node_id for r in records}
+    child_ids = {int(k) for r in records for k in (*r.result, *r.before)}
+    facts = session.execute(sa.select(c.id, c.parent_id, c.title)
+                            .where(sa.or_(c.id.in_(sorted(node_ids | child_ids)),
+                                          c.parent_id.in_(sorted(node_ids))))).all()
+    titles = {row.id: row.title for row in facts}
+    kids = {}
+    for row in facts:
+        if row.parent_id in node_ids:
+            kids.setdefault(row.parent_id, set()).add(row.id)
+    out = []
+    for record in records:
+        ids = [int(k) for k in record.result]
+        entry = HistoryEntry(record, titles.get(record.node_id, f"Work item #{record.node_id} (deleted)"))
+        entry.lines = [(i, titles.get(i, f"#{i} (deleted)"), Decimal(record.before.get(str(i), "0")),
+                        Decimal(record.result[str(i)])) for i in ids]
+        if record.node_id not in titles:
+            entry.restorable, entry.why_not = False, "its work item was deleted"
+        elif kids.get(record.node_id, set()) != set(ids):
+            entry.restorable, entry.why_not = False, "the items under it changed since"
+        out.append(entry)
+    return out
