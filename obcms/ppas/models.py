@@ -12,6 +12,7 @@ from sqlalchemy.orm import Mapped, mapped_column, relationship
 from ..audit.mixins import Audited
 from ..db_types import Money, UTCDateTime, enum_column_type, utcnow
 from ..extensions import db
+from .approval import APPROVAL_MACHINE, APPROVAL_STATES
 
 CATEGORIES = ("moa_ppa", "oobc_ppa", "obc_request")
 STATUSES = ("planning", "ongoing", "completed", "on_hold", "cancelled")
@@ -20,8 +21,6 @@ SECTORS = ("economic", "social", "infrastructure", "environment", "governance", 
 APPROPRIATION_CLASSES = ("ps", "mooe", "co")
 FUNDING_SOURCES = ("gaab", "supplemental_budget", "sdf", "tdif", "allocation_for_mp", "national_program",
                    "local_program", "oda", "other_sources")
-APPROVAL_STATES = ("draft", "technical_review", "budget_review", "stakeholder_consultation",
-                   "executive_approval", "approved", "enacted", "rejected")
 DISTRIBUTION_POLICIES = ("equal", "weighted", "manual")
 MILESTONE_STATUSES = ("pending", "in_progress", "completed", "missed")
 TRANCHE_KINDS = ("allocation", "obligation", "disbursement", "adjustment")
@@ -52,6 +51,7 @@ class Ppa(Audited, db.Model):
     __tablename__ = "ppas"
     __scope_column__ = "implementing_moa_id"
     __read_permission__ = "ppa.read"  # who may read its audit History fragment (obcms/audit/views.py)
+    __state_machine__ = APPROVAL_MACHINE  # approval_status changes only through fire() (obcms/ppas/approval.py)
 
     id: Mapped[int] = mapped_column(primary_key=True)
     title: Mapped[str] = mapped_column(sa.String(500), nullable=False)
@@ -92,7 +92,7 @@ class Ppa(Audited, db.Model):
                                                               server_default=sa.false())
     supports_peace_agenda: Mapped[bool] = mapped_column(sa.Boolean, nullable=False, default=False,
                                                         server_default=sa.false())
-    # Changed only by the approval state machine (obcms/workflow); never assigned elsewhere.
+    # Changed only by the approval state machine (obcms/ppas/approval.py, fired through obcms.workflow).
     approval_status: Mapped[str] = mapped_column(enum_column_type(APPROVAL_STATES, "ppa_approval_status"),
                                                  nullable=False, default="draft", server_default="draft", index=True)
     submitted_by_id: Mapped[int | None] = mapped_column(sa.ForeignKey("users.id", ondelete="SET NULL"), index=True)

@@ -1,0 +1,211 @@
+"""The PPA approval workflow (DOMAIN.md "Approval workflow"), declared as data and attached to Ppa as its
+`__state_machine__` on `approval_status`. Fire it with obcms.workflow.fire(ppa, "submit", actor, …).
+
+Who acts:
+- Submit (draft → technical_review) and resubmit (rejected → draft): the PPA's editors as DOMAIN.md names
+  them — oobc_staff, and moa_staff of the PPA's implementing MOA. Decision: admin and oobc_executive do NOT
+  submit. The executive is the last reviewer (executive approval) and admin keeps the console; leaving them
+  out of submission keeps preparing and approving in different hands. The table names admin where admin
+  acts (enact), so its absence from submit is read as meant.
+- Each review state has one reviewer role (REVIEWERS) who advances or rejects (reject needs a comment).
+  The submitter never acts on a review state (not_by_submitter).
+- approved → enacted: oobc_executive or admin. enacted is final (no transition leaves it).
+
+Effects, in the transaction of the transition: submit records submitted_by; entering technical_review
+with tracking enabled and no execution project creates it (obcms.ppas.tracking.ensure_execution_project);
+leaving a review state closes its open reviewer task (completed when advanced, cancelled when rejected) and
+entering one opens a new task for the reviewers (a stand-alone root task linked to the PPA through ppa_id and
+organization_id, and recorded in ApprovalTask — it is never the PPA's execution project, which is
+Ppa.execution_project_id only); entering enacted starts a not_started execution project (fire() on the
+work item); the submitter is notified of every transition someone else makes.
+"""
+from dataclasses import dataclass
+from datetime import date, timedelta
+
+import sqlalchemy as sa
+from flask import has_request_context, url_for
+from sqlalchemy.orm import Mapped, mapped_column
+
+from ..auth.permissions import can
+from ..db_types import UTCDateTime, utcnow
+from ..extensions import db
+from ..workflow import StateMachine, Transition, derived_status
+
+APPROVAL_STATES = ("draft", "technical_review", "budget_review", "stakeholder_consultation",
+                   "executive_approval", "approved", "enacted", "rejected")
+REVIEW_STATES = ("technical_review", "budget_review", "stakeholder_consultation", "executive_approval")
+EDITOR_ROLES = ("oobc_staff", "moa_staff")
+# The role that acts (advances or rejects) in each review state.
+REVIEWERS = {"technical_review": "mfbm_analyst", "budget_review": "mfbm_analyst",
+             "stakeholder_consultation": "bpda_planner", "executive_approval": "oobc_executive"}
+ENTRY_REQUIREMENTS = {
+    "technical_review": ("title", "category", "sector", "lead_organization_id", "summary"),
+    "budget_review": ("budget_allocation", "funding_source", "appropriation_class"),
+    "executive_approval": ("outcome_framework",),
+}
+
+
+@dataclass(frozen=True)
+class ReviewTask:
+    title: str  # with {title}: the PPA title
+    priority: str
+    days: int  # due this many days after the PPA enters the state
+
+
+REVIEW_TASKS = {
+    "technical_review": ReviewTask("Conduct technical review for: {title}", "high", 5),
+    "budget_review": ReviewTask("Review budget allocation for: {title}", "high", 5),
+    "stakeholder_consultation": ReviewTask("Coordinate stakeholder consultation for: {title}", "high", 10),
+    "executive_approval": ReviewTask("Prepare executive approval package for: {title}", "critical", 3),
+}
+
+
+class ApprovalTask(db.Model):
+    """The reviewer task opened when a PPA entered a review state (one per entry; the work item is a
+    stand-alone root task, deleted with the PPA)."""
+
+    __tablename__ = "ppa_approval_tasks"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    ppa_id: Mapped[int] = mapped_column(sa.ForeignKey("ppas.id", ondelete="CASCADE"), nullable=False, index=True)
+    work_item_id: Mapped[int] = mapped_column(sa.ForeignKey("work_items.id", ondelete="CASCADE"), nullable=False,
+                                              unique=True)
+    approval_status: Mapped[str] = mapped_column(sa.String(40), nullable=False)
+    created_at: Mapped[object] = mapped_column(UTCDateTime(), nullable=False, default=utcnow)
+
+
+# --------------------------------------------------------------------------------------------- who acts
+def may_edit(ppa, actor):
+    """Editors: oobc_staff, or moa_staff of the PPA's implementing MOA (the role itself is checked first)."""
+    return True if can(actor, "ppa.edit", ppa) else "Only staff of this PPA's implementing MOA."
+
+
+def reviews_current_state(ppa, actor):
+    """Reject: the role that may advance from the PPA's current review state."""
+    role = REVIEWERS.get(ppa.approval_status)
+    if role is None or actor.role == role:
+        return True
+    return f"In {ppa.approval_status.replace('_', ' ')} only a {role.replace('_', ' ')} may reject."
+
+
+# --------------------------------------------------------------------------------------------- effects
+def record_submitter(ppa, transition, actor):
+    ppa.submitted_by_id = actor.id
+
+
+def create_execution_project(ppa, transition, actor):
+    if ppa.workitem_tracking_enabled and ppa.execution_project_id is None:
+        from .tracking import ensure_execution_project  # tracking imports the PPA model
+
+        ensure_execution_project(ppa, actor)
+
+
+def close_review_tasks(ppa, transition, actor):
+    """The reviewer tasks still open for this PPA are done (advanced) or cancelled (rejected)."""
+    from ..workitems.models import WorkItem
+    from ..workitems.states import OPEN
+
+    status = "cancelled" if transition.target == "rejected" else "completed"
+    tasks = db.session.scalars(
+        sa.select(WorkItem).join(ApprovalTask, ApprovalTask.work_item_id == WorkItem.id)
+        .where(ApprovalTask.ppa_id == ppa.id, WorkItem.status.in_(OPEN))).all()
+    if not tasks:
+        return
+    with derived_status(f"approval '{transition.name}' of PPA #{ppa.id}"):
+        for task in tasks:
+            task.status = status
+            task.completed_at = utcnow() if status == "completed" else None
+        db.session.flush()
+
+
+def open_review_task(ppa, transition, actor):
+    """A task for every active user of the role that acts in the state just entered."""
+    from ..auth.models import User
+    from ..workitems import tree
+    from ..workitems.models import WorkItem
+
+    state = transition.target
+    spec = REVIEW_TASKS[state]
+    reviewers = db.session.scalars(sa.select(User).where(User.role == REVIEWERS[state], User.is_active)
+                                   .order_by(User.id)).all()
+    today = date.today()
+    task = WorkItem(title=spec.title.format(title=ppa.title)[:500], work_type="task", priority=spec.priority,
+                    start_date=today, due_date=today + timedelta(days=spec.days), ppa_id=ppa.id,
+                    organization_id=ppa.implementing_moa_id, created_by_id=getattr(actor, "id", None),
+                    description=f"{ppa.display_code}: the PPA is in {state.replace('_', ' ')}.")
+    task.assignees = list(reviewers)
+    tree.create_root(task)
+    db.session.add(ApprovalTask(ppa_id=ppa.id, work_item_id=task.id, approval_status=state))
+
+
+def start_execution_project(ppa, transition, actor):
+    if ppa.execution_project_id is None:
+        return
+    from ..workflow import fire
+    from ..workitems.models import WorkItem
+
+    project = db.session.get(WorkItem, ppa.execution_project_id)
+    if project is not None and project.status == "not_started":
+        fire(project, "start", actor)
+
+
+def approval_url(ppa):
+    return url_for("ppas.detail", ppa_id=ppa.id, tab="approval") if has_request_context() else \
+        f"/ppas/{ppa.id}/approval"
+
+
+def notify_submitter(ppa, transition, actor):
+    from ..notifications import notify
+
+    if ppa.submitted_by_id is None or ppa.submitted_by_id == getattr(actor, "id", None):
+        return
+    who = getattr(actor, "display_name", None) or "the system"
+    notify([ppa.submitted_by_id], "approval",
+           f"{ppa.display_code} {ppa.title}: {transition.label} by {who} "
+           f"(now {transition.target.replace('_', ' ')}).", url=approval_url(ppa))
+
+
+def _effects(target, leaving_review=True):
+    """The effects of a transition into `target`: leaving a review state closes its task, entering one opens
+    the next, entering enacted starts the execution project; the submitter hears of it last."""
+    effects = [close_review_tasks] if leaving_review else []
+    if target == "technical_review":
+        effects.append(create_execution_project)
+    if target in REVIEW_TASKS:
+        effects.append(open_review_task)
+    if target == "enacted":
+        effects.append(start_execution_project)
+    return [*effects, notify_submitter]
+
+
+def _review(name, source, target, label):
+    return Transition(name, source, target, label=label, roles=(REVIEWERS[source],), not_by_submitter=True,
+                      effects=_effects(target))
+
+
+APPROVAL_MACHINE = StateMachine(
+    field="approval_status",
+    states=APPROVAL_STATES,
+    initial="draft",
+    permission="ppa.read",
+    entry_requirements=ENTRY_REQUIREMENTS,
+    transitions=[
+        Transition("submit", "draft", "technical_review", label="Submit for technical review", roles=EDITOR_ROLES,
+                   allow=may_edit, submits=True,
+                   effects=[record_submitter, *_effects("technical_review", leaving_review=False)]),
+        _review("pass_technical_review", "technical_review", "budget_review", "Pass technical review"),
+        _review("send_to_consultation", "budget_review", "stakeholder_consultation",
+                "Send to stakeholder consultation"),
+        _review("send_to_executive_approval", "budget_review", "executive_approval", "Send to executive approval"),
+        _review("complete_consultation", "stakeholder_consultation", "executive_approval",
+                "Consultation done: send to executive approval"),
+        _review("approve", "executive_approval", "approved", "Approve"),
+        Transition("enact", "approved", "enacted", label="Enact", roles=("oobc_executive", "admin"),
+                   effects=_effects("enacted", leaving_review=False)),
+        Transition("reject", REVIEW_STATES, "rejected", label="Reject", roles=tuple(sorted(set(REVIEWERS.values()))),
+                   allow=reviews_current_state, not_by_submitter=True, comment_required=True,
+                   effects=_effects("rejected")),
+        Transition("resubmit", "rejected", "draft", label="Return to draft", roles=EDITOR_ROLES, allow=may_edit,
+                   effects=[notify_submitter]),
+    ],
+)
