@@ -161,10 +161,31 @@
     }
   });
 
-  document.addEventListener("htmx:afterSettle", function () {
+  // After a change, the detail panel shows the node as it is now (or nothing, when it left the tree); after
+  // a status action in the panel, the node's row (and its ancestors' roll-ups) are fetched again.
+  var refreshed = new WeakSet();  // one refresh per response (out-of-band swaps settle one by one)
+  function refreshAfterChange(event) {
+    var config = event.detail.requestConfig, xhr = event.detail.xhr;
+    if (!config || config.verb === "get" || !event.detail.successful || !xhr || refreshed.has(xhr)) return;
+    refreshed.add(xhr);
+    var detail = document.querySelector("#wi-panel .wi-detail");
+    if (!detail) return;
+    var row = document.getElementById("wi-" + detail.getAttribute("data-item"));
+    var fromPanel = event.target.closest && event.target.closest("#wi-panel");
+    if (fromPanel) {
+      if (row && isNode(row)) htmx.ajax("GET", detail.getAttribute("data-row-url"), {target: row, swap: "outerHTML"});
+    } else if (row) {
+      htmx.ajax("GET", detail.getAttribute("data-detail-url"), {target: "#wi-panel", swap: "innerHTML"});
+    } else {
+      detail.remove();
+    }
+  }
+
+  document.addEventListener("htmx:afterSettle", function (event) {
     document.querySelectorAll("table[data-tree]").forEach(sync);
     var dialog = document.querySelector("#wi-dialog dialog:not([open])");
     if (dialog) dialog.showModal();
+    refreshAfterChange(event);
   });
 
   document.addEventListener("htmx:afterRequest", function (event) {

@@ -96,7 +96,11 @@ def test_add_edit_move_delete_with_roll_ups(signed_in_page):
     page.keyboard.press("ArrowRight")
     expect(row(page, "Survey")).to_be_visible()
     page.keyboard.press("Enter")
-    expect(page.locator("#wi-panel .wi-detail h2")).to_contain_text("Phase 2")
+    expect(page.locator("#wi-panel h2[id^=wi-detail-title]")).to_contain_text("Phase 2")
+
+    # A status action in the detail panel (the workflow panel) updates the row too.
+    page.locator("#wi-panel").get_by_role("button", name="Mark at risk").click()
+    expect(cell(page, "Phase 2", "wi-status")).to_have_text("at risk")
 
     # Delete Phase 1 after the confirmation that states the count; the project's allocation frees up.
     menu(page, "Phase 1", "Delete…")
@@ -106,5 +110,6 @@ def test_add_edit_move_delete_with_roll_ups(signed_in_page):
     expect(row(page, "Phase 1")).to_have_count(0)
     expect(cell(page, "E2E road project", "unallocated")).to_have_text("₱ 1,000.00")
     expect(stat(page, "Unallocated")).to_have_text("₱ 1,000.00")
+    expect(page.locator("#wi-panel h2[id^=wi-detail-title]")).to_contain_text("Phase 2")
     expect(page.locator("#errors")).to_be_empty()
     assert script_errors == []
