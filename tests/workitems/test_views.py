@@ -433,3 +433,16 @@ def test_the_tree_page_runs_the_same_few_queries_whatever_the_size(client_as, co
     assert opened == pages
     fragments = [_queries(count_queries, client, f"/work-items/{a1[root]}/children", HX) for root in (small, big)]
     assert fragments[0] == fragments[1] == 4  # user, node (scoped), rows, assignees
+
+
+def test_forms_work_as_plain_pages_without_script(client_as, csrf_token, road):
+    client = client_as("moa_staff")
+    a1 = item("A1")
+    for path in ("edit", "new", "move", "delete"):
+        response = client.get(f"/work-items/{a1.id}/{path}")
+        assert response.status_code == 200 and "<html" in response.get_data(as_text=True), path
+    data = edit_data(client, a1, title="A1 plain")
+    response = client.post(f"/work-items/{a1.id}/edit", data={"csrf_token": csrf_token(client), **data})
+    assert response.status_code == 303 and item("A1 plain") is not None
+    response = client.get(f"/work-items/{a1.id}/children")
+    assert response.status_code == 302 and f"open={a1.id}" in response.headers["Location"]
