@@ -64,8 +64,6 @@ def upgrade():
     with op.batch_alter_table('work_items', schema=None) as batch_op:
         batch_op.create_index('ix_work_items_dates', ['start_date', 'due_date'], unique=False)
         batch_op.create_index('ix_work_items_tree_lft', ['tree_id', 'lft'], unique=False)
-        batch_op.create_index('ix_work_items_tree_rgt', ['tree_id', 'rgt'], unique=False)
-        batch_op.create_index(batch_op.f('ix_work_items_created_by_id'), ['created_by_id'], unique=False)
         batch_op.create_index(batch_op.f('ix_work_items_organization_id'), ['organization_id'], unique=False)
         batch_op.create_index(batch_op.f('ix_work_items_parent_id'), ['parent_id'], unique=False)
         batch_op.create_index(batch_op.f('ix_work_items_ppa_id'), ['ppa_id'], unique=False)
@@ -90,8 +88,6 @@ def downgrade():
         batch_op.drop_index(batch_op.f('ix_work_items_ppa_id'))
         batch_op.drop_index(batch_op.f('ix_work_items_parent_id'))
         batch_op.drop_index(batch_op.f('ix_work_items_organization_id'))
-        batch_op.drop_index(batch_op.f('ix_work_items_created_by_id'))
-        batch_op.drop_index('ix_work_items_tree_rgt')
         batch_op.drop_index('ix_work_items_tree_lft')
         batch_op.drop_index('ix_work_items_dates')
 

@@ -10,10 +10,12 @@ Design decisions (the database enforces what it can):
   SQLite (no sequences), cross-tree moves rewrite tree_id set-based (an FK would add a per-row check for no
   gain), and deleting a root already cascades through `parent_id`. `check_integrity()` verifies that tree_id
   equals the root's id on every node.
-- (tree_id, lft) and (tree_id, rgt) are indexed but NOT unique. A set-based shift (`SET lft = lft + 2 WHERE …`)
-  passes through duplicate values mid-statement: SQLite checks UNIQUE per row and would refuse it, PostgreSQL
-  only with DEFERRABLE constraints. Uniqueness is guaranteed instead by the tree lock (every write locks the
-  root row) and proved by check_integrity() and the concurrency test.
+- (tree_id, lft) is indexed but NOT unique. A set-based shift (`SET lft = lft + 2 WHERE …`) passes through
+  duplicate values mid-statement: SQLite checks UNIQUE per row and would refuse it, PostgreSQL only with
+  DEFERRABLE constraints. Uniqueness is guaranteed instead by the tree lock (every write locks the root row)
+  and proved by check_integrity() and the concurrency test. There is deliberately no (tree_id, rgt) index
+  and no index on created_by_id: every shifted row is a non-HOT update that writes an entry into EVERY index
+  of the table, so each index costs every tree write; (tree_id, lft) serves the shifts' `tree_id = ?` too.
 - Per-row CHECKs that every row satisfies after each single statement: lft ≥ 1, lft < rgt, depth ≥ 0, a root
   (no parent) has depth 0 and only roots do.
 - `ppa_id` and `organization_id` are kept on every node (copied from the root) so scoping needs no join.
@@ -80,7 +82,7 @@ class WorkItem(Audited, db.Model):
     calendar_visible: Mapped[bool] = mapped_column(sa.Boolean, nullable=False, default=True,
                                                    server_default=sa.true())
     calendar_color: Mapped[str | None] = mapped_column(sa.String(20))
-    created_by_id: Mapped[int | None] = mapped_column(sa.ForeignKey("users.id", ondelete="SET NULL"), index=True)
+    created_by_id: Mapped[int | None] = mapped_column(sa.ForeignKey("users.id", ondelete="SET NULL"))
     ppa_id: Mapped[int | None] = mapped_column(sa.Integer, index=True)
     organization_id: Mapped[int | None] = mapped_column(
         sa.ForeignKey("organizations.id", ondelete="RESTRICT"), index=True)
@@ -110,7 +112,6 @@ class WorkItem(Audited, db.Model):
         sa.CheckConstraint("(parent_id IS NULL AND depth = 0) OR (parent_id IS NOT NULL AND depth > 0)",
                            name="root_iff_depth_zero"),
         sa.Index("ix_work_items_tree_lft", "tree_id", "lft"),
-        sa.Index("ix_work_items_tree_rgt", "tree_id", "rgt"),
         sa.Index("ix_work_items_dates", "start_date", "due_date"),
     )
 

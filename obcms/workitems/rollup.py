@@ -15,20 +15,22 @@ unallocated (allocation_tree).
 Two ways to recompute, same rules (a test holds them equal):
 - update_ancestors(node_ids): the ancestors of changed nodes, one pass: one SELECT of every ancestor with its
   children, computed bottom-up in Python (`derive`), one executemany UPDATE of the rows that changed.
-- rollup_trees(tree_ids=None): whole trees (or all) in SQL: per depth level bottom-up, one SELECT computing
-  the new values of every container of that level from its children (GROUP BY parent_id), then one UPDATE of
-  the containers that changed. At most 5 levels (a tree has ≤ 6).
+- rollup_trees(tree_ids=None): whole trees (or all) in SQL: one SELECT finds the containers whose stored
+  values disagree with their children's (GROUP BY parent_id); from the deepest such level up, per level
+  one SELECT computing the new values from the children and one UPDATE of those that changed. At most 5
+  levels (a tree has ≤ 6).
 Every write bumps `version`, runs under obcms.workflow.derived_status(cause) (the status guard's whitelist)
 and is recorded in the audit trail with that cause ("derived from child #123").
 """
 from dataclasses import dataclass
 from decimal import ROUND_HALF_UP, Decimal
+from functools import cache
 
 import sqlalchemy as sa
 from sqlalchemy.orm import aliased
 
 from ..audit.recording import record_bulk_change
-from ..database import is_sqlite, lock_rows
+from ..database import is_sqlite
 from ..db_types import CENT, utcnow
 from ..errors import ValidationFailed
 from ..extensions import db
@@ -41,6 +43,10 @@ W = WorkItem.__table__
 c = W.c
 ZERO = Decimal("0.00")
 DONE = ("completed", "cancelled")
+# Told after every recompute() (each tree write and transition): callback(locked, session). The PPA package
+# subscribes (obcms/ppas/tracking.py) to carry a tree's progress and status to its PPA in the same
+# transaction; a registry keeps this package from importing the ones built on it.
+AFTER_RECOMPUTE = []
 
 
 @dataclass
@@ -79,6 +85,15 @@ def derive(status, progress, auto_calculate_progress, children):
 
 
 # ------------------------------------------------------------------------------------------------- writing
+@cache
+def _write_statement():
+    return sa.update(W).where(c.id == sa.bindparam("_id")).values(
+        progress=sa.bindparam("_progress"), status=sa.bindparam("_status"),
+        actual_expenditure=sa.bindparam("_spent", type_=W.c.actual_expenditure.type),
+        completed_at=sa.bindparam("_completed_at", type_=W.c.completed_at.type),
+        version=c.version + 1)
+
+
 def _write(session, changes, cause):
     """changes: {id: {"version": old version, field: (old, new), …}} → one executemany UPDATE + audit rows."""
     if not changes:
@@ -94,11 +109,7 @@ def _write(session, changes, cause):
                        "_spent": fields["actual_expenditure"][1],
                        "_completed_at": fields["completed_at"][1] if "completed_at" in fields else completed_at})
     with derived_status(cause):
-        session.execute(sa.update(W).where(c.id == sa.bindparam("_id")).values(
-            progress=sa.bindparam("_progress"), status=sa.bindparam("_status"),
-            actual_expenditure=sa.bindparam("_spent", type_=W.c.actual_expenditure.type),
-            completed_at=sa.bindparam("_completed_at", type_=W.c.completed_at.type),
-            version=c.version + 1), params)
+        session.execute(_write_statement(), params)
         versions = {node_id: fields.pop("version") + 1 for node_id, fields in changes.items()}
         record_bulk_change(WorkItem, changes, versions=versions, session=session)
     for obj in session.identity_map.values():
@@ -151,7 +162,10 @@ def recompute(locked, replace=None, overrides=None, skip=(), cause=None, session
         sibling = kids.get(row.parent_id, {}).get(row.id)
         if sibling is not None:
             sibling.progress, sibling.status, sibling.actual_expenditure = new
-    return _write(session, changes, cause or "derived from a change below")
+    changed = _write(session, changes, cause or "derived from a change below")
+    for callback in AFTER_RECOMPUTE:
+        callback(locked, session)
+    return changed
 
 
 def update_ancestors(node_ids, include_self=False, locked=False, cause=None, session=None):
@@ -194,8 +208,17 @@ def derive_structure(nodes):
 
 
 def _level_changes(session, depth, tree_ids):
-    """SQL: the containers at `depth` whose derived values differ, with old and new values."""
-    sqlite = is_sqlite(session)
+    """SQL: the containers at `depth` (None: at every depth) whose stored derived values differ from what
+    their children's stored values give, with old and new values."""
+    params = {} if depth is None else {"_depth": depth + 1}
+    if tree_ids is not None:
+        params["_trees"] = list(tree_ids)
+    return session.execute(_level_statement(is_sqlite(session), tree_ids is not None, depth is not None),
+                           params).all()
+
+
+@cache
+def _level_statement(sqlite, some_trees, one_level):
     k = aliased(W, name="k")
     counted = k.c.status != "cancelled"
     effective = sa.case((k.c.status == "completed", 100), else_=k.c.progress)
@@ -214,9 +237,11 @@ def _level_changes(session, depth, tree_ids):
         total(sa.case((counted, effective * budget), else_=0)).label("weighted"),
         total(sa.case((counted, budget), else_=0)).label("budget"),
         total(cents(k.c.actual_expenditure, sqlite)).label("spent"),
-    ).where(k.c.depth == depth + 1).group_by(k.c.parent_id)
-    if tree_ids is not None:
-        agg = agg.where(k.c.tree_id.in_(tree_ids))
+    ).group_by(k.c.parent_id)
+    if one_level:
+        agg = agg.where(k.c.depth == sa.bindparam("_depth", type_=sa.Integer))
+    if some_trees:
+        agg = agg.where(k.c.tree_id.in_(sa.bindparam("_trees", expanding=True)))
     agg = agg.subquery("agg")
     progress = sa.case(
         (sa.and_(c.auto_calculate_progress, agg.c.n_counted > 0),
@@ -225,37 +250,42 @@ def _level_changes(session, depth, tree_ids):
         else_=c.progress)
     status = sa.case((sa.and_(c.status != "cancelled", agg.c.n_done == agg.c.n_all), "completed"),
                      (sa.and_(c.status == "not_started", agg.c.n_active > 0), "in_progress"), else_=c.status)
-    stmt = (sa.select(c.id, c.version, c.progress, c.status, c.actual_expenditure, c.completed_at,
+    return (sa.select(c.id, c.depth, c.version, c.progress, c.status, c.actual_expenditure, c.completed_at,
                       progress.label("new_progress"), status.label("new_status"),
                       money_from_cents(agg.c.spent, sqlite).label("new_expenditure"))
             .join(agg, c.id == agg.c.pid)
             .where(sa.or_(progress != c.progress, status != c.status,
                           cents(c.actual_expenditure, sqlite) != agg.c.spent)))
-    return session.execute(stmt).all()
 
 
 def rollup_trees(tree_ids=None, cause=None, session=None):
-    """Recompute every container of the given trees (default: all trees) bottom-up in SQL; locks them first.
-    Returns the number of containers that changed."""
+    """Recompute every container of the given trees (default: all trees) in SQL; locks them first.
+
+    One query finds the containers whose stored values disagree with their children's; when there are none
+    (the usual nightly case) that is all. Otherwise the levels from the deepest disagreeing one up to the
+    roots are recomputed bottom-up, one SELECT and one UPDATE per level. Returns the containers changed."""
     session = session or db.session
     session.flush()
     if tree_ids is None:
-        roots = session.scalars(sa.select(c.id).where(c.parent_id.is_(None))).all()
+        tree.lock_all_trees(session)
     else:
-        roots = list(tree_ids)
-    if not roots:
+        tree_ids = sorted(set(tree_ids))
+        if not tree_ids:
+            return 0
+        tree.lock_trees(tree_ids, known_trees=True, session=session)
+    stale = _level_changes(session, None, tree_ids)
+    if not stale:
         return 0
-    lock_rows(WorkItem, roots, session=session)
-    deepest = session.scalar(sa.select(sa.func.max(c.depth)).where(
-        *([c.tree_id.in_(roots)] if tree_ids is not None else [])))
+    cause = cause or "roll-up of " + ("all trees" if tree_ids is None else
+                                      f"tree {', '.join(f'#{t}' for t in tree_ids)}")
+    deepest = max(r.depth for r in stale)
     changed = 0
-    for depth in range((deepest or 0) - 1, -1, -1):
-        changes = {}
-        for r in _level_changes(session, depth, roots if tree_ids is not None else None):
-            changes[r.id] = _change(r.id, r.version, (r.progress, r.status, r.actual_expenditure),
-                                    (r.new_progress, r.new_status, r.new_expenditure), r.completed_at)
-        changed += _write(session, changes, cause or "roll-up of " + (
-            "all trees" if tree_ids is None else f"tree {', '.join(f'#{t}' for t in roots)}"))
+    for depth in range(deepest, -1, -1):
+        rows = [r for r in stale if r.depth == depth] if depth == deepest else \
+            _level_changes(session, depth, tree_ids)
+        changes = {r.id: _change(r.id, r.version, (r.progress, r.status, r.actual_expenditure),
+                                 (r.new_progress, r.new_status, r.new_expenditure), r.completed_at) for r in rows}
+        changed += _write(session, {k: v for k, v in changes.items() if v}, cause)
     return changed
 
 
@@ -274,32 +304,28 @@ def check_allocation(parent, children_allocated):
         raise ValidationFailed(message, errors={"allocated_budget": [message]}, amount_over=str(over))
 
 
-def _percent(part, whole):
-    if not whole:
-        return None
-    return (Decimal(part) * 100 / Decimal(whole)).quantize(CENT, rounding=ROUND_HALF_UP)
-
-
-ALLOCATION_COLUMNS = (c.id, c.parent_id, c.title, c.work_type, c.status, c.progress, c.depth, c.lft, c.rgt,
-                      c.allocated_budget, c.actual_expenditure)
+ALLOCATION_COLUMNS = (c.id, c.parent_id, c.title, c.work_type, c.status, c.progress, c.depth, c.allocated_budget,
+                      c.actual_expenditure)
 
 
 def allocation_tree(root, session=None):
     """The allocation tree of a node's subtree in tree order, from ONE query: per node id, parent_id, title,
     work_type, status, progress, depth, allocated, children_allocated, unallocated (allocated − children's),
-    actual_expenditure, variance (allocated − actual), variance_pct (of allocated; None when 0)."""
+    actual_expenditure, variance (allocated − actual), variance_pct (of allocated, 2 decimals half up; None
+    when nothing is allocated). Decimals throughout."""
     rows = tree.subtree_rows(root, ALLOCATION_COLUMNS, session=session)
-    children_allocated = {}
+    given = {}
     for r in rows:
-        if r.parent_id is not None:
-            children_allocated[r.parent_id] = children_allocated.get(r.parent_id, ZERO) + r.allocated_budget
+        if r[1] is not None:
+            given[r[1]] = given.get(r[1], ZERO) + r[7]
     out = []
-    for r in rows:
-        given = children_allocated.get(r.id, ZERO)
-        variance = r.allocated_budget - r.actual_expenditure
-        out.append({"id": r.id, "parent_id": r.parent_id, "title": r.title, "work_type": r.work_type,
-                    "status": r.status, "progress": r.progress, "depth": r.depth,
-                    "allocated": r.allocated_budget, "children_allocated": given,
-                    "unallocated": r.allocated_budget - given, "actual_expenditure": r.actual_expenditure,
-                    "variance": variance, "variance_pct": _percent(variance, r.allocated_budget)})
+    for node_id, parent_id, title, work_type, status, progress, depth, allocated, spent in rows:
+        children_allocated = given.get(node_id, ZERO)
+        variance = allocated - spent
+        out.append({"id": node_id, "parent_id": parent_id, "title": title, "work_type": work_type, "status": status,
+                    "progress": progress, "depth": depth, "allocated": allocated,
+                    "children_allocated": children_allocated, "unallocated": allocated - children_allocated,
+                    "actual_expenditure": spent, "variance": variance,
+                    "variance_pct": (variance * 100 / allocated).quantize(CENT, rounding=ROUND_HALF_UP)
+                    if allocated else None})
     return out

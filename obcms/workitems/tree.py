@@ -9,7 +9,7 @@ never taken from a possibly stale ORM object):
     subtree_nested(project)            # {"id", "title", …, "children": [ … ]} for a template
 
 Writes lock the tree(s) they touch — the root row, `SELECT … FOR UPDATE` on PostgreSQL, the database write
-lock on SQLite (obcms.database.lock_rows), several trees in id order — then re-read the bounds inside the lock
+lock on SQLite (lock_trees: one statement, which also finds the roots of the given nodes), several trees in id order — then re-read the bounds inside the lock
 and run a fixed number of set-based statements (never a loop over nodes). Every shifted row gets
 `version = version + 1`, so optimistic locking sees structural changes too; afterwards the structural
 attributes of WorkItem objects in the session are expired, so stale bounds are never used.
@@ -27,11 +27,12 @@ rows, so a rule is judged on the same data the write uses. Statement counts (aft
 """
 from dataclasses import dataclass, field
 from decimal import Decimal
+from functools import cache
 
 import sqlalchemy as sa
 from sqlalchemy.orm import aliased
 
-from ..database import is_sqlite, lock_rows
+from ..database import is_sqlite
 from ..db_types import utcnow
 from ..errors import NotFound, ValidationFailed
 from ..extensions import db
@@ -129,20 +130,20 @@ def _tree_hint(node):
     return sa.inspect(node).dict.get("tree_id")
 
 
-def read_families(node_ids, height_of=None, session=None):
-    """ONE query: the given nodes and all their ancestors, each with its children → Locked.
+def _p(name):
+    return sa.bindparam(name, type_=sa.Integer)
 
-    Call it inside the tree lock (lock() does); `height_of` = a node whose height is needed (moves).
-    """
-    session = _session(session)
+
+@cache
+def _families_statement(with_height):
     n, a, k, sub = (aliased(W, name=name) for name in ("n", "a", "k", "sub"))
-    if height_of is not None:
+    if with_height:
         below = sa.select(sa.func.max(sub.c.depth)).where(sub.c.tree_id == a.c.tree_id,
                                                           sub.c.lft.between(a.c.lft, a.c.rgt)).scalar_subquery()
-        height = sa.case((a.c.id == height_of, below - a.c.depth), else_=None)
+        height = sa.case((a.c.id == _p("_height_of"), below - a.c.depth), else_=None)
     else:
         height = sa.null()
-    stmt = (sa.select(a.c.id, a.c.tree_id, a.c.parent_id, a.c.lft, a.c.rgt, a.c.depth, a.c.work_type, a.c.title,
+    return (sa.select(a.c.id, a.c.tree_id, a.c.parent_id, a.c.lft, a.c.rgt, a.c.depth, a.c.work_type, a.c.title,
                       a.c.ppa_id, a.c.organization_id, a.c.allocated_budget, a.c.status, a.c.progress,
                       a.c.auto_calculate_progress, a.c.actual_expenditure, a.c.completed_at, a.c.version,
                       height.label("height"), k.c.id.label("k_id"), k.c.lft.label("k_lft"),
@@ -151,9 +152,21 @@ def read_families(node_ids, height_of=None, session=None):
             .select_from(n)
             .join(a, sa.and_(a.c.tree_id == n.c.tree_id, a.c.lft <= n.c.lft, a.c.rgt >= n.c.rgt))
             .outerjoin(k, k.c.parent_id == a.c.id)
-            .where(n.c.id.in_(list(node_ids))).order_by(a.c.depth.desc(), a.c.id, k.c.lft))
+            .where(n.c.id.in_(sa.bindparam("_ids", expanding=True)))
+            .order_by(a.c.depth.desc(), a.c.id, k.c.lft))
+
+
+def read_families(node_ids, height_of=None, session=None):
+    """ONE query: the given nodes and all their ancestors, each with its children → Locked.
+
+    Call it inside the tree lock (lock() does); `height_of` = a node whose height is needed (moves).
+    """
+    session = _session(session)
+    params = {"_ids": list(node_ids)}
+    if height_of is not None:
+        params["_height_of"] = height_of
     values, kids = {}, {}
-    for r in session.execute(stmt):
+    for r in session.execute(_families_statement(height_of is not None), params):
         if r.id not in values:
             values[r.id] = r
             kids[r.id] = {}
@@ -166,38 +179,78 @@ def read_families(node_ids, height_of=None, session=None):
     return Locked(rows, {node_id: list(members.values()) for node_id, members in kids.items()})
 
 
+@cache
+def _lock_statement(sqlite, known_trees):
+    """Lock tree roots: given their ids, or the roots of the trees holding the given nodes (`_ids`).
+
+    PostgreSQL: SELECT … FOR UPDATE in id order. SQLite: a no-op UPDATE of one row takes the database
+    write lock, which serializes every writer (so all trees are locked)."""
+    if sqlite:
+        return sa.update(W).where(c.id == sa.bindparam("_first", type_=sa.Integer)).values(id=c.id)
+    target = (sa.bindparam("_ids", expanding=True) if known_trees
+              else sa.select(c.tree_id).where(c.id.in_(sa.bindparam("_ids", expanding=True))).scalar_subquery())
+    return sa.select(c.id).where(c.id.in_(target)).order_by(c.id).with_for_update()
+
+
+def lock_trees(ids, known_trees=False, session=None):
+    """Lock the trees `ids` (known_trees=True: they are root ids; else: the trees holding these nodes).
+    Returns the root ids locked, or None on SQLite (where the write lock covers every tree). One statement."""
+    session = _session(session)
+    ids = sorted(set(ids))
+    if is_sqlite(session):
+        session.execute(_lock_statement(True, known_trees), {"_first": ids[0]})
+        return None
+    return set(session.scalars(_lock_statement(False, known_trees), {"_ids": ids}))
+
+
+ROOTS = sa.select(c.id).where(c.parent_id.is_(None)).order_by(c.id)
+
+
+def lock_all_trees(session=None):
+    """Lock every tree (nightly roll-ups, rebuild); returns the root ids."""
+    session = _session(session)
+    if is_sqlite(session):
+        session.execute(sa.update(W).where(sa.false()).values(id=c.id))  # the database write lock
+        return list(session.scalars(ROOTS))
+    return list(session.scalars(ROOTS.with_for_update()))
+
+
 def lock(*nodes, height_of=None, session=None):
     """Lock the trees holding `nodes`, then read them (read_families) inside the lock → Locked.
 
-    The tree of a node is taken from the loaded object when there is one (else one query), locked, and
-    verified on the fresh row; a node moved to another tree meanwhile gets that tree locked too.
+    One statement locks: the roots named by the loaded objects' tree_id, or else the roots of the trees the
+    nodes are in as the database says. The read inside the lock verifies the trees; a node moved to another
+    tree meanwhile gets that tree locked too (then read again).
     """
     session = _session(session)
     session.flush()
     ids = [_id(n) for n in nodes if n is not None]
     hints = {_tree_hint(n) for n in nodes if n is not None}
     if None in hints:
-        hints = set(session.scalars(sa.select(c.tree_id).where(c.id.in_(ids))))
-    locked, tried = set(), set()
+        locked = lock_trees(ids, session=session)
+    else:
+        locked = lock_trees(hints, known_trees=True, session=session)
+    tried = set(locked or ())
     while True:
-        locked |= set(lock_rows(WorkItem, hints - tried, session=session))
-        tried |= hints
         fresh = read_families(ids, height_of=_id(height_of), session=session)
         missing = [i for i in ids if i not in fresh.rows]
         if missing:
             raise NotFound(f"Work item #{missing[0]} does not exist (any more).")
-        hints = {fresh[i].tree_id for i in ids}
-        if hints <= locked:
+        trees = {fresh[i].tree_id for i in ids}
+        if locked is None or trees <= locked:
             return fresh
-        if hints <= tried:
-            raise ValidationFailed(f"The root of tree {sorted(hints - locked)} is missing; run "
+        if trees <= tried:
+            raise ValidationFailed(f"The root of tree {sorted(trees - locked)} is missing; run "
                                    "`flask obcms tree check`.")
+        locked |= lock_trees(trees - tried, known_trees=True, session=session)
+        tried |= trees
 
 
-def _expire(session, tree_ids=None, deleted=None):
-    """Forget the structural attributes of loaded WorkItems (of the given trees), drop deleted ones."""
+def _expire(session, tree_ids=None, deleted=None, keep=None):
+    """Forget the structural attributes of loaded WorkItems (of the given trees), drop deleted ones.
+    `keep`: an object whose attributes were just written and are right (a new node)."""
     for obj in list(session.identity_map.values()):
-        if not isinstance(obj, WorkItem):
+        if not isinstance(obj, WorkItem) or obj is keep:
             continue
         state = sa.inspect(obj)
         loaded = state.dict
@@ -217,19 +270,27 @@ def _set_loaded(obj, **values):
         set_committed_value(obj, key, value)
 
 
-def _bump():
-    return {"version": c.version + 1}
+BUMP = {"version": c.version + 1}
+
+
+@cache
+def _gap_statements():
+    tree, at, width = _p("_tree"), _p("_at"), _p("_width")
+    open_gap = sa.update(W).where(c.tree_id == tree, c.rgt >= at).values(
+        lft=sa.case((c.lft >= at, c.lft + width), else_=c.lft), rgt=c.rgt + width, **BUMP)
+    close_gap = sa.update(W).where(c.tree_id == tree, c.rgt > at).values(
+        lft=sa.case((c.lft > at, c.lft - width), else_=c.lft), rgt=c.rgt - width, **BUMP)
+    return open_gap, close_gap
 
 
 def _open_gap(session, tree_id, at, width):
     """Make room for `width` positions at `at`: everything at or after it moves right."""
-    session.execute(sa.update(W).where(c.tree_id == tree_id, c.rgt >= at).values(
-        lft=sa.case((c.lft >= at, c.lft + width), else_=c.lft), rgt=c.rgt + width, **_bump()))
+    session.execute(_gap_statements()[0], {"_tree": tree_id, "_at": at, "_width": width})
 
 
 def _close_gap(session, tree_id, after, width):
-    session.execute(sa.update(W).where(c.tree_id == tree_id, c.rgt > after).values(
-        lft=sa.case((c.lft > after, c.lft - width), else_=c.lft), rgt=c.rgt - width, **_bump()))
+    """Close the `width` positions a removed subtree left: everything after `after` moves left."""
+    session.execute(_gap_statements()[1], {"_tree": tree_id, "_at": after, "_width": width})
 
 
 def _position(locked, parent_id, before_id):
@@ -283,7 +344,7 @@ def insert(item, parent, before=None, check=None, locked=None, session=None):
     item.depth, item.ppa_id, item.organization_id = p.depth + 1, p.ppa_id, p.organization_id
     session.add(item)
     session.flush()
-    _expire(session, {p.tree_id})
+    _expire(session, {p.tree_id}, keep=item)
     return item
 
 
@@ -340,14 +401,44 @@ def _move_within(session, n, p, at):
     else:
         shift, lo, hi, others = at - lft, at, lft - 1, width
     low, high = min(lo, lft), max(hi, rgt)
-    session.execute(sa.update(W).where(
-        c.tree_id == n.tree_id, sa.or_(c.lft.between(low, high), c.rgt.between(low, high))).values(
-        lft=c.lft + sa.case((c.lft.between(lft, rgt), shift), (c.lft.between(lo, hi), others), else_=0),
-        rgt=c.rgt + sa.case((c.rgt.between(lft, rgt), shift), (c.rgt.between(lo, hi), others), else_=0),
-        depth=c.depth + sa.case((c.lft.between(lft, rgt), p.depth + 1 - n.depth), else_=0),
-        parent_id=sa.case((c.id == n.id, p.id), else_=c.parent_id),
-        **_bump()))
+    session.execute(_move_within_statement(), {
+        "_tree": n.tree_id, "_lft": lft, "_rgt": rgt, "_lo": lo, "_hi": hi, "_low": low, "_high": high,
+        "_shift": shift, "_others": others, "_depth": p.depth + 1 - n.depth, "_node": n.id, "_parent": p.id})
     return low, high
+
+
+@cache
+def _move_within_statement():
+    lft, rgt, lo, hi, low, high = (_p(x) for x in ("_lft", "_rgt", "_lo", "_hi", "_low", "_high"))
+    return sa.update(W).where(
+        c.tree_id == _p("_tree"), sa.or_(c.lft.between(low, high), c.rgt.between(low, high))).values(
+        lft=c.lft + sa.case((c.lft.between(lft, rgt), _p("_shift")), (c.lft.between(lo, hi), _p("_others")),
+                            else_=0),
+        rgt=c.rgt + sa.case((c.rgt.between(lft, rgt), _p("_shift")), (c.rgt.between(lo, hi), _p("_others")),
+                            else_=0),
+        depth=c.depth + sa.case((c.lft.between(lft, rgt), _p("_depth")), else_=0),
+        parent_id=sa.case((c.id == _p("_node"), _p("_parent")), else_=c.parent_id),
+        **BUMP)
+
+
+@cache
+def _move_across_statement():
+    source, target, lft, rgt, at, width = (_p(x) for x in ("_source", "_target", "_lft", "_rgt", "_at", "_width"))
+    moving = sa.and_(c.tree_id == source, c.lft.between(lft, rgt))
+    shift = _p("_shift")
+    return sa.update(W).where(
+        sa.or_(sa.and_(c.tree_id == source, c.rgt >= lft), sa.and_(c.tree_id == target, c.rgt >= at))).values(
+        lft=c.lft + sa.case((moving, shift), (sa.and_(c.tree_id == source, c.lft > rgt), -width),
+                            (sa.and_(c.tree_id == target, c.lft >= at), width), else_=0),
+        rgt=c.rgt + sa.case((sa.and_(c.tree_id == source, c.rgt.between(lft, rgt)), shift),
+                            (sa.and_(c.tree_id == source, c.rgt > rgt), -width),
+                            (sa.and_(c.tree_id == target, c.rgt >= at), width), else_=0),
+        depth=c.depth + sa.case((moving, _p("_depth")), else_=0),
+        parent_id=sa.case((c.id == _p("_node"), _p("_parent")), else_=c.parent_id),
+        ppa_id=sa.case((moving, _p("_ppa")), else_=c.ppa_id),
+        organization_id=sa.case((moving, _p("_organization")), else_=c.organization_id),
+        tree_id=sa.case((moving, target), else_=c.tree_id),
+        **BUMP)
 
 
 def _move_across(session, n, p, at):
@@ -355,26 +446,17 @@ def _move_across(session, n, p, at):
 
     p is None for a move to the root level: the node becomes the root of tree `n.id`.
     """
-    width = n.rgt - n.lft + 1
-    source, target = n.tree_id, (p.tree_id if p is not None else n.id)
-    new_depth = p.depth + 1 if p is not None else 0
     ppa_id, organization_id = (p.ppa_id, p.organization_id) if p is not None else (n.ppa_id, n.organization_id)
-    moving = sa.and_(c.tree_id == source, c.lft.between(n.lft, n.rgt))
-    after_source = sa.and_(c.tree_id == source, c.lft > n.rgt)
-    in_target = sa.and_(c.tree_id == target, c.lft >= at)
-    shift = at - n.lft
-    session.execute(sa.update(W).where(
-        sa.or_(sa.and_(c.tree_id == source, c.rgt >= n.lft), sa.and_(c.tree_id == target, c.rgt >= at))).values(
-        lft=c.lft + sa.case((moving, shift), (after_source, -width), (in_target, width), else_=0),
-        rgt=c.rgt + sa.case((sa.and_(c.tree_id == source, c.rgt.between(n.lft, n.rgt)), shift),
-                            (sa.and_(c.tree_id == source, c.rgt > n.rgt), -width),
-                            (sa.and_(c.tree_id == target, c.rgt >= at), width), else_=0),
-        depth=c.depth + sa.case((moving, new_depth - n.depth), else_=0),
-        parent_id=sa.case((c.id == n.id, p.id if p is not None else None), else_=c.parent_id),
-        ppa_id=sa.case((moving, ppa_id), else_=c.ppa_id),
-        organization_id=sa.case((moving, organization_id), else_=c.organization_id),
-        tree_id=sa.case((moving, target), else_=c.tree_id),
-        **_bump()))
+    session.execute(_move_across_statement(), {
+        "_source": n.tree_id, "_target": p.tree_id if p is not None else n.id, "_lft": n.lft, "_rgt": n.rgt,
+        "_at": at, "_width": n.rgt - n.lft + 1, "_shift": at - n.lft,
+        "_depth": (p.depth + 1 if p is not None else 0) - n.depth, "_node": n.id,
+        "_parent": p.id if p is not None else None, "_ppa": ppa_id, "_organization": organization_id})
+
+
+@cache
+def _delete_statement():
+    return sa.delete(W).where(c.tree_id == _p("_tree"), c.lft.between(_p("_lft"), _p("_rgt")))
 
 
 def delete_subtree(node, check=None, locked=None, session=None):
@@ -386,7 +468,7 @@ def delete_subtree(node, check=None, locked=None, session=None):
     n = locked[_id(node)]
     if check is not None:
         check(n)
-    session.execute(sa.delete(W).where(c.tree_id == n.tree_id, c.lft.between(n.lft, n.rgt)))
+    session.execute(_delete_statement(), {"_tree": n.tree_id, "_lft": n.lft, "_rgt": n.rgt})
     if n.parent_id is not None:
         _close_gap(session, n.tree_id, n.rgt, n.rgt - n.lft + 1)
         _mark(locked, lambda r: r.tree_id == n.tree_id and r.rgt > n.rgt)
@@ -485,53 +567,61 @@ def _number(nodes, ids, start, depth, tree_id, parent_id, inherited):
 
 
 # ------------------------------------------------------------------------------------------------- reads
-def _subtree_join(node_id, include_self=True):
+@cache
+def _read_statement(kind, include_self, columns=None):
+    """The one-query reads, built once: `n` is the node asked about (bound as _node)."""
     n = aliased(W, name="n")
-    lower = c.lft >= n.c.lft if include_self else c.lft > n.c.lft
-    return n, sa.and_(c.tree_id == n.c.tree_id, lower, c.lft <= n.c.rgt)
+    if kind == "descendants":
+        lower = c.lft >= n.c.lft if include_self else c.lft > n.c.lft
+        on = sa.and_(c.tree_id == n.c.tree_id, lower, c.lft <= n.c.rgt)
+    elif kind == "ancestors":
+        if include_self:
+            on = sa.and_(c.tree_id == n.c.tree_id, c.lft <= n.c.lft, c.rgt >= n.c.rgt)
+        else:
+            on = sa.and_(c.tree_id == n.c.tree_id, c.lft < n.c.lft, c.rgt > n.c.rgt)
+    else:  # siblings
+        on = sa.and_(c.parent_id == n.c.parent_id, sa.true() if include_self else c.id != n.c.id)
+    if columns is not None:
+        stmt = sa.select(*columns).select_from(W.join(n, on))
+    else:
+        stmt = sa.select(WorkItem).join_from(WorkItem, n, on)
+    return stmt.where(n.c.id == _p("_node")).order_by(c.lft)
+
+
+def _entities(statement, node, session):
+    return list(_session(session).scalars(statement, {"_node": _id(node)}))
 
 
 def descendants(node, include_self=False, session=None):
-    """The subtree below `node` in tree order (one query)."""
-    n, on = _subtree_join(_id(node), include_self)
-    stmt = (sa.select(WorkItem).join_from(WorkItem, n, on).where(n.c.id == _id(node)).order_by(WorkItem.lft))
-    return list(_session(session).scalars(stmt))
+    """The subtree below `node` (with include_self, from the node) in tree order; one query."""
+    return _entities(_read_statement("descendants", include_self), node, session)
 
 
 def ancestors(node, include_self=False, session=None):
     """The breadcrumb: root first, down to the parent (or the node itself with include_self). One query."""
-    n = aliased(W, name="n")
-    if include_self:
-        on = sa.and_(c.tree_id == n.c.tree_id, c.lft <= n.c.lft, c.rgt >= n.c.rgt)
-    else:
-        on = sa.and_(c.tree_id == n.c.tree_id, c.lft < n.c.lft, c.rgt > n.c.rgt)
-    stmt = sa.select(WorkItem).join_from(WorkItem, n, on).where(n.c.id == _id(node)).order_by(WorkItem.lft)
-    return list(_session(session).scalars(stmt))
+    return _entities(_read_statement("ancestors", include_self), node, session)
+
+
+@cache
+def _children_statement():
+    return sa.select(WorkItem).where(WorkItem.parent_id == _p("_node")).order_by(WorkItem.lft)
 
 
 def children(node, session=None):
     """The direct children in order (one query)."""
-    stmt = sa.select(WorkItem).where(WorkItem.parent_id == _id(node)).order_by(WorkItem.lft)
-    return list(_session(session).scalars(stmt))
+    return _entities(_children_statement(), node, session)
 
 
 def siblings(node, include_self=False, session=None):
     """The other children of the node's parent, in order (a root has none). One query."""
-    n = aliased(W, name="n")
-    stmt = (sa.select(WorkItem).join_from(WorkItem, n, c.parent_id == n.c.parent_id)
-            .where(n.c.id == _id(node)).order_by(WorkItem.lft))
-    if not include_self:
-        stmt = stmt.where(c.id != n.c.id)
-    return list(_session(session).scalars(stmt))
+    return _entities(_read_statement("siblings", include_self), node, session)
 
 
 def subtree_rows(node, columns=None, session=None):
-    """The subtree of `node` (itself included) as plain rows in tree order, one query. `columns` are
+    """The subtree of `node` (itself included) as plain rows in tree order, one query. `columns`: a tuple of
     WorkItem.__table__ columns (default: all)."""
-    n, on = _subtree_join(_id(node))
-    stmt = (sa.select(*(columns or W.columns)).select_from(W.join(n, on)).where(n.c.id == _id(node))
-            .order_by(c.lft))
-    return _session(session).execute(stmt).all()
+    statement = _read_statement("descendants", True, tuple(columns or W.columns))
+    return _session(session).execute(statement, {"_node": _id(node)}).all()
 
 
 def nest(rows):
@@ -649,12 +739,12 @@ def rebuild(tree_id=None, session=None):
     session = _session(session)
     session.flush()
     if tree_id is not None:
-        lock_rows(WorkItem, [tree_id], session=session)
+        lock_trees([tree_id], known_trees=True, session=session)
         reach = sa.select(c.id).where(c.id == tree_id, c.parent_id.is_(None)).cte("reach", recursive=True)
         reach = reach.union_all(sa.select(c.id).join(reach, c.parent_id == reach.c.id))
         stmt = sa.select(c.id, c.parent_id, c.tree_id, c.lft, c.rgt, c.depth).where(c.id.in_(sa.select(reach.c.id)))
     else:
-        lock_rows(WorkItem, session.scalars(sa.select(c.id).where(c.parent_id.is_(None))).all(), session=session)
+        lock_all_trees(session)
         stmt = sa.select(c.id, c.parent_id, c.tree_id, c.lft, c.rgt, c.depth)
     rows = session.execute(stmt).all()
     kids = {}
@@ -685,6 +775,6 @@ def rebuild(tree_id=None, session=None):
     if changed:
         session.execute(sa.update(W).where(c.id == sa.bindparam("_id")).values(
             lft=sa.bindparam("lft"), rgt=sa.bindparam("rgt"), depth=sa.bindparam("depth"),
-            tree_id=sa.bindparam("tree_id"), **_bump()), changed)
+            tree_id=sa.bindparam("tree_id"), **BUMP), changed)
         _expire(session)
     return len(changed)
