@@ -33,6 +33,9 @@ from ..workflow import StateMachine, Transition, derived_status
 
 APPROVAL_STATES = ("draft", "technical_review", "budget_review", "stakeholder_consultation",
                    "executive_approval", "approved", "enacted", "rejected")
+# The way to enactment, in order, as the Approval tab's stepper shows it (stakeholder consultation may be skipped).
+APPROVAL_PATH = ("draft", "technical_review", "budget_review", "stakeholder_consultation", "executive_approval",
+                 "approved", "enacted")
 REVIEW_STATES = ("technical_review", "budget_review", "stakeholder_consultation", "executive_approval")
 EDITOR_ROLES = ("oobc_staff", "moa_staff")
 # The role that acts (advances or rejects) in each review state.

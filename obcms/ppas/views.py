@@ -12,7 +12,9 @@ from ..errors import Conflict, ValidationFailed
 from ..extensions import db
 from ..htmx import is_htmx, render_page, toast
 from ..templating import url_with
+from ..workflow import available_transitions, transition_history
 from . import services
+from .approval import APPROVAL_MACHINE, APPROVAL_PATH
 from .forms import MILESTONE_HELP, OUTCOME_HELP, PpaForm, TrancheForm, ppa_form_data
 from .funding import with_funding_totals
 from .history import ppa_history
@@ -200,6 +202,11 @@ def _tab_context(row, tab, tranche_form=None):
         context["tranche_kinds"] = TRANCHE_KINDS
     if tab == "history":
         context.update(entries=ppa_history(row.Ppa.id), object_type="ppa", object_id=row.Ppa.id)
+    if tab == "approval":
+        ppa = row.Ppa
+        context.update(obj=ppa, object_type="ppa", machine=APPROVAL_MACHINE, errors={}, comment=None,
+                       options=available_transitions(ppa, current_user), history=transition_history(ppa),
+                       approval_path=APPROVAL_PATH)
     return context
 
 

@@ -4,7 +4,10 @@
     POST /workflow/<object_type>/<id>/<transition>  fire it (form: version, comment); re-renders the panel
 
 403 when the user may not, 409 on a stale version or a state that moved on, 422 naming missing fields.
+A successful HTMX transition also triggers `obcms:transition` ({object_type, id}) for the rest of the page.
 """
+import json
+
 import sqlalchemy as sa
 from flask import Blueprint, jsonify, make_response, redirect, request, url_for
 from flask_login import current_user
@@ -17,6 +20,8 @@ from .machine import machine_for, managed_model
 from .services import available_transitions, fire, transition_history
 
 bp = Blueprint("workflow", __name__, url_prefix="/workflow")
+
+TRANSITION_FIRED = "obcms:transition"  # the HX-Trigger event a successful HTMX transition sends
 
 
 def load_managed(object_type, object_id):
@@ -67,4 +72,7 @@ def fire_transition(object_type, object_id, transition):
         back = request.referrer if (request.referrer or "").startswith(request.host_url) else None
         return redirect(back or url_for("workflow.panel", object_type=object_type, object_id=object_id), code=303)
     html, status = _panel(obj, machine, object_type)
-    return toast(make_response(html, status), f"{machine.get(log.transition).label}: done.")
+    response = make_response(html, status)
+    # Other parts of the page that show this object's state (a stepper, header chips) reload on this event.
+    response.headers["HX-Trigger"] = json.dumps({TRANSITION_FIRED: {"object_type": object_type, "id": object_id}})
+    return toast(response, f"{machine.get(log.transition).label}: done.")

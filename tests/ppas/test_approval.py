@@ -275,3 +275,26 @@ def test_budget_allocation_requirement_accepts_zero_as_given(ready_ppa, users):
     ppa = ready_ppa(approval_status="technical_review", budget_allocation=Decimal("0.00"))
     fire(ppa, "pass_technical_review", users["mfbm_analyst"])
     assert ppa.approval_status == "budget_review"
+
+
+def test_submitting_a_tracked_ppa_generates_its_execution_project_beside_the_review_task(ready_ppa, users):
+    ppa = ready_ppa(workitem_tracking_enabled=True)
+    fire(ppa, "submit", users["moa_staff"])
+    assert ppa.execution_project_id is not None
+    project = db.session.get(WorkItem, ppa.execution_project_id)
+    assert (project.work_type, project.title, project.parent_id, project.ppa_id) == ("project", ppa.title, None, ppa.id)
+    ((task, _),) = _tasks(ppa)
+    assert task.id != project.id and task.tree_id != project.tree_id
+    fire(ppa, "pass_technical_review", users["mfbm_analyst"])
+    fire(ppa, "reject", users["mfbm_analyst"], comment="again")
+    fire(ppa, "resubmit", users["moa_staff"])
+    fire(ppa, "submit", users["moa_staff"])
+    assert ppa.execution_project_id == project.id  # generated once
+
+
+def test_submitting_an_untracked_ppa_generates_no_execution_project(ready_ppa, users):
+    ppa = ready_ppa()
+    fire(ppa, "submit", users["moa_staff"])
+    assert ppa.execution_project_id is None
+    assert db.session.scalar(sa.select(sa.func.count()).select_from(WorkItem).where(
+        WorkItem.ppa_id == ppa.id, WorkItem.work_type == "project")) == 0
