@@ -69,6 +69,10 @@ def _init_extensions(app):
 
     login_manager.user_loader(load_user_from_session)
 
+    from .api.tokens import load_user_from_request
+
+    login_manager.request_loader(load_user_from_request)  # bearer tokens, /api/ only
+
     @login_manager.unauthorized_handler
     def unauthorized():
         from flask import redirect, url_for
@@ -89,6 +93,7 @@ def import_models():
     """Import every model module so metadata (and so Alembic) sees all tables."""
     from jobs import models as _jobs  # noqa: F401
 
+    from .api import models as _api  # noqa: F401
     from .audit import listener as _audit_listener  # noqa: F401
     from .audit import models as _audit  # noqa: F401
     from .auth import models as _auth  # noqa: F401
@@ -103,6 +108,7 @@ def import_models():
 
 def _register_blueprints(app):
     from .admin import init_admin
+    from .api.views import bp as api_bp
     from .audit.views import bp as audit_bp
     from .auth.views import bp as auth_bp
     from .home.views import bp as home_bp
@@ -112,6 +118,7 @@ def _register_blueprints(app):
     from .workflow.views import bp as workflow_bp
     from .workitems.views import bp as workitems_bp
 
+    app.register_blueprint(api_bp)
     app.register_blueprint(audit_bp)
     app.register_blueprint(auth_bp)
     app.register_blueprint(home_bp)

@@ -142,7 +142,9 @@ def worker(burst):
 
 
 def register_cli(app):
+    from .api.cli import api_cli
     from .workitems.cli import tree_cli
 
+    obcms_cli.add_command(api_cli)
     obcms_cli.add_command(tree_cli)
     app.cli.add_command(obcms_cli)
