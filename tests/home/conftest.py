@@ -1,0 +1,1 @@
+from tests.ppas.conftest import add_tranches, make_ppa  # noqa: F401  (the PPA factories)
