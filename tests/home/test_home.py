@@ -1,8 +1,6 @@
 """Home: lazy blocks — the approval queue of my role, my tasks due soon or overdue, unread alerts."""
 from datetime import date, timedelta
 
-import pytest
-
 from obcms.extensions import db
 from obcms.notifications import notify
 from obcms.ppas.queue import approval_queue, waiting_states
@@ -11,17 +9,6 @@ from obcms.workitems import services as workitems
 
 HX = {"HX-Request": "true"}
 
-
-@pytest.fixture
-def ready_ppa(make_ppa, organizations):
-    def make(**fields):
-        values = dict(summary="Livelihood support", lead_organization_id=organizations["OOBC"].id,
-                      funding_source="gaab", appropriation_class="mooe",
-                      outcome_framework=[{"title": "Incomes rise", "outputs": ["Kits delivered"]}])
-        values.update(fields)
-        return make_ppa(**values)
-
-    return make
 
 
 def test_waiting_states_follow_the_machine():

@@ -1,4 +1,5 @@
-"""PPA factories: `make_ppa(**fields)` inserts a PPA directly (no service rules), `add_tranches(ppa, …)`."""
+"""PPA factories: `make_ppa(**fields)` inserts a PPA directly (no service rules), `ready_ppa(**fields)` one with
+every field the approval requirements ask for, `add_tranches(ppa, …)`."""
 import itertools
 from datetime import date
 from decimal import Decimal
@@ -23,6 +24,20 @@ def make_ppa(organizations):
         db.session.add(ppa)
         db.session.flush()
         return ppa
+
+    return make
+
+
+@pytest.fixture
+def ready_ppa(make_ppa, organizations):
+    """A PPA with every field the approval workflow's entry requirements ask for."""
+
+    def make(**fields):
+        values = dict(summary="Livelihood support for OBCs", lead_organization_id=organizations["OOBC"].id,
+                      funding_source="gaab", appropriation_class="mooe",
+                      outcome_framework=[{"title": "Incomes rise", "outputs": ["Kits delivered"]}])
+        values.update(fields)
+        return make_ppa(**values)
 
     return make
 

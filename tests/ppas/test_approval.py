@@ -37,19 +37,6 @@ TARGETS = {"submit": "technical_review", "pass_technical_review": "budget_review
            "reject": "rejected", "resubmit": "draft"}
 
 
-@pytest.fixture
-def ready_ppa(make_ppa, organizations):
-    """A PPA with every field the approval requirements ask for."""
-
-    def make(**fields):
-        values = dict(summary="Livelihood support for OBCs", lead_organization_id=organizations["OOBC"].id,
-                      funding_source="gaab", appropriation_class="mooe",
-                      outcome_framework=[{"title": "Incomes rise", "outputs": ["Kits delivered"]}])
-        values.update(fields)
-        return make_ppa(**values)
-
-    return make
-
 
 @pytest.mark.parametrize("actor", ACTORS)
 @pytest.mark.parametrize(("transition", "source", "allowed"), TABLE,

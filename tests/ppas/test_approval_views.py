@@ -1,7 +1,6 @@
 """The Approval tab and the generic workflow route for PPAs: actions, 403/404/409/422, timeline, query counts."""
 import json
 
-import pytest
 import sqlalchemy as sa
 
 from obcms.extensions import db
@@ -11,17 +10,6 @@ from obcms.workflow.models import TransitionLog
 
 HX = {"HX-Request": "true"}
 
-
-@pytest.fixture
-def ready_ppa(make_ppa, organizations):
-    def make(**fields):
-        values = dict(summary="Livelihood support", lead_organization_id=organizations["OOBC"].id,
-                      funding_source="gaab", appropriation_class="mooe",
-                      outcome_framework=[{"title": "Incomes rise", "outputs": ["Kits delivered"]}])
-        values.update(fields)
-        return make_ppa(**values)
-
-    return make
 
 
 def _state(ppa_id):
