@@ -22,6 +22,7 @@ APPROPRIATION_CLASSES = ("ps", "mooe", "co")
 FUNDING_SOURCES = ("gaab", "supplemental_budget", "sdf", "tdif", "allocation_for_mp", "national_program",
                    "local_program", "oda", "other_sources")
 DISTRIBUTION_POLICIES = ("equal", "weighted", "manual")
+STRUCTURE_TEMPLATES = ("program", "activity", "milestone", "outcome", "minimal")  # obcms/ppas/tracking.py
 MILESTONE_STATUSES = ("pending", "in_progress", "completed", "missed")
 TRANCHE_KINDS = ("allocation", "obligation", "disbursement", "adjustment")
 
@@ -104,6 +105,9 @@ class Ppa(Audited, db.Model):
     budget_distribution_policy: Mapped[str] = mapped_column(
         enum_column_type(DISTRIBUTION_POLICIES, "ppa_distribution_policy"), nullable=False, default="equal",
         server_default="equal")
+    # The structure template the execution project is (or will be) generated from (set by tracking.py).
+    structure_template: Mapped[str | None] = mapped_column(
+        enum_column_type(STRUCTURE_TEMPLATES, "ppa_structure_template"))
     auto_sync_progress: Mapped[bool] = mapped_column(sa.Boolean, nullable=False, default=True,
                                                      server_default=sa.true())
     auto_sync_status: Mapped[bool] = mapped_column(sa.Boolean, nullable=False, default=True,

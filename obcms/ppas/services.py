@@ -33,6 +33,7 @@ from .models import (
     Ppa,
     label,
 )
+from .tracking import follow_ppa_status
 
 MAX_AMOUNT = parse_decimal("999999999999.99")  # NUMERIC(14, 2)
 CODE_RE = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._/-]*$")
@@ -85,7 +86,11 @@ def update_ppa(ppa, expected_version, *, actor, **changes):
     clean = validate_ppa(data, actor, existing=ppa)
     # What the user sent, cleaned, plus what cleaning changed beside it (e.g. funding_source_other cleared).
     applied = {name: value for name, value in clean.items() if name in changes or getattr(ppa, name) != value}
-    return versioned_update(ppa, expected_version, applied)
+    status_before = ppa.status
+    versioned_update(ppa, expected_version, applied)
+    if ppa.status != status_before:
+        follow_ppa_status(ppa, actor)  # the execution project's transition, when status sync is on
+    return ppa
 
 
 def _refuse_unknown(values):
