@@ -1,6 +1,7 @@
 """Send notifications, count and list a user's, mark them read. Never commits (the caller does).
 
     notify([user.id, other.id], "approval", "PPA-12 was approved", url="/ppas/12/approval")
+    notify_each([([user.id], "progress", "PPA-12 moved to 40 %", "/ppas/12"), …])   # one INSERT for all
     unread_count(current_user)                 # one query
     mark_read(current_user, [3, 4]); mark_all_read(current_user)
 
@@ -19,15 +20,22 @@ PAGE_SIZE = 20
 
 def notify(user_ids, kind, message, url=None, session=None):
     """One notification per distinct user id (None ignored), in one INSERT; returns how many were added."""
+    return notify_each([(user_ids, kind, message, url)], session=session)
+
+
+def notify_each(messages, session=None):
+    """Many notify() calls in one INSERT (jobs notifying about many objects): messages = [(user_ids, kind,
+    message, url), …]. Returns how many notifications were added."""
     session = session or db.session
-    ids = sorted({int(i) for i in user_ids if i is not None})
-    if not ids:
-        return 0
     now = utcnow()
-    text = message if len(message) <= MESSAGE_LENGTH else message[:MESSAGE_LENGTH - 1] + "…"
-    session.execute(sa.insert(Notification),
-                    [dict(user_id=i, kind=kind, message=text, url=url, created_at=now) for i in ids])
-    return len(ids)
+    rows = []
+    for user_ids, kind, message, url in messages:
+        text = message if len(message) <= MESSAGE_LENGTH else message[:MESSAGE_LENGTH - 1] + "…"
+        rows.extend(dict(user_id=i, kind=kind, message=text, url=url, created_at=now)
+                    for i in sorted({int(i) for i in user_ids if i is not None}))
+    if rows:
+        session.execute(sa.insert(Notification), rows)
+    return len(rows)
 
 
 def unread_count(user, session=None):
