@@ -1,0 +1,11 @@
+"""Approval workflow upkeep."""
+from obcms.ppas.reminders import send_approval_reminders as remind
+
+from .registry import job
+
+
+@job("send_approval_reminders")
+def send_approval_reminders(run):
+    """PPAs waiting in a review state > 7 days (high) or > 14 days (critical) remind the role that must act,
+    once per PPA per day (obcms/ppas/reminders.py)."""
+    return remind()
