@@ -17,4 +17,4 @@ def job(name, transient=()):
 
 def load_jobs():
     """Import every module that defines jobs (so the registry is complete in web, CLI and worker)."""
-    from . import approval, audit, builtin  # noqa: F401
+    from . import approval, audit, builtin, ppas  # noqa: F401

@@ -5,6 +5,7 @@ SCHEDULE = [
     ("*/30 * * * *", "ping"),
     ("15 3 * * *", "archive_audit"),
     ("0 8 * * *", "send_approval_reminders"),
+    ("0 2 * * *", "sync_ppa_progress"),
 ]
 
 

@@ -10,7 +10,9 @@ and status following that tree (DOMAIN.md "Structure templates", "The PPA from i
 
 Generation (one bulk insert through workitems.services.build_tree, in the caller's transaction):
 - The root is a `project` titled with the PPA title, carrying its budget allocation (0 when none), its dates
-  (start_date → target_end_date) and its priority, with ppa_id and the implementing MOA as organization on
+  (start_date → target_end_date), its priority and the status matching the PPA's (planning → not_started,
+  ongoing → in_progress, on_hold → blocked, completed, cancelled: so enabling never resets the PPA's status;
+  its progress does follow the new tree), with ppa_id and the implementing MOA as organization on
   every node. Generated activities have the category `ppa`. A child takes its parent's priority unless the
   template names one.
 - Budgets: each level's percentages are the weights of obcms/budget/distribution.py (largest remainder at the
@@ -99,6 +101,8 @@ MILESTONE_STATUS = {"pending": "not_started", "in_progress": "in_progress", "com
 STATUS_FROM_PROJECT = {"not_started": "planning", "in_progress": "ongoing", "at_risk": "ongoing",
                        "blocked": "on_hold", "completed": "completed", "cancelled": "cancelled"}
 PROJECT_STATUS_FROM_PPA = {"planning": "not_started", "ongoing": "in_progress", "on_hold": "blocked"}
+# A generated root starts where the PPA is, so enabling tracking never resets the PPA's status.
+INITIAL_PROJECT_STATUS = {**PROJECT_STATUS_FROM_PPA, "completed": "completed", "cancelled": "cancelled"}
 # (wanted project status, current project status) → the transition that gets there
 ROUTES = {("in_progress", "not_started"): "start", ("in_progress", "blocked"): "resume",
           ("in_progress", "completed"): "reopen", ("in_progress", "cancelled"): "reopen",
@@ -214,7 +218,8 @@ def preview_structure(ppa, template):
         raise ValidationFailed(f"Unknown structure template '{template}'.",
                                errors={"template": [f"Choose one of: {', '.join(TEMPLATES)}."]})
     budget = ppa.budget_allocation if ppa.budget_allocation is not None else Decimal("0.00")
-    root = _node(ppa.title, "project", ppa.priority or "medium", budget, (ppa.start_date, ppa.target_end_date))
+    root = _node(ppa.title, "project", ppa.priority or "medium", budget, (ppa.start_date, ppa.target_end_date),
+                 status=INITIAL_PROJECT_STATUS.get(ppa.status, "not_started"))
     if template in LEVELS:
         root["children"] = _two_levels(root, template)
     elif template == "milestone":
@@ -414,3 +419,52 @@ def follow_ppa_status(ppa, actor):
                    f"{label(wanted).lower()}; with status sync on, the PPA's status follows the project.")
         raise ValidationFailed(message, errors={"status": [message]})
     return fire(project, transition, actor, comment=f"The PPA's status was set to {label(ppa.status).lower()}.")
+
+
+# ------------------------------------------------------------------------------------------------- nightly
+TRANSIENT = (sa.exc.OperationalError, sa.exc.InterfaceError)  # let the job runner retry these
+
+
+def sync_tracked_ppas(ppa_ids=None, session=None):
+    """The nightly `sync_ppa_progress` (and "Sync now" with `ppa_ids`): for tracked PPAs with auto sync —
+    all in planning/ongoing, or exactly `ppa_ids` whatever their status — recompute their trees' roll-ups
+    (rollup_trees, set-based) and sync progress and status (sync_ppa_from_tree), then notify the PPA's
+    creator and submitter of each progress move of ≥ NOTIFY_POINTS, in one INSERT. A constant number of
+    statements for any number of PPAs. When the batch fails, each PPA is retried alone in its own savepoint,
+    its error recorded and the run going on. Returns the counts for the JobRun row."""
+    from ..notifications.services import notify_each  # notifications is optional for everything else here
+
+    session = session or db.session
+    statuses = SYNC_STATUSES if ppa_ids is None else None
+    stmt = (sa.select(P.c.id, P.c.execution_project_id).where(
+        P.c.workitem_tracking_enabled, P.c.execution_project_id.is_not(None),
+        sa.or_(P.c.auto_sync_progress, P.c.auto_sync_status)).order_by(P.c.id))
+    stmt = stmt.where(P.c.status.in_(statuses)) if ppa_ids is None else stmt.where(P.c.id.in_(list(ppa_ids)))
+    targets = session.execute(stmt).all()
+    result, failures = SyncResult(), {}
+    if targets:
+        try:
+            result = _sync_batch([t.execution_project_id for t in targets], statuses, session)
+        except TRANSIENT:
+            raise
+        except Exception:  # one bad tree: find it, keep the others
+            for ppa_id, tree_id in targets:
+                try:
+                    one = _sync_batch([tree_id], statuses, session)
+                except TRANSIENT:
+                    raise
+                except Exception as error:
+                    failures[ppa_id] = f"{type(error).__name__}: {error}"[:500]
+                    continue
+                result.changed += one.changed
+                result.moved.extend(one.moved)
+    sent = notify_each([(m.recipients, "progress", f"{m.title}: progress moved from {m.old} % to {m.new} %.",
+                         f"/ppas/{m.ppa_id}/work-items") for m in result.moved], session=session)
+    return {"ppas_checked": len(targets), "ppas_changed": result.changed, "notifications": sent,
+            "errors": len(failures), "failures": {str(k): v for k, v in failures.items()}}
+
+
+def _sync_batch(tree_ids, statuses, session):
+    with session.begin_nested():
+        rollup.rollup_trees(tree_ids, cause="nightly progress sync", session=session)
+        return sync_ppa_from_tree(tree_ids, statuses=statuses, session=session)

@@ -294,6 +294,15 @@ def test_milestone_statuses_reach_the_ppa_at_once(make_ppa, users):
     assert (ppa.progress, ppa.status) == (100, "completed")
 
 
+@pytest.mark.parametrize("status, project_status", [("ongoing", "in_progress"), ("on_hold", "blocked"),
+                                                    ("completed", "completed")])
+def test_enabling_keeps_the_ppa_status(make_ppa, users, status, project_status):
+    ppa = make_ppa(status=status, progress=40)
+    root = tracking.enable_tracking(ppa, users["oobc_staff"], "program", "equal")
+    db.session.refresh(ppa)
+    assert (root.status, ppa.status, ppa.progress) == (project_status, status, 0)
+
+
 def test_editing_the_ppa_status_moves_the_project(make_ppa, users):
     ppa = make_ppa(status="planning")
     root = tracking.enable_tracking(ppa, users["moa_staff"], "minimal", "equal")
