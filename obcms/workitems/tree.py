@@ -247,20 +247,32 @@ def lock(*nodes, height_of=None, session=None):
 
 
 def _expire(session, tree_ids=None, deleted=None, keep=None):
-    """Forget the structural attributes of loaded WorkItems (of the given trees), drop deleted ones.
-    `keep`: an object whose attributes were just written and are right (a new node)."""
+    """Forget the structural attributes of loaded WorkItems (of the given trees) and drop the deleted ones
+    (deleted = (tree_id, lft, rgt) of a removed subtree; objects whose bounds are not loaded are looked up,
+    one query, only when there are such). `keep`: an object just written whose attributes are right."""
+    unsure = []
     for obj in list(session.identity_map.values()):
         if not isinstance(obj, WorkItem) or obj is keep:
             continue
-        state = sa.inspect(obj)
-        loaded = state.dict
+        loaded = sa.inspect(obj).dict
         if tree_ids is not None and "tree_id" in loaded and loaded["tree_id"] not in tree_ids:
             continue
-        if deleted is not None and loaded.get("tree_id") == deleted[0] and \
-                deleted[1] <= loaded.get("lft", 0) <= deleted[2]:
-            session.expunge(obj)
-            continue
+        if deleted is not None:
+            if "tree_id" not in loaded or "lft" not in loaded:
+                unsure.append(obj)
+                continue
+            if loaded["tree_id"] == deleted[0] and deleted[1] <= loaded["lft"] <= deleted[2]:
+                session.expunge(obj)
+                continue
         session.expire(obj, STRUCTURE_ATTRIBUTES)
+    if unsure:
+        ids = [sa.inspect(obj).identity[0] for obj in unsure]
+        remaining = set(session.scalars(sa.select(c.id).where(c.id.in_(ids))))
+        for obj, node_id in zip(unsure, ids, strict=True):
+            if node_id in remaining:
+                session.expire(obj, STRUCTURE_ATTRIBUTES)
+            else:
+                session.expunge(obj)
 
 
 def _set_loaded(obj, **values):
