@@ -111,9 +111,11 @@ def _register_blueprints(app):
     from .api.views import bp as api_bp
     from .audit.views import bp as audit_bp
     from .auth.views import bp as auth_bp
+    from .budget.views import bp as budget_bp
     from .home.views import bp as home_bp
     from .notifications.views import bp as notifications_bp
     from .ops.views import bp as ops_bp
+    from .ppas.tracking_views import bp as ppa_tracking_bp
     from .ppas.views import bp as ppas_bp
     from .workflow.views import bp as workflow_bp
     from .workitems.views import bp as workitems_bp
@@ -121,10 +123,12 @@ def _register_blueprints(app):
     app.register_blueprint(api_bp)
     app.register_blueprint(audit_bp)
     app.register_blueprint(auth_bp)
+    app.register_blueprint(budget_bp)
     app.register_blueprint(home_bp)
     app.register_blueprint(notifications_bp)
     app.register_blueprint(ops_bp)
     app.register_blueprint(ppas_bp)
+    app.register_blueprint(ppa_tracking_bp)
     app.register_blueprint(workflow_bp)
     app.register_blueprint(workitems_bp)
     init_admin(app)

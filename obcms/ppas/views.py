@@ -30,6 +30,7 @@ from .models import (
     label,
 )
 from .portfolio import PortfolioFilters, dashboard, moa_options, portfolio_page
+from .work_items_tab import work_items_context
 
 bp = Blueprint("ppas", __name__, url_prefix="/ppas")
 
@@ -192,7 +193,7 @@ def detail(ppa_id, tab):
 
 def _tab_context(row, tab, tranche_form=None):
     context = dict(row=row, ppa=row.Ppa, tab=tab,
-                   tabs=[(key, text, url_for(".detail", ppa_id=row.Ppa.id, tab=key)) for key, text in TABS],
+                   tabs=[(key, text, url_for("ppas.detail", ppa_id=row.Ppa.id, tab=key)) for key, text in TABS],
                    approval_states=APPROVAL_STATES)
     if tab == "funding":
         context["tranches"] = db.session.scalars(
@@ -202,6 +203,12 @@ def _tab_context(row, tab, tranche_form=None):
         context["tranche_kinds"] = TRANCHE_KINDS
     if tab == "history":
         context.update(entries=ppa_history(row.Ppa.id), object_type="ppa", object_id=row.Ppa.id)
+    if tab == "work-items":
+        context["work_items"] = work_items_context(row.Ppa, current_user, request.args.get("open"))
+    if tab == "budget":
+        from ..budget.views import budget_tab_context
+
+        context.update(budget_tab_context(row.Ppa))
     if tab == "approval":
         ppa = row.Ppa
         context.update(obj=ppa, object_type="ppa", machine=APPROVAL_MACHINE, errors={}, comment=None,

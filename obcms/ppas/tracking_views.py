@@ -1,0 +1,95 @@
+"""Execution tracking actions on a PPA's Work Items tab (the tab itself: views.detail + work_items_tab.py).
+
+    GET  /ppas/<id>/tracking/preview?template=…   the tree a template would generate (the form's live preview)
+    POST /ppas/<id>/tracking/enable               template, policy → the tree, linked; answers the tab
+    POST /ppas/<id>/tracking/disable              confirm=1 (admin / OOBC executive) → the tab
+    POST /ppas/<id>/tracking/sync                 "Sync now": enqueues sync_ppa_progress for this PPA
+    GET  /ppas/<id>/tracking/sync/<run id>        the run's status (polls itself until it is done)
+"""
+from flask import Blueprint, current_app, redirect, render_template, request, url_for
+from flask_login import current_user
+
+from jobs import enqueue
+from jobs.models import JobRun
+
+from ..auth.permissions import require
+from ..errors import NotFound, ValidationFailed
+from ..extensions import db
+from ..htmx import is_htmx, render_page, toast
+from . import tracking
+from .views import _load, _tab_context
+from .work_items_tab import enable_form_context
+
+bp = Blueprint("ppa_tracking", __name__, url_prefix="/ppas")
+
+
+def _tab(ppa_id, status=200, **extra):
+    """The Work Items tab again (the whole page for plain requests)."""
+    row = _load(ppa_id)
+    context = _tab_context(row, "work-items")
+    context.update(extra)
+    return render_page("ppas/detail.html", block="tab", oob_figures=True, **context), status
+
+
+@bp.get("/<int:ppa_id>/tracking/preview")
+def preview(ppa_id):
+    row = _load(ppa_id)
+    require(current_user, "ppa.edit", row.Ppa)
+    form = enable_form_context(row.Ppa, request.args.get("template"), request.args.get("policy"))
+    return render_template("ppas/_tracking_preview.html", ppa=row.Ppa, form=form)
+
+
+@bp.post("/<int:ppa_id>/tracking/enable")
+def enable(ppa_id):
+    row = _load(ppa_id)
+    template, policy = request.form.get("template"), request.form.get("policy")
+    try:
+        root = tracking.enable_tracking(row.Ppa, current_user, template, policy)
+        size = root.rgt // 2
+        db.session.commit()
+    except ValidationFailed as error:
+        db.session.rollback()
+        row = _load(ppa_id)
+        context = _tab_context(row, "work-items")
+        context["work_items"]["form"] = enable_form_context(row.Ppa, template, policy, error.errors)
+        return render_page("ppas/detail.html", block="tab", **context), 422
+    if not is_htmx():
+        return redirect(url_for("ppas.detail", ppa_id=ppa_id, tab="work-items"), code=303)
+    body, status = _tab(ppa_id)
+    return toast(current_app.make_response((body, status)), f"Tracking enabled: {size} work items generated.")
+
+
+@bp.post("/<int:ppa_id>/tracking/disable")
+def disable(ppa_id):
+    row = _load(ppa_id)
+    tracking.disable_tracking(row.Ppa, current_user, confirmed=request.form.get("confirm") == "1")
+    db.session.commit()
+    if not is_htmx():
+        return redirect(url_for("ppas.detail", ppa_id=ppa_id, tab="work-items"), code=303)
+    body, status = _tab(ppa_id)
+    return toast(current_app.make_response((body, status)),
+                 "Tracking disabled. The work items are kept, no longer linked to the PPA.")
+
+
+@bp.post("/<int:ppa_id>/tracking/sync")
+def sync_now(ppa_id):
+    row = _load(ppa_id)
+    require(current_user, "ppa.edit", row.Ppa)
+    if not row.Ppa.workitem_tracking_enabled:
+        raise ValidationFailed("WorkItem tracking is not enabled for this PPA.")
+    run = enqueue("sync_ppa_progress", requested_by=current_user, ppa_ids=[ppa_id])
+    run_id = run.id
+    db.session.commit()  # runs it inline without Redis; with Redis a worker picks it up
+    if not is_htmx():
+        return redirect(url_for("ppas.detail", ppa_id=ppa_id, tab="work-items"), code=303)
+    return sync_status(ppa_id, run_id)
+
+
+@bp.get("/<int:ppa_id>/tracking/sync/<int:run_id>")
+def sync_status(ppa_id, run_id):
+    row = _load(ppa_id)
+    require(current_user, "ppa.read", row.Ppa)
+    run = db.session.get(JobRun, run_id)
+    if run is None or run.name != "sync_ppa_progress" or run.arguments.get("ppa_ids") != [ppa_id]:
+        raise NotFound("There is no such sync run for this PPA.")
+    return render_template("ppas/_sync_status.html", ppa=row.Ppa, run=run)
