@@ -3,13 +3,11 @@ problem+json (obcms/errors.py answers JSON for every /api/ path, 401 included).
 
     GET /api/v1/ppas/<id>/budget-allocation-tree     the PPA's execution project as an allocation tree
 """
-import sqlalchemy as sa
 from flask import Blueprint, g, jsonify, request
 from flask_login import current_user
 
-from ..auth.permissions import require, scope
+from ..auth.permissions import load_in_scope
 from ..budget.allocation import allocation_json
-from ..errors import NotFound
 from ..extensions import csrf, db
 from ..ppas.models import Ppa
 from ..workitems import rollup
@@ -36,19 +34,11 @@ def record_token_use(response):
     return response
 
 
-def _ppa(ppa_id):
-    ppa = db.session.scalar(scope(sa.select(Ppa).where(Ppa.id == ppa_id), Ppa, current_user))
-    if ppa is None:
-        raise NotFound(f"There is no PPA #{ppa_id} here.")
-    require(current_user, "ppa.read", ppa)
-    return ppa
-
-
 @bp.get("/ppas/<int:ppa_id>/budget-allocation-tree")
 def budget_allocation_tree(ppa_id):
     """The allocation tree of the PPA's execution project in tree order (an empty list when the PPA is not
     tracked); decimals as strings. Three queries with the user's own."""
-    ppa = _ppa(ppa_id)
+    ppa = load_in_scope(Ppa, ppa_id, current_user, "ppa.read", "PPA")
     nodes = rollup.allocation_tree(ppa.execution_project_id) if ppa.execution_project_id else []
     return jsonify(ppa_id=ppa.id, ppa_code=ppa.display_code, execution_project_id=ppa.execution_project_id,
                    nodes=allocation_json(nodes))

@@ -8,7 +8,7 @@ A scoped model names the column holding its organization in `__scope_column__`.
 """
 import sqlalchemy as sa
 
-from ..errors import NotAllowed
+from ..errors import NotAllowed, NotFound
 
 READ_ALL = ("admin", "oobc_executive", "oobc_staff", "mfbm_analyst", "bpda_planner")
 EDIT_ALL = ("admin", "oobc_executive", "oobc_staff")
@@ -79,3 +79,15 @@ def scope(stmt, model, user):
     if column_name is None or user.organization_id is None:
         return stmt.where(sa.false())
     return stmt.where(getattr(model, column_name) == user.organization_id)
+
+
+def load_in_scope(model, object_id, user, permission, label=None):
+    """The `model` row with this id when it is within the user's scope — else NotFound (404: out of scope
+    looks like missing) — and the user holds `permission` on it (else NotAllowed). One query."""
+    from ..extensions import db
+
+    obj = db.session.scalar(scope(sa.select(model).where(model.id == object_id), model, user))
+    if obj is None:
+        raise NotFound(f"There is no {label or model.__name__} #{object_id} here.")
+    require(user, permission, obj)
+    return obj

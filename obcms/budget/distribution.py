@@ -151,6 +151,18 @@ def distribute(method, amount, children, inputs=None):
     raise ValueError(f"unknown distribution method {method!r}; choose one of {', '.join(METHODS)}")
 
 
+def weights_from_amounts(amounts):
+    """Percentages (2 decimals, summing to exactly 100) in proportion to {key: amount}; equal when all are 0.
+    Largest remainder, like the shares. {} for no keys."""
+    keys = list(amounts)
+    if not keys:
+        return {}
+    basis = [_to_cents(Decimal(amounts[k])) for k in keys]
+    if not any(basis):
+        basis = [1] * len(keys)
+    return {s.key: s.amount for s in _largest_remainder(10000, keys, basis)}
+
+
 # Internals -----------------------------------------------------------------------------------------------
 
 def _pairs(values):

@@ -36,7 +36,7 @@ from ..ppas.models import Ppa
 from ..workitems import rollup, tree
 from ..workitems.models import WorkItem
 from ..workitems.money_sql import money_sum
-from .distribution import ALL, AMOUNT, METHODS, distribute
+from .distribution import ALL, AMOUNT, METHODS, distribute, weights_from_amounts
 from .models import Distribution
 
 W = WorkItem.__table__
@@ -183,8 +183,9 @@ def _text(value):
     return "" if value is None else str(value).strip()
 
 
-def _compute(node, children, method, inputs, amount):
-    """The preview of a family already read: the pure distribution plus what the tree allows."""
+def compute_preview(node, children, method, inputs, amount=None):
+    """The preview of a family already read (read_family): the pure distribution plus what the tree allows.
+    No query."""
     if method not in METHODS:
         raise ValidationFailed(f"Choose a method: {', '.join(METHODS)}.",
                                errors={"method": [f"Choose one of: {', '.join(METHODS)}."]})
@@ -225,7 +226,17 @@ def preview_distribution(node, method, inputs, amount=None):
     would give, with every problem named; writes nothing. `inputs`: {child id: weight or amount} (text,
     Decimal or int; unused for equal). Two reads at most: the family, nothing else."""
     parent, children = read_family(node)
-    return _compute(parent, children, method, inputs, amount)
+    return compute_preview(parent, children, method, inputs, amount)
+
+
+def initial_inputs(method, children):
+    """What the modal's input column starts with: weights in proportion to the current allocations (equal
+    when there are none), or the current amounts. Either way, text."""
+    if method == "weighted":
+        return {k: str(w) for k, w in weights_from_amounts({c.id: c.allocated_budget for c in children}).items()}
+    if method == "manual":
+        return {child.id: str(child.allocated_budget) for child in children}
+    return {}
 
 
 # ------------------------------------------------------------------------------------------------- apply
@@ -332,7 +343,7 @@ def apply_distribution(node, method, inputs, actor, expected_versions, amount=No
     (nothing is written), NotAllowed without budget.distribute on the node."""
     locked = _lock(node, actor)
     parent, children = read_family(node)
-    preview = _compute(parent, children, method, inputs, amount)
+    preview = compute_preview(parent, children, method, inputs, amount)
     conflict = _stale(preview, expected_versions)
     if conflict is not None:
         raise conflict
@@ -358,7 +369,7 @@ def restore_distribution(distribution, actor):
                        f"changed ({'; '.join(parts)}). Distribute again instead.",
                        changed_fields={"children": {"current": "; ".join(parts), "yours": None, "by": None,
                                                     "at": None}})
-    preview = _compute(parent, children, "manual", {int(k): v for k, v in distribution.result.items()},
+    preview = compute_preview(parent, children, "manual", {int(k): v for k, v in distribution.result.items()},
                        distribution.amount)
     _refuse_invalid(preview)
     return _write(preview, locked, actor, distribution.method, distribution.inputs,

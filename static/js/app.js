@@ -42,4 +42,19 @@
       if (dialog) dialog.showModal();
     }
   });
+  // A <dialog data-modal> that htmx brings in opens as a modal; closed (×, Cancel, Esc, or the server's
+  // obcms:close-dialog event after a successful action) it leaves the page, so it never reopens stale.
+  document.addEventListener("htmx:load", function (event) {
+    var elt = event.detail.elt;
+    var dialogs = elt.matches && elt.matches("dialog[data-modal]") ? [elt] :
+      Array.prototype.slice.call(elt.querySelectorAll ? elt.querySelectorAll("dialog[data-modal]") : []);
+    dialogs.forEach(function (dialog) { if (!dialog.open && dialog.isConnected) dialog.showModal(); });
+  });
+  document.addEventListener("close", function (event) {
+    if (event.target.matches && event.target.matches("dialog[data-modal]")) event.target.remove();
+  }, true);
+  document.addEventListener("obcms:close-dialog", function (event) {
+    var dialog = event.detail && document.getElementById(event.detail.id);
+    if (dialog && dialog.open) dialog.close(); else if (dialog) dialog.remove();
+  });
 })();

@@ -1,0 +1,237 @@
+"""The budget distribution modal, the PPA Budget tab's parts (allocation tree, distribution history) and
+restore.
+
+    GET  /budget/work-items/<id>/distribute           the dialog (htmx) or a page; ?method=&amount=&from=
+    POST /budget/work-items/<id>/distribute/preview   live preview: the footer + each share cell (out of band)
+    POST /budget/work-items/<id>/distribute           apply; 422/409 re-render the dialog's body
+    GET|POST /budget/distributions/<id>/restore       confirmation, then restore (a new distribution)
+
+`from` says where the dialog was opened: "tree" (the work-item tree: the answer carries the node's rows and
+the roll-up cells and stat cards, out of band, in the tree view's ids) or "budget" (the PPA's Budget tab: the
+allocation tree and the history, out of band). Form fields: method, amount, weight-<child id> or
+amount-<child id>, v-<id> (the versions the user saw, node and children).
+"""
+import json
+from urllib.parse import parse_qs, urlsplit
+
+from flask import Blueprint, make_response, redirect, render_template, request, url_for
+from flask_login import current_user
+from jinja2_fragments.flask import render_block
+
+from ..auth.permissions import can, load_in_scope
+from ..errors import Conflict, NotFound, ValidationFailed
+from ..extensions import db
+from ..htmx import is_htmx, toast
+from ..ppas.models import Ppa
+from ..workitems import outline, rollup, tree
+from ..workitems.models import WorkItem
+from . import services
+from .distribution import METHODS
+from .models import Distribution
+
+bp = Blueprint("budget", __name__, url_prefix="/budget")
+
+PAGE = "budget/distribute.html"
+METHOD_LABELS = (("equal", "Equal"), ("weighted", "Weighted"), ("manual", "Manual"))
+INPUT_PREFIX = {"weighted": "weight-", "manual": "amount-"}
+
+
+# ------------------------------------------------------------------------------------------------- loading
+def _node(node_id):
+    """The work item if the user may distribute its budget: 404 outside their scope, 403 without the right."""
+    return load_in_scope(WorkItem, node_id, current_user, "budget.distribute", "work item")
+
+
+def _scoped_ppa(ppa_id, permission="ppa.read"):
+    return load_in_scope(Ppa, ppa_id, current_user, permission, "PPA")
+
+
+def _distribution(distribution_id):
+    record = db.session.get(Distribution, distribution_id)
+    if record is None:
+        raise NotFound(f"There is no distribution #{distribution_id}.")
+    return record, _scoped_ppa(record.ppa_id, "budget.distribute")
+
+
+# ------------------------------------------------------------------------------------------------- form
+def _origin():
+    return "budget" if request.values.get("from") == "budget" else "tree"
+
+
+def _method():
+    method = request.values.get("method")
+    return method if method in METHODS else "equal"
+
+
+def _inputs(method):
+    prefix = INPUT_PREFIX.get(method)
+    if prefix is None:
+        return {}
+    return {int(key[len(prefix):]): value for key, value in request.values.items()
+            if key.startswith(prefix) and key[len(prefix):].isdigit()}
+
+
+def _versions():
+    return {int(key[2:]): value for key, value in request.form.items() if key.startswith("v-") and key[2:].isdigit()
+            and value.isdigit()}
+
+
+def _preview(node):
+    """The preview for this request's form; when it sent no inputs (opening, switching method), the
+    suggested ones. One query."""
+    facts, children = services.read_family(node)
+    method = _method()
+    inputs = _inputs(method)
+    if not inputs:
+        inputs = services.initial_inputs(method, children)
+    return services.compute_preview(facts, children, method, inputs, request.values.get("amount"))
+
+
+def _context(preview, **extra):
+    node_id = preview.node.id
+    origin = _origin()
+    return dict(preview=preview, node=preview.node, origin=origin, methods=METHOD_LABELS, modal=is_htmx(),
+                prefix=INPUT_PREFIX.get(preview.method),
+                apply_url=url_for(".apply", node_id=node_id),
+                preview_url=url_for(".preview", node_id=node_id),
+                switch_urls={m: url_for(".distribute", node_id=node_id, method=m, **{"from": origin}) for m in METHODS},
+                back_url=_back_url(preview.node, origin), **{"conflict": None, "failure": None, **extra})
+
+
+def _back_url(node, origin):
+    if origin == "budget" and node.ppa_id is not None:
+        return url_for("ppas.detail", ppa_id=node.ppa_id, tab="budget")
+    return url_for("workitems.show", item_id=node.tree_id)
+
+
+def _render(block, status=200, **context):
+    """The dialog (htmx) in `block`, or the whole page."""
+    if is_htmx():
+        return render_block(PAGE, block, **context), status
+    return render_template(PAGE, **context), status
+
+
+# ------------------------------------------------------------------------------------------------- modal
+@bp.get("/work-items/<int:node_id>/distribute")
+def distribute(node_id):
+    node = _node(node_id)
+    context = _context(_preview(node))
+    block = "body" if request.headers.get("HX-Target") == "distribute-body" else "dialog"
+    return _render(block, **context)
+
+
+@bp.post("/work-items/<int:node_id>/distribute/preview")
+def preview(node_id):
+    """The live preview: the footer (totals, errors, Apply) and the share cells out of band. No writes."""
+    node = _node(node_id)
+    return _render("preview", **_context(_preview(node)))
+
+
+@bp.post("/work-items/<int:node_id>/distribute")
+def apply(node_id):
+    node = _node(node_id)
+    method = _method()
+    try:
+        record = services.apply_distribution(node, method, _inputs(method), current_user, _versions(),
+                                             request.form.get("amount"))
+        db.session.commit()
+    except ValidationFailed as error:
+        db.session.rollback()
+        context = _context(_preview(_node(node_id)))
+        return _render("body", 422, **dict(context, failure=None if context["preview"].errors else error.detail))
+    except Conflict as error:
+        db.session.rollback()
+        return _render("body", 409, **_context(_preview(_node(node_id)), conflict=error))
+    node = _node(node_id)
+    message = f"Distributed {_money(record.amount)} over the items under “{node.title}” (#{record.id})."
+    if not is_htmx():
+        return redirect(_back_url(node, _origin()), code=303)
+    if _origin() == "budget":
+        response = make_response(_budget_oob(_scoped_ppa(node.ppa_id)))
+        response.headers["HX-Reswap"] = "none"
+    else:
+        response = _tree_response(node)
+    return _closing(response, message, "distribute-dialog")
+
+
+def _money(amount):
+    return rollup.money(amount)
+
+
+def _closing(response, message, dialog_id):
+    """Show a toast and, once the swaps are done (the dialog holds the element that asked), close the dialog
+    (the obcms:close-dialog event, static/js/app.js)."""
+    toast(response, message)
+    response.headers["HX-Trigger-After-Settle"] = json.dumps({"obcms:close-dialog": {"id": dialog_id}})
+    return response
+
+
+def _open_ids():
+    """The tree's open nodes, from the ?open= of the page the request comes from."""
+    query = urlsplit(request.headers.get("HX-Current-URL", "")).query
+    return outline.parse_open(",".join(parse_qs(query).get("open", [])))
+
+
+def _tree_response(node):
+    """The node's rows again (in place of those shown under it, when it is open) and, out of band, the
+    roll-up cells of the node and its ancestors and the tree's stat cards (the tree view's ids)."""
+    rows = outline.attach_assignees(outline.visible_rows(node, _open_ids() | {node.id}, under=node))
+    lineage = [a.id for a in tree.ancestors(node, include_self=True)]
+    oob = outline.rows_by_id(lineage)
+    html = render_template("workitems/_rows.html", rows=rows, may_edit=can(current_user, "workitem.edit", node),
+                           may_delete=can(current_user, "workitem.delete", node), oob_rows=list(oob.values()),
+                           roots=[r for r in oob.values() if r.parent_id is None])
+    response = make_response(html)
+    response.headers["HX-Retarget"] = f"#wi-{node.id}"
+    response.headers["HX-Reswap"] = "afterend"
+    response.headers["X-Tree"] = json.dumps({"children_of": node.id, "if_expanded": True})
+    return response
+
+
+# ------------------------------------------------------------------------------------------------- Budget tab
+def budget_tab_context(ppa):
+    """What the PPA's Budget tab shows besides the PPA's own figures: the allocation tree (one query) and the
+    distribution history (two queries)."""
+    nodes = rollup.allocation_tree(ppa.execution_project_id) if ppa.execution_project_id else []
+    return dict(allocation=nodes, containers={n["parent_id"] for n in nodes if n["parent_id"] is not None},
+                history=services.distribution_history(ppa),
+                may_distribute=can(current_user, "budget.distribute", ppa))
+
+
+def _budget_oob(ppa):
+    return render_template("budget/_budget_oob.html", ppa=ppa, **budget_tab_context(ppa))
+
+
+# ------------------------------------------------------------------------------------------------- restore
+@bp.get("/distributions/<int:distribution_id>/restore")
+def confirm_restore(distribution_id):
+    record, ppa = _distribution(distribution_id)
+    entry = next((e for e in services.distribution_history(ppa) if e.distribution.id == record.id), None)
+    if entry is None:
+        raise NotFound(f"There is no distribution #{distribution_id} in this PPA's history.")
+    context = dict(entry=entry, ppa=ppa, error=None, modal=is_htmx())
+    if is_htmx():
+        return render_block("budget/restore.html", "dialog", **context)
+    return render_template("budget/restore.html", **context)
+
+
+@bp.post("/distributions/<int:distribution_id>/restore")
+def restore(distribution_id):
+    record, ppa = _distribution(distribution_id)
+    try:
+        new = services.restore_distribution(record, current_user)
+        db.session.commit()
+    except (Conflict, ValidationFailed) as error:
+        db.session.rollback()
+        record, ppa = _distribution(distribution_id)
+        entry = next((e for e in services.distribution_history(ppa) if e.distribution.id == record.id), None)
+        context = dict(entry=entry, ppa=ppa, error=error, modal=is_htmx())
+        if is_htmx():
+            return render_block("budget/restore.html", "body", **context), error.status
+        return render_template("budget/restore.html", **context), error.status
+    if not is_htmx():
+        return redirect(url_for("ppas.detail", ppa_id=ppa.id, tab="budget"), code=303)
+    ppa = _scoped_ppa(ppa.id)
+    response = make_response(_budget_oob(ppa))
+    response.headers["HX-Reswap"] = "none"
+    return _closing(response, f"Distribution #{record.id} restored as #{new.id}.", "restore-dialog")

@@ -1,0 +1,260 @@
+"""The distribution modal (HX requests, live preview, Apply disabled until valid, out-of-band swaps, 409/422
+inside the dialog), the Budget tab (allocation tree, history) and restore."""
+import json
+import re
+
+import pytest
+import sqlalchemy as sa
+
+from obcms.budget import services
+from obcms.budget.models import Distribution
+from obcms.extensions import db
+from obcms.workitems.models import WorkItem
+
+HX = {"HX-Request": "true"}
+
+
+def dialog_url(node, **args):
+    query = "&".join(f"{k}={v}" for k, v in args.items())
+    return f"/budget/work-items/{node.id}/distribute" + (f"?{query}" if query else "")
+
+
+def versions_of(node):
+    return {f"v-{k}": str(v) for k, v in services.preview_distribution(node, "equal", {}).versions.items()}
+
+
+def apply_button(html):
+    return re.search(r"<button[^>]*>Apply</button>", html).group(0)
+
+
+def allocations(*items):
+    db.session.expire_all()
+    return [str(db.session.get(WorkItem, item.id).allocated_budget) for item in items]
+
+
+@pytest.fixture
+def editor(client_as, csrf_token):
+    client = client_as("moa_staff")
+    client.token = csrf_token(client)
+    return client
+
+
+def post(client, url, data, headers=HX):
+    return client.post(url, data={"csrf_token": client.token, **data}, headers=headers)
+
+
+def test_the_dialog_lists_the_children_with_their_allocation_and_the_method_switch(tracked, editor, count_queries):
+    _, root, kids = tracked
+    address = dialog_url(root, method="weighted")
+    with count_queries() as q:
+        response = editor.get(address, headers=HX)
+    assert response.status_code == 200
+    html = response.get_data(as_text=True)
+    assert html.lstrip().startswith("<dialog id=\"distribute-dialog\"") and "<html" not in html
+    assert "data-modal" in html and " open" not in html.split(">")[0]
+    for kid in kids:
+        assert f'name="weight-{kid.id}"' in html and kid.title in html
+    assert 'value="33.34"' in html and html.count('value="33.33"') == 2  # equal weights to start with
+    assert "₱ 333,400.00" in html and 'name="amount" value="1000000.00"' in html
+    assert 'hx-trigger="input changed delay:300ms, submit"' in html
+    for label in ("Equal", "Weighted", "Manual"):
+        assert f">{label}</a>" in html
+    assert "disabled" not in apply_button(html)
+    assert q.count <= 3
+
+
+def test_the_dialog_works_as_a_plain_page(tracked, editor):
+    _, root, kids = tracked
+    html = editor.get(dialog_url(root, method="manual")).get_data(as_text=True)
+    assert "<html" in html and '<dialog id="distribute-dialog" class="dist-dialog"' in html
+    assert re.search(r'<dialog id="distribute-dialog"[^>]* open', html)
+    assert f'name="amount-{kids[0].id}" value="0.00"' in html
+    assert "disabled" in apply_button(html)  # manual amounts start at the current allocations: 0 ≠ the amount
+
+
+def test_switching_method_renders_the_body_only(tracked, editor):
+    _, root, kids = tracked
+    html = editor.get(dialog_url(root, method="manual", amount="90"),
+                      headers={**HX, "HX-Target": "distribute-body"}).get_data(as_text=True)
+    assert "<dialog" not in html and f'name="amount-{kids[0].id}"' in html and 'value="90"' in html
+
+
+def test_live_preview_errors_name_the_child_and_apply_stays_disabled_nothing_written(tracked, editor):
+    _, root, (planning, implementation, evaluation) = tracked
+    data = {"method": "weighted", "amount": "1000000.00", f"weight-{planning.id}": "-5",
+            f"weight-{implementation.id}": "50.555", f"weight-{evaluation.id}": "20", **versions_of(root)}
+    response = post(editor, f"/budget/work-items/{root.id}/distribute/preview", data)
+    assert response.status_code == 200
+    html = response.get_data(as_text=True)
+    assert html.lstrip().startswith('<footer id="distribute-foot"')
+    assert "disabled" in apply_button(html)
+    assert "Planning: The weight must be 0 or more." in html
+    assert "Implementation: The weight may have at most 2 decimals." in html
+    assert f'<td id="dist-share-{evaluation.id}" class="money dist-share" hx-swap-oob="true">₱ 200,000.00' in html
+    assert f'id="dist-share-{planning.id}" class="money dist-share has-error" hx-swap-oob="true"' in html
+    assert "<input" not in html  # never replaces what the user is typing
+    data.update({f"weight-{planning.id}": "30", f"weight-{implementation.id}": "50"})
+    html = post(editor, f"/budget/work-items/{root.id}/distribute/preview", data).get_data(as_text=True)
+    assert "disabled" not in apply_button(html) and "Remainder" in html
+    assert "₱ 500,000.00" in html
+    data[f"weight-{evaluation.id}"] = "19.99"
+    html = post(editor, f"/budget/work-items/{root.id}/distribute/preview", data).get_data(as_text=True)
+    assert "they must add up to exactly 100 % (0.01 % missing)" in html and "disabled" in apply_button(html)
+    manual = {"method": "manual", "amount": "100.00", f"amount-{planning.id}": "33.33",
+              f"amount-{implementation.id}": "33.33", f"amount-{evaluation.id}": "33.33"}
+    html = post(editor, f"/budget/work-items/{root.id}/distribute/preview", manual).get_data(as_text=True)
+    assert "₱ 0.01 left to distribute" in html and "disabled" in apply_button(html)
+    assert db.session.scalar(sa.select(sa.func.count()).select_from(Distribution)) == 0
+    assert allocations(planning, implementation, evaluation) == ["0.00"] * 3
+
+
+def test_apply_from_the_tree_swaps_rows_cells_and_stat_cards_and_closes_the_dialog(tracked, editor):
+    ppa, root, (planning, implementation, evaluation) = tracked
+    data = {"method": "weighted", "from": "tree", "amount": "1000000.00", f"weight-{planning.id}": "20",
+            f"weight-{implementation.id}": "60", f"weight-{evaluation.id}": "20", **versions_of(root)}
+    response = post(editor, f"/budget/work-items/{root.id}/distribute", data,
+                    headers={**HX, "HX-Current-URL": f"http://localhost/work-items/{root.id}?open={implementation.id}"})
+    assert response.status_code == 200
+    assert allocations(planning, implementation, evaluation) == ["200000.00", "600000.00", "200000.00"]
+    html = response.get_data(as_text=True)
+    assert response.headers["HX-Retarget"] == f"#wi-{root.id}" and response.headers["HX-Reswap"] == "afterend"
+    assert json.loads(response.headers["X-Tree"]) == {"children_of": root.id, "if_expanded": True}
+    for kid in (planning, implementation, evaluation):
+        assert f'<tr id="wi-{kid.id}"' in html
+    assert html.count('<tr id="wi-') == 5  # the children, and Phase 1 and 2 under the open Implementation
+    assert f'id="wi-{root.id}-allocated" class="money" hx-swap-oob="true"' in html
+    assert f'id="wi-stats-{root.id}" class="cards wi-stats" hx-swap-oob="true"' in html
+    assert "₱ 600,000.00" in html
+    assert json.loads(response.headers["HX-Trigger"])["obcms:toast"]["message"].startswith("Distributed ₱1,000,000.00")
+    assert json.loads(response.headers["HX-Trigger-After-Settle"]) == {"obcms:close-dialog": {"id": "distribute-dialog"}}
+
+
+def test_apply_from_the_budget_tab_swaps_the_allocation_tree_and_history(tracked, editor):
+    _, root, kids = tracked
+    data = {"method": "equal", "from": "budget", "amount": "300", **versions_of(root)}
+    response = post(editor, f"/budget/work-items/{root.id}/distribute", data)
+    assert response.status_code == 200 and response.headers["HX-Reswap"] == "none"
+    html = response.get_data(as_text=True)
+    assert '<section class="card" id="budget-allocation" aria-labelledby="budget-allocation-title" hx-swap-oob="true">' in html
+    assert 'id="budget-history"' in html and "Equal · ₱ 300.00" in html
+    assert allocations(*kids) == ["100.00"] * 3
+
+
+def test_a_stale_apply_answers_409_inside_the_dialog_keeping_the_entries(tracked, editor, users):
+    from obcms.workitems import services as workitem_services
+
+    _, root, (planning, implementation, evaluation) = tracked
+    data = {"method": "manual", "amount": "1000", f"amount-{planning.id}": "100",
+            f"amount-{implementation.id}": "800", f"amount-{evaluation.id}": "100", **versions_of(root)}
+    workitem_services.update_work_item(evaluation, evaluation.version, users["oobc_staff"], title="Final evaluation")
+    db.session.commit()
+    response = post(editor, f"/budget/work-items/{root.id}/distribute", data)
+    assert response.status_code == 409
+    html = response.get_data(as_text=True)
+    assert "HX-Retarget" not in response.headers and "<dialog" not in html
+    assert "Someone changed this first" in html and "Final evaluation · title: Final evaluation" in html
+    assert f'name="amount-{implementation.id}" value="800"' in html
+    db.session.expire_all()
+    fresh = db.session.get(WorkItem, evaluation.id).version
+    assert f'name="v-{evaluation.id}" value="{fresh}"' in html  # applying again uses the current versions
+    assert allocations(planning, implementation, evaluation) == ["0.00"] * 3
+
+
+def test_an_invalid_apply_answers_422_naming_the_child(tracked, editor):
+    _, root, (planning, implementation, evaluation) = tracked
+    data = {"method": "manual", "amount": "1000", f"amount-{planning.id}": "100",
+            f"amount-{implementation.id}": "-800", f"amount-{evaluation.id}": "100", **versions_of(root)}
+    response = post(editor, f"/budget/work-items/{root.id}/distribute", data)
+    assert response.status_code == 422
+    html = response.get_data(as_text=True)
+    assert "Implementation: The amount must be 0 or more." in html and "disabled" in apply_button(html)
+    assert allocations(planning, implementation, evaluation) == ["0.00"] * 3
+
+
+def test_plain_form_apply_redirects(tracked, editor):
+    ppa, root, kids = tracked
+    response = post(editor, f"/budget/work-items/{root.id}/distribute",
+                    {"method": "equal", "from": "budget", **versions_of(root)}, headers={})
+    assert response.status_code == 303 and response.headers["Location"].endswith(f"/ppas/{ppa.id}/budget")
+    assert allocations(*kids) == ["333333.34", "333333.33", "333333.33"]
+
+
+def test_apply_needs_the_csrf_token(tracked, editor):
+    _, root, kids = tracked
+    response = editor.post(f"/budget/work-items/{root.id}/distribute", data={"method": "equal", **versions_of(root)})
+    assert response.status_code == 400
+    assert allocations(*kids) == ["0.00"] * 3
+
+
+@pytest.mark.parametrize(("username", "status"), [("viewer", 403), ("mfbm_analyst", 403), ("other_moa_staff", 404)])
+def test_who_may_open_the_dialog(tracked, client_as, username, status):
+    _, root, _ = tracked
+    assert client_as(username).get(dialog_url(root), headers=HX).status_code == status
+
+
+def test_the_tree_view_offers_distribution_on_ppa_containers(tracked, editor):
+    _, root, (planning, implementation, _) = tracked
+    html = editor.get(f"/work-items/{root.id}").get_data(as_text=True)
+    assert f'href="/budget/work-items/{root.id}/distribute"' in html  # toolbar
+    assert f'href="/budget/work-items/{implementation.id}/distribute"' in html  # its row menu
+    assert f'href="/budget/work-items/{planning.id}/distribute"' not in html  # a leaf has nothing to share
+
+
+def test_the_budget_tab_shows_the_allocation_tree_and_history_in_constant_queries(tracked, editor, users, client_as,
+                                                                                   count_queries):
+    ppa, root, (planning, implementation, evaluation) = tracked
+    actor = users["oobc_staff"]
+    services.apply_distribution(root, "equal", {}, actor, services.preview_distribution(root, "equal", {}).versions)
+    db.session.commit()
+    address = f"/ppas/{ppa.id}/budget"
+    with count_queries() as few:
+        html = editor.get(address, headers=HX).get_data(as_text=True)
+    assert 'id="budget-allocation"' in html and 'id="budget-history"' in html and 'id="budget-dialog"' in html
+    assert f'id="alloc-{implementation.id}"' in html and "₱ 333,333.33" in html and "100.00 %" in html
+    assert re.search(r"#\d+ · Equal · ₱ 1,000,000.00", html)
+    assert "Restore…" in html
+    for _ in range(3):
+        services.apply_distribution(implementation, "equal", {},
+                                    actor, services.preview_distribution(implementation, "equal", {}).versions)
+    db.session.commit()
+    with count_queries() as many:
+        html = editor.get(address, headers=HX).get_data(as_text=True)
+    assert many.count == few.count
+    assert html.count('class="dist-entry"') == 4
+    viewer_html = client_as("viewer").get(address, headers=HX).get_data(as_text=True)
+    assert "Restore…" not in viewer_html and "Distribute budget" not in viewer_html
+
+
+def test_restore_confirms_then_applies_again_and_refuses_when_children_changed(tracked, editor, users):
+    from obcms.workitems import services as workitem_services
+
+    ppa, root, (planning, implementation, evaluation) = tracked
+    actor = users["oobc_staff"]
+    inputs = {planning.id: "100", implementation.id: "800", evaluation.id: "100"}
+    first = services.apply_distribution(root, "manual", inputs, actor,
+                                        services.preview_distribution(root, "manual", inputs, "1000").versions, "1000")
+    services.apply_distribution(root, "equal", {}, actor, services.preview_distribution(root, "equal", {}).versions)
+    db.session.commit()
+    first_id = first.id
+    html = editor.get(f"/budget/distributions/{first_id}/restore", headers=HX).get_data(as_text=True)
+    assert html.lstrip().startswith('<dialog id="restore-dialog"') and "Implementation: ₱ 800.00" in html
+    response = post(editor, f"/budget/distributions/{first_id}/restore", {})
+    assert response.status_code == 200 and response.headers["HX-Reswap"] == "none"
+    assert 'id="budget-history"' in response.get_data(as_text=True)
+    assert allocations(planning, implementation, evaluation) == ["100.00", "800.00", "100.00"]
+    assert json.loads(response.headers["HX-Trigger-After-Settle"]) == {"obcms:close-dialog": {"id": "restore-dialog"}}
+    workitem_services.create_work_item(root, actor, title="Late", work_type="activity")
+    db.session.commit()
+    response = post(editor, f"/budget/distributions/{first_id}/restore", {})
+    assert response.status_code == 409
+    html = response.get_data(as_text=True)
+    assert "cannot be restored" in html and "Late" in html and "<dialog" not in html
+
+
+def test_restore_of_another_moas_distribution_is_404(tracked, client_as, users):
+    _, root, _ = tracked
+    record = services.apply_distribution(root, "equal", {}, users["oobc_staff"],
+                                         services.preview_distribution(root, "equal", {}).versions)
+    db.session.commit()
+    assert client_as("other_moa_staff").get(f"/budget/distributions/{record.id}/restore").status_code == 404
+    assert client_as("viewer").get(f"/budget/distributions/{record.id}/restore").status_code == 403
