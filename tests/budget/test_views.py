@@ -90,7 +90,7 @@ def test_live_preview_errors_name_the_child_and_apply_stays_disabled_nothing_wri
     assert "disabled" in apply_button(html)
     assert "Planning: The weight must be 0 or more." in html
     assert "Implementation: The weight may have at most 2 decimals." in html
-    assert f'<td id="dist-share-{evaluation.id}" class="money dist-share" hx-swap-oob="true">₱ 200,000.00' in html
+    assert f'<td id="dist-share-{evaluation.id}" class="money dist-share changed" hx-swap-oob="true">₱ 200,000.00' in html
     assert f'id="dist-share-{planning.id}" class="money dist-share has-error" hx-swap-oob="true"' in html
     assert "<input" not in html  # never replaces what the user is typing
     data.update({f"weight-{planning.id}": "30", f"weight-{implementation.id}": "50"})
