@@ -25,6 +25,7 @@ attributes of WorkItem objects in the session are expired, so stale bounds are n
 rows, so a rule is judged on the same data the write uses. Statement counts (after the lock): insert 2
 (shift, INSERT), move 1, delete 2 (DELETE, close the gap); plus one re-read each.
 """
+import json
 from dataclasses import dataclass, field
 from decimal import Decimal
 from functools import cache
@@ -519,10 +520,33 @@ def insert_many(nodes, parent=None, check=None, locked=None, session=None):
     if parent is not None:
         _open_gap(session, tree_id, start, 2 * total)
         _mark(locked, lambda r: r.tree_id == tree_id and r.rgt >= start)
-    session.execute(sa.insert(W), rows)
+    if sqlite:
+        session.execute(sa.insert(W), rows)  # sqlite3's executemany: one prepared statement, stepped in C
+    else:  # one statement: the rows as one JSON document (psycopg's executemany would send N INSERTs)
+        session.execute(_json_insert_statement(), {"_rows": json.dumps(rows, default=str)})
     if parent is not None:
         _expire(session, {tree_id})
     return [row["id"] for row in rows]
+
+
+def _plain_type(column):
+    """The storage type of a column (enums are VARCHARs, decorators their impl)."""
+    kind = column.type
+    if isinstance(kind, sa.Enum):
+        return sa.String(kind.length)
+    return kind.impl if isinstance(kind, sa.types.TypeDecorator) else kind
+
+
+@cache
+def _json_insert_statement():
+    """INSERT INTO work_items (…) SELECT … FROM jsonb_to_recordset(:_rows) AS v(id integer, …) (PostgreSQL)."""
+    from sqlalchemy.dialects.postgresql import JSONB
+
+    keys = [column.key for column in W.columns]
+    source = (sa.func.jsonb_to_recordset(sa.cast(sa.bindparam("_rows", type_=sa.Text), JSONB))
+              .table_valued(*[sa.column(column.key, _plain_type(column)) for column in W.columns])
+              .render_derived(name="v", with_types=True))
+    return sa.insert(W).from_select(keys, sa.select(*[source.c[key] for key in keys]))
 
 
 def count_nodes(nodes):

@@ -29,7 +29,7 @@ def _worker(url, root_ids, actor_id, seed, start_at, results):
     from obcms.workitems.models import WorkItem
 
     rng = random.Random(seed)
-    counts = {"insert": 0, "move": 0, "delete": 0, "refused": 0, "retried": 0}
+    counts = {"insert": 0, "move": 0, "delete": 0, "refused": 0, "retried": 0, "errors": []}
     app = _app(url)
     with app.app_context(), acting_as(f"test:worker{seed}"):
         time.sleep(max(0.0, start_at - time.time()))
@@ -39,6 +39,9 @@ def _worker(url, root_ids, actor_id, seed, start_at, results):
             actor = db.session.get(User, actor_id)
             node = db.session.get(WorkItem, rng.choice(ids))
             op = rng.choice(["insert", "insert", "move", "move", "delete"])
+            if node is None:  # deleted by another process since the ids were read
+                db.session.rollback()
+                continue
             try:
                 if op == "insert" or len(ids) < 40:
                     op = "insert"
@@ -48,6 +51,8 @@ def _worker(url, root_ids, actor_id, seed, start_at, results):
                     continue
                 elif op == "move":
                     target = db.session.get(WorkItem, rng.choice(ids))
+                    if target is None:
+                        continue
                     services.move_work_item(node, actor, parent=target)
                 else:
                     services.delete_work_item(node, actor)
@@ -59,6 +64,9 @@ def _worker(url, root_ids, actor_id, seed, start_at, results):
             except sa.exc.OperationalError:  # e.g. a deadlock between a re-lock and another tree: retry
                 db.session.rollback()
                 counts["retried"] += 1
+            except Exception as error:  # anything else is a failure the test reports
+                db.session.rollback()
+                counts["errors"].append(repr(error)[:300])
             finally:
                 db.session.close()
     results.put(counts)
@@ -104,6 +112,7 @@ def test_four_processes_writing_one_tree_keep_it_intact():
                 assert process.exitcode == 0
 
             db.session.expire_all()
+            assert [e for c in counts for e in c["errors"]] == []
             writes = sum(c["insert"] + c["move"] + c["delete"] for c in counts)
             assert writes >= 40, counts
             assert all(c["insert"] + c["move"] + c["delete"] > 0 for c in counts), counts
