@@ -12,6 +12,7 @@ allocation tree and the history, out of band). Form fields: method, amount, weig
 amount-<child id>, v-<id> (the versions the user saw, node and children).
 """
 import json
+from dataclasses import dataclass
 from urllib.parse import parse_qs, urlsplit
 
 from flask import Blueprint, make_response, redirect, render_template, request, url_for
@@ -131,9 +132,12 @@ def preview(node_id):
 def apply(node_id):
     node = _node(node_id)
     method = _method()
+    landing = _Landing(node.id, node.tree_id, node.ppa_id, can(current_user, "workitem.edit", node),
+                       can(current_user, "workitem.delete", node))
     try:
         record = services.apply_distribution(node, method, _inputs(method), current_user, _versions(),
                                              request.form.get("amount"))
+        message = f"Distributed {_money(record.amount)} over the items under “{node.title}” (#{record.id})."
         db.session.commit()
     except ValidationFailed as error:
         db.session.rollback()
@@ -142,16 +146,25 @@ def apply(node_id):
     except Conflict as error:
         db.session.rollback()
         return _render("body", 409, **_context(_preview(_node(node_id)), conflict=error))
-    node = _node(node_id)
-    message = f"Distributed {_money(record.amount)} over the items under “{node.title}” (#{record.id})."
     if not is_htmx():
-        return redirect(_back_url(node, _origin()), code=303)
+        return redirect(_back_url(landing, _origin()), code=303)
     if _origin() == "budget":
-        response = make_response(_budget_oob(_scoped_ppa(node.ppa_id)))
+        response = make_response(_budget_oob(_scoped_ppa(landing.ppa_id)))
         response.headers["HX-Reswap"] = "none"
     else:
-        response = _tree_response(node)
+        response = _tree_response(landing)
     return _closing(response, message, "distribute-dialog")
+
+
+@dataclass(frozen=True)
+class _Landing:
+    """What the answer to an apply needs of the node, taken before the commit expires it."""
+
+    id: int
+    tree_id: int
+    ppa_id: int | None
+    may_edit: bool
+    may_delete: bool
 
 
 def _money(amount):
@@ -176,11 +189,10 @@ def _tree_response(node):
     """The node's rows again (in place of those shown under it, when it is open) and, out of band, the
     roll-up cells of the node and its ancestors and the tree's stat cards (the tree view's ids)."""
     rows = outline.attach_assignees(outline.visible_rows(node, _open_ids() | {node.id}, under=node))
-    lineage = [a.id for a in tree.ancestors(node, include_self=True)]
+    lineage = [a.id for a in tree.ancestors(node.id, include_self=True)]
     oob = outline.rows_by_id(lineage)
-    html = render_template("workitems/_rows.html", rows=rows, may_edit=can(current_user, "workitem.edit", node),
-                           may_delete=can(current_user, "workitem.delete", node), oob_rows=list(oob.values()),
-                           roots=[r for r in oob.values() if r.parent_id is None])
+    html = render_template("workitems/_rows.html", rows=rows, may_edit=node.may_edit, may_delete=node.may_delete,
+                           oob_rows=list(oob.values()), roots=[r for r in oob.values() if r.parent_id is None])
     response = make_response(html)
     response.headers["HX-Retarget"] = f"#wi-{node.id}"
     response.headers["HX-Reswap"] = "afterend"

@@ -258,3 +258,20 @@ def test_restore_of_another_moas_distribution_is_404(tracked, client_as, users):
     db.session.commit()
     assert client_as("other_moa_staff").get(f"/budget/distributions/{record.id}/restore").status_code == 404
     assert client_as("viewer").get(f"/budget/distributions/{record.id}/restore").status_code == 403
+
+
+def test_preview_and_apply_run_a_constant_number_of_queries(make_tracked_ppa, editor, count_queries):
+    _, root, kids = make_tracked_ppa(children=[f"Part {i}" for i in range(50)])
+    data = {"method": "equal", "from": "tree", **versions_of(root)}
+    db.session.commit()
+    preview_url, apply_url = f"/budget/work-items/{root.id}/distribute/preview", f"/budget/work-items/{root.id}/distribute"
+    with count_queries() as preview:
+        assert post(editor, preview_url, data).status_code == 200
+    assert preview.count <= 3  # the user, the node (scope), the family
+    with count_queries() as applying:
+        response = post(editor, apply_url, data, headers={**HX, "HX-Current-URL": "http://localhost/work-items/1"})
+    assert response.status_code == 200
+    # user, node, lock, lock read, family, record + its audit, allocations + audit, roll-ups + audit (when they
+    # change), the PPA sync; then the rows, their assignees, the lineage, its cells, the user for the template
+    assert applying.count <= 17
+    assert allocations(kids[0])[0] == "20000.00"
