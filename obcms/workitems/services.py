@@ -25,7 +25,7 @@ from ..auth.models import User
 from ..auth.permissions import require
 from ..errors import NotFound, ValidationFailed
 from ..extensions import db
-from ..workflow.locking import check_version
+from ..workflow.locking import changed_since, check_version
 from . import rollup, tree
 from .models import ACTIVITY_CATEGORIES, PRIORITIES, STATUSES, WORK_TYPES, WorkItem
 
@@ -162,10 +162,24 @@ def _as_child(item):
     return rollup.Child(item.status, item.progress, item.allocated_budget, item.actual_expenditure)
 
 
+def _check_version(item, expected_version, submitted):
+    """Conflict when someone changed the item after `expected_version`. Tree shifts bump the version of
+    every row they renumber (an insert anywhere to the left does); a version moved on only by such shifts —
+    no audited field changed since — is not a conflict, so editing a row after a sibling was added works."""
+    try:
+        expected = int(expected_version)
+    except (TypeError, ValueError):
+        expected = None
+    if expected is not None and expected < item.version and not changed_since(item, expected):
+        return
+    check_version(item, expected_version, submitted)
+
+
 def update_work_item(item, expected_version, actor, **changes):
     """Apply `changes` (EDITABLE fields) when `item` is still at `expected_version`, else Conflict (409)
-    with changed_fields. Progress of a container is derived while auto_calculate_progress is on; actual
-    expenditure is entered on leaves only. Re-runs the roll-ups of the ancestors when needed."""
+    with changed_fields (see _check_version). Progress of a container is derived while
+    auto_calculate_progress is on; actual expenditure is entered on leaves only. Re-runs the roll-ups of the
+    ancestors when needed."""
     unknown = set(changes) - set(EDITABLE)
     if unknown:
         _fail(sorted(unknown)[0], "This field cannot be changed here (status: use the workflow actions; "
@@ -174,7 +188,7 @@ def update_work_item(item, expected_version, actor, **changes):
     locked = tree.lock(item)
     node = locked[item.id]
     db.session.refresh(item)
-    check_version(item, expected_version, changes)
+    _check_version(item, expected_version, changes)
     changes = clean(changes, item.work_type)
     changes = {k: v for k, v in changes.items() if getattr(item, k) != v}
     if not changes:

@@ -8,11 +8,13 @@ never taken from a possibly stale ORM object):
     ancestors(subtask)                 # the breadcrumb, root first
     subtree_nested(project)            # {"id", "title", …, "children": [ … ]} for a template
 
-Writes lock the tree(s) they touch — the root row, `SELECT … FOR UPDATE` on PostgreSQL, the database write
-lock on SQLite (lock_trees: one statement, which also finds the roots of the given nodes), several trees in id order — then re-read the bounds inside the lock
-and run a fixed number of set-based statements (never a loop over nodes). Every shifted row gets
-`version = version + 1`, so optimistic locking sees structural changes too; afterwards the structural
-attributes of WorkItem objects in the session are expired, so stale bounds are never used.
+Writes lock the tree(s) they touch — the root row, `SELECT … FOR UPDATE` on PostgreSQL (several trees in id
+order, so two writers never deadlock), the database write lock on SQLite; lock_trees() does it in one statement
+that also finds the roots of the given nodes — then re-read the bounds inside the lock (read_families: the
+nodes, their ancestors and those ancestors' children, in one query, which the roll-ups reuse) and run a fixed
+number of set-based statements (never a loop over nodes). Every shifted row gets `version = version + 1`, so
+optimistic locking sees structural changes too; afterwards the structural attributes of WorkItem objects in
+the session are expired (deleted ones expunged), so stale bounds are never used.
 
     item = insert(WorkItem(title="Survey", work_type="task"), parent=activity)      # last child
     insert(WorkItem(...), parent=activity, before=some_task)                        # before a sibling
@@ -22,8 +24,9 @@ attributes of WorkItem objects in the session are expired, so stale bounds are n
     delete_subtree(activity)                                                        # → nodes deleted
 
 `check=` callables (the service's type, depth and allocation rules) run inside the lock with the fresh
-rows, so a rule is judged on the same data the write uses. Statement counts (after the lock): insert 2
-(shift, INSERT), move 1, delete 2 (DELETE, close the gap); plus one re-read each.
+rows, so a rule is judged on the same data the write uses; services pass `locked=` (what lock() returned) to
+reuse that read. Statements after the lock: insert 3 (read, shift, INSERT), move 2 (read, one UPDATE),
+delete 3 (read, DELETE, close the gap).
 """
 import json
 from dataclasses import dataclass, field

@@ -102,6 +102,20 @@ def test_stale_version_is_a_conflict_naming_the_changed_fields(staff):
     assert error.value.current_version == seen + 1
 
 
+def test_a_version_moved_on_only_by_tree_shifts_is_not_a_conflict(staff):
+    p = make(None, staff, "project")
+    a = make(p, staff, "activity")
+    b = make(p, staff, "activity")
+    seen = db.session.get(WorkItem, b.id).version
+    make(a, staff, "task")  # shifts B (it lies to the right): its version goes up
+    b = db.session.get(WorkItem, b.id)
+    assert b.version > seen
+    services.update_work_item(b, seen, staff, title="Renamed")
+    assert b.title == "Renamed"
+    with pytest.raises(Conflict):  # but a real change in between is one
+        services.update_work_item(b, seen, staff, title="Mine")
+
+
 def test_status_is_not_edited_here(staff):
     p = make(None, staff, "project")
     with pytest.raises(ValidationFailed):
