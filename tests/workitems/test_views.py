@@ -34,7 +34,7 @@ def build(actor, organization, fanout=(2, 2), budget="1000.00", title="Road proj
 
 def item(title):
     db.session.expire_all()
-    return db.session.scalar(sa.select(WorkItem).where(WorkItem.title == title))
+    return db.session.scalar(sa.select(WorkItem).where(WorkItem.title == title).order_by(WorkItem.id).limit(1))
 
 
 @pytest.fixture
