@@ -97,7 +97,7 @@ def execute(run_id):
         with _app_for_worker().app_context():
             return execute(run_id)
     load_jobs()
-    from obcms.audit_context import acting_as
+    from obcms.audit.context import acting_as
 
     run = db.session.get(JobRun, run_id)
     if run is None:

@@ -7,7 +7,7 @@ import sqlalchemy as sa
 from flask import current_app
 from flask.cli import AppGroup
 
-from .audit_context import acting_as
+from .audit.context import acting_as
 from .errors import ValidationFailed
 from .extensions import db
 

@@ -3,7 +3,7 @@ import click
 import sqlalchemy as sa
 from flask.cli import AppGroup
 
-from ..audit_context import acting_as
+from ..audit.context import acting_as
 from ..auth.models import User
 from ..errors import ValidationFailed
 from ..extensions import db

@@ -1,5 +1,8 @@
 """Why a change happens, and who and where it comes from: the facts every audit row carries.
 
+    with acting_as("job:sync_ppa_progress"):   # background work: the actor is the job, not a user
+        ...
+
     with audit_cause("roll-up from child #123"):
         ...  # every audit row written inside (ORM flushes and record_bulk_change) carries this cause
 """
@@ -8,9 +11,22 @@ from contextvars import ContextVar
 
 from flask import current_app, g, has_app_context, has_request_context, request
 
-from ..audit_context import current_actor_label
-
 _cause: ContextVar[str | None] = ContextVar("obcms_audit_cause", default=None)
+_actor_label: ContextVar[str | None] = ContextVar("obcms_actor_label", default=None)
+
+
+@contextmanager
+def acting_as(label):
+    """Background work names its actor: `with acting_as("job:sync_ppa_progress"):` (or "cli:seed-demo")."""
+    token = _actor_label.set(label)
+    try:
+        yield
+    finally:
+        _actor_label.reset(token)
+
+
+def current_actor_label():
+    return _actor_label.get()
 
 
 @contextmanager

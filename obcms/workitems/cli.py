@@ -4,7 +4,7 @@ import sys
 import click
 from flask.cli import AppGroup
 
-from ..audit_context import acting_as
+from ..audit.context import acting_as
 from ..extensions import db
 from . import tree
 

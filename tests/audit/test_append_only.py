@@ -7,10 +7,10 @@ import sqlalchemy as sa
 
 from jobs.registry import JOBS, load_jobs
 from jobs.schedule import SCHEDULE
+from obcms.audit.context import acting_as
 from obcms.audit.models import AuditEntry
 from obcms.audit.recording import write_entries
 from obcms.audit.retention import archive_audit_entries
-from obcms.audit_context import acting_as
 from obcms.db_types import utcnow
 from obcms.extensions import db
 

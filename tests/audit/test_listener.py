@@ -3,10 +3,9 @@ from decimal import Decimal
 
 import sqlalchemy as sa
 
-from obcms.audit.context import audit_cause
+from obcms.audit.context import acting_as, audit_cause
 from obcms.audit.models import AuditEntry
 from obcms.audit.recording import record_bulk_change
-from obcms.audit_context import acting_as
 from obcms.auth import services
 from obcms.extensions import db
 from obcms.workflow import bump_version

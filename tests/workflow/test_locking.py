@@ -9,7 +9,7 @@ from sqlalchemy.orm.exc import StaleDataError
 
 from config import TestingConfig
 from obcms import create_app
-from obcms.audit_context import acting_as
+from obcms.audit.context import acting_as
 from obcms.auth import services
 from obcms.auth.models import Organization
 from obcms.errors import Conflict, ValidationFailed

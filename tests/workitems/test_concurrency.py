@@ -21,7 +21,7 @@ def _app(url):
 
 def _worker(url, root_ids, actor_id, seed, start_at, results):
     """One process: random inserts, moves and deletes in the tree, each its own committed transaction."""
-    from obcms.audit_context import acting_as
+    from obcms.audit.context import acting_as
     from obcms.auth.models import User
     from obcms.errors import DomainError
     from obcms.extensions import db
@@ -76,7 +76,7 @@ def _worker(url, root_ids, actor_id, seed, start_at, results):
 @pytest.mark.committed
 @pytest.mark.slow
 def test_four_processes_writing_one_tree_keep_it_intact():
-    from obcms.audit_context import acting_as
+    from obcms.audit.context import acting_as
     from obcms.auth import services as auth_services
     from obcms.extensions import db
     from obcms.workitems import rollup, services, tree
