@@ -391,7 +391,7 @@ def main(argv=None):
     app = make_app(url)
     try:
         with app.app_context():
-            from obcms.audit_context import acting_as
+            from obcms.audit.context import acting_as
 
             with acting_as("bench:tree"):
                 result = run(args)
