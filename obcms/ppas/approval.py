@@ -30,6 +30,7 @@ from ..auth.permissions import can
 from ..db_types import UTCDateTime, utcnow
 from ..extensions import db
 from ..workflow import StateMachine, Transition, derived_status
+from .locking import lock_ppa
 
 APPROVAL_STATES = ("draft", "technical_review", "budget_review", "stakeholder_consultation",
                    "executive_approval", "approved", "enacted", "rejected")
@@ -191,6 +192,7 @@ APPROVAL_MACHINE = StateMachine(
     states=APPROVAL_STATES,
     initial="draft",
     permission="ppa.read",
+    lock=lock_ppa,  # the execution project's tree first, then the PPA row (enact starts the project)
     entry_requirements=ENTRY_REQUIREMENTS,
     transitions=[
         Transition("submit", "draft", "technical_review", label="Submit for technical review", roles=EDITOR_ROLES,

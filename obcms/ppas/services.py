@@ -19,6 +19,7 @@ from ..budget.distribution import has_at_most_two_decimals, parse_decimal
 from ..errors import ValidationFailed
 from ..extensions import db
 from ..workflow.locking import versioned_update
+from .locking import lock_ppa
 from .models import (
     APPROPRIATION_CLASSES,
     CATEGORIES,
@@ -87,6 +88,7 @@ def update_ppa(ppa, expected_version, *, actor, **changes):
     # What the user sent, cleaned, plus what cleaning changed beside it (e.g. funding_source_other cleared).
     applied = {name: value for name, value in clean.items() if name in changes or getattr(ppa, name) != value}
     status_before = ppa.status
+    lock_ppa(ppa)  # its execution project's tree first: the status may fire the project's transition
     versioned_update(ppa, expected_version, applied)
     if ppa.status != status_before:
         follow_ppa_status(ppa, actor)  # the execution project's transition, when status sync is on

@@ -54,7 +54,7 @@ from ..audit.context import audit_cause
 from ..audit.recording import record_bulk_change
 from ..auth.permissions import require
 from ..budget.distribution import distribute_equal, distribute_weighted
-from ..database import is_sqlite, lock_rows
+from ..database import is_sqlite
 from ..db_types import utcnow
 from ..errors import Conflict, ValidationFailed
 from ..extensions import db
@@ -63,6 +63,7 @@ from ..workflow.guard import derived_status
 from ..workitems import rollup
 from ..workitems.models import WorkItem
 from ..workitems.services import build_tree
+from .locking import lock_ppa
 from .models import DISTRIBUTION_POLICIES, STRUCTURE_TEMPLATES, Ppa, label
 
 TEMPLATES = STRUCTURE_TEMPLATES
@@ -242,8 +243,7 @@ def flatten(nodes, depth=0):
 
 # ------------------------------------------------------------------------------------------------- enable
 def _lock(ppa):
-    db.session.flush()
-    lock_rows(Ppa, [ppa.id])
+    lock_ppa(ppa)
     db.session.refresh(ppa)
 
 
