@@ -21,6 +21,9 @@ def create_app(config_object=None, **overrides):
         n = app.config["TRUSTED_PROXIES"]
         app.wsgi_app = ProxyFix(app.wsgi_app, x_for=n, x_proto=n, x_host=n)
 
+    from .ops.security import init_url_converters
+
+    init_url_converters(app)
     _init_extensions(app)
     _register_blueprints(app)
 

@@ -3,6 +3,7 @@
 Services raise these; views may catch them to render inline, and anything not caught is rendered here.
 """
 import logging
+import re
 import uuid
 
 from flask import g, jsonify, render_template, request
@@ -86,9 +87,14 @@ def wants_json():
     return best == "application/json" and request.accept_mimetypes[best] > request.accept_mimetypes["text/html"]
 
 
+REQUEST_ID = re.compile(r"[A-Za-z0-9._-]{1,64}")
+
+
 def request_id():
+    """The caller's X-Request-ID when it is a short plain token (it lands in audit rows), else a new one."""
     if "request_id" not in g:
-        g.request_id = request.headers.get("X-Request-ID") or uuid.uuid4().hex[:16]
+        sent = request.headers.get("X-Request-ID") or ""
+        g.request_id = sent if REQUEST_ID.fullmatch(sent) else uuid.uuid4().hex[:16]
     return g.request_id
 
 

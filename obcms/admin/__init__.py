@@ -2,11 +2,12 @@
 
 Every edit goes through the domain services (validation, audit), never a bare populate_obj + commit.
 """
-from flask import abort, flash
+from flask import abort, flash, request
 from flask_admin import Admin, AdminIndexView, expose
 from flask_admin.actions import action
 from flask_admin.contrib.sqla import ModelView
 from flask_admin.contrib.sqla.fields import QuerySelectField
+from flask_admin.contrib.sqla.filters import FilterEqual, FilterInList, FilterNotEqual, FilterNotInList
 from flask_login import current_user
 from flask_wtf import FlaskForm
 from wtforms import BooleanField, HiddenField, PasswordField, SelectField, StringField
@@ -20,6 +21,8 @@ from ..errors import Conflict, DomainError, ValidationFailed
 from ..extensions import db
 from ..workflow.locking import check_version
 
+MAX_LIST_PAGE = 1_000_000
+
 
 class AdminOnly:
     def is_accessible(self):
@@ -27,6 +30,13 @@ class AdminOnly:
 
     def inaccessible_callback(self, name, **kwargs):
         abort(403, description="The admin console is for administrators.")
+
+    def _get_list_extra_args(self):
+        """A list's ?page= and ?page_size= within sane bounds (PostgreSQL refuses a negative OFFSET)."""
+        args = super()._get_list_extra_args()
+        args.page = min(max(args.page or 0, 0), MAX_LIST_PAGE)
+        args.page_size = min(max(args.page_size or 0, 0), 500)
+        return args
 
 
 class HomeView(AdminOnly, AdminIndexView):
@@ -42,6 +52,15 @@ class ServiceModelView(AdminOnly, ModelView):
     can_delete = False
     can_view_details = True
     page_size = 50
+
+    def get_filters(self):
+        """Filters with fixed options (enum columns) accept only those options: any other value in the URL is
+        flashed as invalid, where it would otherwise reach the enum type and fail (a 500)."""
+        filters = super().get_filters()
+        for flt in filters or ():
+            if isinstance(flt, FilterEqual | FilterNotEqual | FilterInList | FilterNotInList) and flt.options:
+                flt.validate = _only_options(flt, self)
+        return filters
 
     def _apply(self, form, operation):
         try:
@@ -64,12 +83,27 @@ class ServiceModelView(AdminOnly, ModelView):
 
     @staticmethod
     def check_version(form, model):
-        """The version the form was rendered with must still be current (else Conflict with the changes)."""
-        sent = form.version.data
-        if sent:
-            submitted = {name: value for name, value in form.data.items()
-                         if name not in ("csrf_token", "version") and "password" not in name}
-            check_version(model, sent, submitted)
+        """The version the form was rendered with must still be current (else Conflict with the changes). Every
+        edit form carries it: a post without it is refused rather than saved over whatever is there (the form
+        would take the current version from the object)."""
+        sent = request.form.get("version")
+        if not sent:
+            raise ValidationFailed("The form was sent without the version it was read at. Reload it and save again.",
+                                   errors={"version": ["Missing: reload the form."]})
+        submitted = {name: value for name, value in form.data.items()
+                     if name not in ("csrf_token", "version") and "password" not in name}
+        check_version(model, sent, submitted)
+
+
+def _only_options(flt, view):
+    validate = flt.validate
+
+    def check(value):
+        allowed = {str(key) for key, _ in flt.get_options(view) or ()}
+        values = value.split(",") if isinstance(flt, FilterInList | FilterNotInList) else [value]
+        return validate(value) and all(v.strip() in allowed for v in values)
+
+    return check
 
 
 class OrganizationForm(FlaskForm):

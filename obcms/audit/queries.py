@@ -9,6 +9,7 @@ import sqlalchemy as sa
 from flask import current_app
 
 from ..extensions import db
+from ..ids import parse_id
 from .models import AUDIT_ACTIONS, AuditEntry
 
 CSV_COLUMNS = ("at", "actor", "action", "object_type", "object_id", "object_version", "field", "old_value",
@@ -27,8 +28,7 @@ class AuditFilters:
     @classmethod
     def from_args(cls, args):
         def number(name):
-            value = (args.get(name) or "").strip()
-            return int(value) if value.isdigit() else None
+            return parse_id(args.get(name))
 
         def day(name):
             try:

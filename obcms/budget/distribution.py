@@ -20,6 +20,7 @@ from decimal import Decimal, InvalidOperation
 METHODS = ("equal", "weighted", "manual")
 CENT = Decimal("0.01")
 HUNDRED = Decimal(100)
+TOO_LARGE = Decimal(10) ** 20  # far beyond any budget; keeps quantize() within Decimal's 28 digits
 AMOUNT = "amount"  # error key: the amount being distributed
 ALL = "__all__"    # error key: the distribution as a whole (no children, totals off)
 
@@ -207,6 +208,9 @@ def _number(raw, key, errors, what, missing):
     if value is None:
         errors.setdefault(key, []).append(missing if raw is None or str(raw).strip() == "" else
                                           f"The {what} is not a number.")
+        return None
+    if abs(value) >= TOO_LARGE:  # "1e999" would make quantize() raise
+        errors.setdefault(key, []).append(f"The {what} is too large.")
         return None
     problems = []
     if value < 0:

@@ -23,6 +23,7 @@ from ..auth.permissions import can, load_in_scope
 from ..errors import Conflict, NotFound, ValidationFailed
 from ..extensions import db
 from ..htmx import is_htmx, toast
+from ..ids import parse_id
 from ..ppas.models import Ppa
 from ..workitems import outline, rollup, tree
 from ..workitems.models import WorkItem
@@ -68,13 +69,13 @@ def _inputs(method):
     prefix = INPUT_PREFIX.get(method)
     if prefix is None:
         return {}
-    return {int(key[len(prefix):]): value for key, value in request.values.items()
-            if key.startswith(prefix) and key[len(prefix):].isdigit()}
+    return {parse_id(key[len(prefix):]): value for key, value in request.values.items()
+            if key.startswith(prefix) and parse_id(key[len(prefix):]) is not None}
 
 
 def _versions():
-    return {int(key[2:]): value for key, value in request.form.items() if key.startswith("v-") and key[2:].isdigit()
-            and value.isdigit()}
+    return {parse_id(key[2:]): parse_id(value) for key, value in request.form.items()
+            if key.startswith("v-") and parse_id(key[2:]) is not None and parse_id(value) is not None}
 
 
 def _preview(node):

@@ -1,12 +1,51 @@
-"""Security headers and the allowed-hosts check."""
+"""Security headers, the allowed-hosts check and the input guard every request passes first."""
 from flask import request
 from werkzeug.exceptions import BadRequest
+from werkzeug.routing import IntegerConverter
+
+from ..ids import MAX_ID
 
 CSP = ("default-src 'self'; img-src 'self' data:; style-src 'self' 'unsafe-inline'; script-src 'self'; "
        "frame-ancestors 'none'; base-uri 'self'; form-action 'self'")
 # Flask-Admin's pages use inline scripts (delete confirmation), so its CSP is relaxed.
 ADMIN_CSP = ("default-src 'self'; img-src 'self' data:; style-src 'self' 'unsafe-inline'; "
              "script-src 'self' 'unsafe-inline'; frame-ancestors 'none'")
+
+class IdConverter(IntegerConverter):
+    """`<int:…>` in every route: a non-negative integer no larger than MAX_ID (a larger one matches no route:
+    404, where the database would refuse it as out of range: 500)."""
+
+    def __init__(self, map, fixed_digits=0, min=None, max=None, signed=False):
+        super().__init__(map, fixed_digits=fixed_digits, min=min, max=MAX_ID if max is None else max, signed=signed)
+
+
+def contains_nul(value):
+    """True when a NUL character hides anywhere in a string, or in the keys and values of parsed JSON."""
+    if isinstance(value, str):
+        return "\x00" in value
+    if isinstance(value, dict):
+        return any(contains_nul(k) or contains_nul(v) for k, v in value.items())
+    if isinstance(value, list):
+        return any(contains_nul(v) for v in value)
+    return False
+
+
+def _request_has_nul():
+    if "\x00" in request.path or any("\x00" in value for value in request.headers.values()):
+        return True
+    if any(contains_nul(k) or contains_nul(v) for k, v in request.args.items(multi=True)):
+        return True
+    if request.method not in ("GET", "HEAD", "OPTIONS"):
+        if any(contains_nul(k) or contains_nul(v) for k, v in request.form.items(multi=True)):
+            return True
+        if request.is_json and contains_nul(request.get_json(silent=True)):
+            return True
+    return False
+
+
+def init_url_converters(app):
+    """Call before any blueprint is registered (rules bind their converters when added)."""
+    app.url_map.converters["int"] = IdConverter
 
 
 def init_security(app):
@@ -17,6 +56,14 @@ def init_security(app):
         allowed = app.config.get("ALLOWED_HOSTS")
         if allowed and request.host.split(":")[0] not in allowed:
             raise BadRequest("Unknown host.")
+
+    @app.before_request
+    def reject_nul_characters():
+        """No text with a NUL character reaches a query: PostgreSQL refuses it (a 500 otherwise). One check
+        for the URL, headers, query string, form and JSON body of every request, before any view runs."""
+        if _request_has_nul():
+            raise BadRequest("The request contains a NUL character (\\x00), which no field accepts. "
+                             "Remove it and try again.")
 
     @app.after_request
     def security_headers(response):

@@ -20,6 +20,7 @@ from ..auth.permissions import scope
 from ..database import is_sqlite
 from ..db_types import Money
 from ..extensions import db
+from ..ids import parse_id
 from ..pagination import paginate
 from .funding import UNDER_OBLIGATED_BELOW, funding_totals_subquery, with_funding_totals
 from .models import APPROVAL_STATES, CATEGORIES, SECTORS, STATUSES, Ppa
@@ -51,7 +52,7 @@ class PortfolioFilters:
             if values[name] not in options:
                 values[name] = ""
         for name in ("fy", "moa"):
-            if not values[name].isdigit():
+            if parse_id(values[name]) is None:
                 values[name] = ""
         values["q"] = values["q"][:100]
         if values["sort"] not in SORTS:

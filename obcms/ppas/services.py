@@ -253,13 +253,14 @@ def _money(value, field, errors, allow_negative=False):
     if amount is None:
         errors.add(field, "Enter an amount in pesos, e.g. 1,250,000.00.")
         return None
+    if abs(amount) > MAX_AMOUNT:  # first: quantizing a huge number overflows Decimal's precision
+        errors.add(field, "The amount is too large (at most ₱ 999,999,999,999.99).")
+        return None
     problems = len(errors.get(field, ()))
     if amount < 0 and not allow_negative:
         errors.add(field, "The amount cannot be negative.")
     if not has_at_most_two_decimals(amount):
         errors.add(field, "Use at most 2 decimals (centavos).")
-    if abs(amount) > MAX_AMOUNT:
-        errors.add(field, "The amount is too large (at most ₱ 999,999,999,999.99).")
     return amount.quantize(parse_decimal("0.01")) if len(errors.get(field, ())) == problems else None
 
 

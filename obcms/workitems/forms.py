@@ -10,6 +10,7 @@ from flask_wtf import FlaskForm
 from wtforms import BooleanField, HiddenField, SelectField, SelectMultipleField, StringField
 
 from ..form_fields import Needed, date_field, money_field, options
+from ..ids import parse_id
 from .models import PRIORITIES
 from .services import TYPE_LABELS
 
@@ -160,12 +161,12 @@ class MoveForm(_ItemForm):
         before = (self.before.data or "").strip()
         if parent == "root":
             return None, None, errors
-        if not parent.isdigit():
+        if parse_id(parent) is None:
             errors["parent"] = ["Choose the new parent from the list."]
             return None, None, errors
-        if before and not before.isdigit():
+        if before and parse_id(before) is None:
             errors["before"] = ["Choose a position from the list."]
-        return int(parent), (int(before) if before.isdigit() else None), errors
+        return parse_id(parent), parse_id(before), errors
 
 
 class VersionForm(FlaskForm):

@@ -21,6 +21,7 @@ from ..auth.models import Organization, User
 from ..auth.permissions import can, scope
 from ..database import is_sqlite
 from ..extensions import db
+from ..ids import parse_id
 from ..pagination import paginate
 from . import tree
 from .models import WorkItem, work_item_assignees
@@ -123,9 +124,9 @@ def parse_open(value):
     """?open=1,5,9 → {1, 5, 9} (junk ignored, at most MAX_OPEN ids)."""
     ids = set()
     for part in (value or "").split(","):
-        part = part.strip()
-        if part.isdigit():
-            ids.add(int(part))
+        number = parse_id(part)
+        if number is not None:
+            ids.add(number)
         if len(ids) >= MAX_OPEN:
             break
     return ids

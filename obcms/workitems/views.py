@@ -32,6 +32,7 @@ from ..auth.permissions import EDIT_ALL, can, require, scope
 from ..errors import Conflict, NotFound, ValidationFailed
 from ..extensions import db
 from ..htmx import is_htmx, render_page, toast
+from ..ids import parse_id
 from ..workflow import available_transitions, fire, machine_for
 from ..workflow.locking import check_version
 from . import outline, services, tree
@@ -340,10 +341,10 @@ def move_targets(item_id):
 def move_positions(item_id):
     item = _load(item_id, "workitem.edit")
     form = MoveForm(prefix=f"m{item.id}", formdata=request.args)
-    parent_id = (form.parent.data or "").strip()
+    parent_id = parse_id(form.parent.data)
     kids = []
-    if parent_id.isdigit():
-        parent = _load(int(parent_id), "workitem.edit")
+    if parent_id is not None:
+        parent = _load(parent_id, "workitem.edit")
         kids = [k for k in tree.children(parent) if k.id != item.id]
     return render_template("workitems/_move_positions.html", item=item, form=form, kids=kids)
 

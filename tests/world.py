@@ -1,0 +1,113 @@
+"""A small world for the security and robustness tests: for MSSD and for MOH, a PPA with a tracked tree
+(generated through the tracking service), a budget distribution, a funding tranche, a submitted approval; a
+notification for every user; a sync job run. Built through the services, so audit entries, transition logs
+and approval tasks exist too. Everything lives in the test's rolled-back transaction.
+
+    def test_x(world): world.ppa.id, world.leaf.id, world.other.ppa.id, world.notifications["viewer"].id …
+"""
+from dataclasses import dataclass
+from datetime import date
+from decimal import Decimal
+
+import pytest
+import sqlalchemy as sa
+
+from jobs.models import JobRun
+from obcms.audit.models import AuditEntry
+from obcms.budget import services as budget_services
+from obcms.budget.models import Distribution
+from obcms.extensions import db
+from obcms.notifications.models import Notification
+from obcms.notifications.services import notify
+from obcms.ppas import tracking
+from obcms.ppas.models import FundingTranche, Ppa
+from obcms.workflow import fire
+from obcms.workflow.models import TransitionLog
+from obcms.workitems.models import WorkItem
+
+# Tables whose row counts prove a refused request wrote nothing.
+COUNTED = (Ppa, FundingTranche, WorkItem, Distribution, Notification, AuditEntry, TransitionLog, JobRun)
+
+
+@dataclass
+class Portfolio:
+    """One organization's share of the world."""
+
+    ppa: Ppa
+    root: WorkItem
+    leaf: WorkItem
+    distribution: Distribution
+
+
+@dataclass
+class World:
+    ppa: Ppa
+    root: WorkItem
+    leaf: WorkItem
+    distribution: Distribution
+    other: Portfolio          # MOH's (other_moa_staff's) PPA and tree
+    notifications: dict       # username → one of their notifications
+    job_run: JobRun
+    audit_entry: AuditEntry
+
+    def ids(self):
+        """The ids route parameters are built from (this organization's, MSSD)."""
+        return {"ppa_id": self.ppa.id, "item_id": self.leaf.id, "node_id": self.root.id,
+                "distribution_id": self.distribution.id, "run_id": self.job_run.id,
+                "notification_id": self.notifications["moa_staff"].id, "object_id": self.ppa.id}
+
+
+def build_portfolio(organization, actor, title, comment="Please review the figures."):
+    ppa = Ppa(title=title, category="moa_ppa", fiscal_year=2026, sector="social", implementing_moa_id=organization.id,
+              budget_allocation=Decimal("1000000.00"), start_date=date(2026, 1, 1),
+              target_end_date=date(2026, 12, 31), summary=f"Summary of {title}", funding_source="gaab",
+              lead_organization_id=organization.id,
+              appropriation_class="mooe", outcome_framework=[{"title": f"Outcome of {title}", "outputs": ["Kits"]}])
+    db.session.add(ppa)
+    db.session.flush()
+    db.session.add(FundingTranche(ppa_id=ppa.id, kind="allocation", amount=Decimal("500000.00"),
+                                  tranche_date=date(2026, 2, 1), source="GAAB", remarks=comment))
+    root = tracking.enable_tracking(ppa, actor, "program", "equal")
+    leaf = db.session.scalars(sa.select(WorkItem).where(WorkItem.tree_id == root.id, WorkItem.rgt == WorkItem.lft + 1)
+                              .order_by(WorkItem.lft).limit(1)).one()
+    parent = db.session.get(WorkItem, leaf.parent_id)
+    preview = budget_services.preview_distribution(parent, "equal", {})
+    distribution = budget_services.apply_distribution(parent, "equal", {}, actor, preview.versions)
+    db.session.flush()
+    return Portfolio(ppa=ppa, root=root, leaf=leaf, distribution=distribution)
+
+
+def build_world(users, organizations, title="Livelihood kits", comment="Please review the figures."):
+    staff = users["oobc_staff"]
+    mine = build_portfolio(organizations["MSSD"], staff, title, comment)
+    other = build_portfolio(organizations["MOH"], staff, "Rural health units")
+    fire(mine.ppa, "submit", users["moa_staff"], comment=comment)
+    fire(other.ppa, "submit", users["other_moa_staff"])
+    for user in users.values():
+        notify([user.id], "approval", f"{title} needs your review ({user.username})", url=f"/ppas/{mine.ppa.id}")
+    job_run = JobRun(name="sync_ppa_progress", arguments={"ppa_ids": [mine.ppa.id]}, status="succeeded")
+    db.session.add(job_run)
+    db.session.flush()
+    notifications = {}
+    for notification in db.session.scalars(sa.select(Notification).order_by(Notification.id.desc())):
+        notifications.setdefault(users_by_id(users)[notification.user_id].username, notification)
+    audit_entry = db.session.scalars(sa.select(AuditEntry).where(AuditEntry.object_type == "ppa")
+                                     .order_by(AuditEntry.id).limit(1)).one()
+    return World(ppa=mine.ppa, root=mine.root, leaf=mine.leaf, distribution=mine.distribution, other=other,
+                 notifications=notifications, job_run=job_run, audit_entry=audit_entry)
+
+
+def users_by_id(users):
+    return {u.id: u for u in users.values()}
+
+
+def row_counts():
+    return {model.__tablename__: db.session.scalar(sa.select(sa.func.count()).select_from(model))
+            for model in COUNTED}
+
+
+@pytest.fixture
+def world(users, organizations):
+    built = build_world(users, organizations)
+    db.session.commit()  # a savepoint in the test's transaction: the requests' sessions see it
+    return built
