@@ -7,6 +7,7 @@ and status following that tree (DOMAIN.md "Structure templates", "The PPA from i
     ensure_execution_project(ppa, user)                          # idempotent (approval: entering technical_review)
     result = sync_ppa_from_tree([root.id])                       # set-based; result.changed, result.moved (≥ 5 points)
     follow_ppa_status(ppa, user)                                 # a PPA status edit → the project's transition
+    follow_ppa_organization(ppa)                                 # a new implementing MOA → its work items' organization
 
 Generation (one bulk insert through workitems.services.build_tree, in the caller's transaction):
 - The root is a `project` titled with the PPA title, carrying its budget allocation (0 when none), its dates
@@ -419,6 +420,29 @@ def follow_ppa_status(ppa, actor):
                    f"{label(wanted).lower()}; with status sync on, the PPA's status follows the project.")
         raise ValidationFailed(message, errors={"status": [message]})
     return fire(project, transition, actor, comment=f"The PPA's status was set to {label(ppa.status).lower()}.")
+
+
+def follow_ppa_organization(ppa, session=None):
+    """After the PPA's implementing MOA changed: every work item of the PPA — its execution project, a detached
+    earlier one, its approval review tasks — takes the new organization, so MOA scoping (organization_id on
+    every node) follows the PPA. Set-based: one SELECT of what changes, one UPDATE (version + 1), one audit
+    INSERT with the cause. Call it holding lock_ppa (update_ppa does). Returns the number of work items moved."""
+    session = session or db.session
+    new = ppa.implementing_moa_id
+    differs = sa.and_(W.c.ppa_id == ppa.id, W.c.organization_id.is_distinct_from(new))
+    rows = session.execute(sa.select(W.c.id, W.c.version, W.c.organization_id).where(differs)).all()
+    if not rows:
+        return 0
+    session.execute(sa.update(W).where(differs).values(organization_id=new, version=W.c.version + 1,
+                                                       updated_at=utcnow()))
+    record_bulk_change(WorkItem, {r.id: {"organization_id": (r.organization_id, new)} for r in rows},
+                       versions={r.id: r.version + 1 for r in rows},
+                       cause=f"the implementing MOA of {ppa.display_code} changed", session=session)
+    moved = {r.id for r in rows}
+    for obj in list(session.identity_map.values()):
+        if isinstance(obj, WorkItem) and sa.inspect(obj).identity[0] in moved:
+            session.expire(obj, ["organization_id", "organization", "version", "updated_at"])
+    return len(rows)
 
 
 # ------------------------------------------------------------------------------------------------- nightly
