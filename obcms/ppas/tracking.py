@@ -29,7 +29,8 @@ Generation (one bulk insert through workitems.services.build_tree, in the caller
   starting the day after the previous one's due date (the first on the PPA start; never after its own due
   date); its status from the milestone: pending → not_started, in_progress → in_progress, completed →
   completed (progress 100), missed → at_risk. Creating a node with a status is allowed by the workflow
-  guard (it refuses only *changes* outside fire()). No milestones → one task "Main Deliverable".
+  guard (it refuses only *changes* outside fire()). Every node generated completed (so also the root of a
+  completed PPA) gets completed_at. No milestones → one task "Main Deliverable".
 - `outcome`: one activity per outcome, one task per output, equal shares of budget and time; no outcomes →
   one task "Main Deliverable".
 
@@ -249,12 +250,21 @@ def _lock(ppa):
 
 
 def _generate(ppa, actor, template):
-    ids = build_tree(preview_structure(ppa, template), actor, organization_id=ppa.implementing_moa_id,
-                     ppa_id=ppa.id)
+    structure = preview_structure(ppa, template)
+    ids = build_tree(structure, actor, organization_id=ppa.implementing_moa_id, ppa_id=ppa.id)
+    if any(node.get("status") == "completed" for _, node in flatten(structure)):
+        _stamp_completed(ids[0])
     ppa.execution_project_id = ids[0]
     db.session.flush()
     sync_ppa_from_tree([ids[0]])
     return db.session.get(WorkItem, ids[0])
+
+
+def _stamp_completed(root_id):
+    """Nodes generated as completed (a completed milestone, the root of a completed PPA) get completed_at like
+    any completed item: one UPDATE of the new tree (its rows are this transaction's own, still at version 1)."""
+    db.session.execute(sa.update(W).where(W.c.tree_id == root_id, W.c.status == "completed",
+                                          W.c.completed_at.is_(None)).values(completed_at=utcnow()))
 
 
 def enable_tracking(ppa, actor, template, policy):
