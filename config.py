@@ -57,6 +57,15 @@ class Config:
     REMEMBER_COOKIE_DURATION = 60 * 60 * 24 * 14
     SESSION_PROTECTION = "strong"
     HSTS = False
+    # Rate limits (DOMAIN.md "Rate limits"), counted in Redis when REDIS_URL is set (shared by every worker),
+    # else in each process's memory. A storage outage never fails a request (it falls back to memory).
+    RATELIMIT_ENABLED = _bool("RATELIMIT_ENABLED", True)
+    RATELIMIT_STORAGE_URI = os.environ.get("RATELIMIT_STORAGE_URI") or REDIS_URL or "memory://"
+    RATELIMIT_HEADERS_ENABLED = True
+    RATELIMIT_KEY_PREFIX = "obcms"
+    RATELIMIT_SWALLOW_ERRORS = True
+    RATELIMIT_IN_MEMORY_FALLBACK_ENABLED = True
+    LOGIN_RATE_LIMIT = os.environ.get("LOGIN_RATE_LIMIT", "5 per minute")  # per account and per client address
     DEMO_PASSWORD = os.environ.get("OBCMS_DEMO_PASSWORD", "obcms-demo-2026")
     VERSION = os.environ.get("OBCMS_VERSION", "0.1.0")
 
@@ -68,6 +77,8 @@ class TestingConfig(Config):
     SQLALCHEMY_DATABASE_URI = "sqlite://"
     REDIS_URL = None
     WTF_CSRF_ENABLED = True
+    RATELIMIT_ENABLED = False  # the rate-limit tests build their own app with it on
+    RATELIMIT_STORAGE_URI = "memory://"
     SERVER_NAME = None
 
 

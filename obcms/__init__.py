@@ -54,7 +54,7 @@ def create_app(config_object=None, **overrides):
 def _init_extensions(app):
     from . import transaction  # noqa: F401  (registers the after-commit listeners)
     from .database import engine_options, init_database
-    from .extensions import csrf, db, login_manager, migrate
+    from .extensions import csrf, db, limiter, login_manager, migrate
 
     app.config["SQLALCHEMY_ENGINE_OPTIONS"] = engine_options(app.config)
     db.init_app(app)
@@ -62,6 +62,7 @@ def _init_extensions(app):
     migrate.init_app(app, db, directory=os.path.join(os.path.dirname(__file__), "..", "migrations"),
                      render_as_batch=True, compare_type=True)
     csrf.init_app(app)
+    limiter.init_app(app)
     login_manager.init_app(app)
     login_manager.session_protection = app.config.get("SESSION_PROTECTION", "strong")
     login_manager.login_view = "auth.login"

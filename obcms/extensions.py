@@ -1,4 +1,7 @@
 """Extensions, created unbound and bound to the app in create_app()."""
+import flask_limiter
+from flask import current_app, has_app_context
+from flask_limiter.util import get_remote_address
 from flask_login import LoginManager
 from flask_migrate import Migrate
 from flask_sqlalchemy import SQLAlchemy
@@ -24,3 +27,26 @@ db = SQLAlchemy(model_class=Base)
 migrate = Migrate()
 login_manager = LoginManager()
 csrf = CSRFProtect()
+
+
+class Limiter(flask_limiter.Limiter):
+    """Flask-Limiter keeps `enabled` on the one extension object; here each app's RATELIMIT_ENABLED decides for
+    its own requests (the test suite builds apps with limits on and off side by side)."""
+
+    @property
+    def enabled(self):
+        if has_app_context():
+            return current_app.config.get("RATELIMIT_ENABLED", self._enabled)
+        return self._enabled
+
+    @enabled.setter
+    def enabled(self, value):
+        self._enabled = value
+
+    def init_app(self, app):
+        with app.app_context():  # so `enabled` reads this app's setting while it binds
+            super().init_app(app)
+
+
+# Limits are declared where they apply (obcms/auth/views.py: sign-in attempts); storage from RATELIMIT_STORAGE_URI.
+limiter = Limiter(key_func=get_remote_address)

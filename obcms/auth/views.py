@@ -1,9 +1,10 @@
 from urllib.parse import urlsplit
 
-from flask import Blueprint, flash, redirect, render_template, request, url_for
+from flask import Blueprint, current_app, flash, redirect, render_template, request, url_for
+from flask_limiter.util import get_remote_address
 from flask_login import current_user, login_required, login_user, logout_user
 
-from ..extensions import db
+from ..extensions import db, limiter
 from . import services
 from .forms import LoginForm
 
@@ -19,7 +20,20 @@ def _safe_next(target):
     return target
 
 
+def _login_limit():
+    return current_app.config["LOGIN_RATE_LIMIT"]
+
+
+def _account_attempted():
+    """The account a sign-in attempt names, for the per-account limit (whatever address it comes from)."""
+    return "account:" + (request.form.get("login") or "").strip().lower()[:254]
+
+
 @bp.route("/login", methods=["GET", "POST"])
+@limiter.limit(_login_limit, methods=["POST"], key_func=get_remote_address,
+               error_message="Too many sign-in attempts from this address. Wait a minute and try again.")
+@limiter.limit(_login_limit, methods=["POST"], key_func=_account_attempted,
+               error_message="Too many sign-in attempts for this account. Wait a minute and try again.")
 def login():
     if current_user.is_authenticated:
         return redirect(url_for("home.index"))
