@@ -6,6 +6,11 @@ changed with record_bulk_change, in the same transaction and with one INSERT for
     with audit_cause("roll-up from child #123"):
         session.execute(update(WorkItem).where(...).values(bump_version({"progress": new})))
         record_bulk_change(WorkItem, {parent_id: {"progress": (old, new)}}, versions={parent_id: v})
+
+A writer that makes several kinds of change in one operation builds the rows first (change_entries,
+creation_entries) and writes them together: write_entries(rows_a + rows_b) is still ONE statement (on
+PostgreSQL an INSERT … SELECT FROM unnest(arrays), one prepared statement whatever the number of rows; on
+SQLite an executemany, stepped in C).
 """
 import enum
 import json
@@ -14,6 +19,7 @@ from datetime import UTC, date, datetime, time
 from decimal import Decimal
 from functools import cache
 
+import sqlalchemy as sa
 from sqlalchemy import inspect
 
 from ..db_types import utcnow
@@ -92,11 +98,62 @@ def entry(context, action, object_type, object_id, object_version, field, old, n
                 new_value=stored_value(new, personal))
 
 
+COLUMNS = ("at", "actor_user_id", "actor_label", "action", "object_type", "object_id", "object_version", "field",
+           "old_value", "new_value", "request_id", "ip", "cause")
+
+
+@cache
+def _unnest_insert():
+    """INSERT INTO audit_entries (…) SELECT … FROM unnest(:at, :actor_user_id, …): one array per column."""
+    from sqlalchemy.dialects.postgresql import ARRAY
+
+    table = AuditEntry.__table__
+    arrays = [sa.cast(sa.bindparam(name, type_=ARRAY(_element_type(table.c[name]))),
+                      ARRAY(_element_type(table.c[name]))) for name in COLUMNS]
+    source = sa.func.unnest(*arrays).table_valued(*COLUMNS).render_derived(name="v")
+    return table.insert().from_select(COLUMNS, sa.select(*[source.c[name] for name in COLUMNS]))
+
+
+def _element_type(column):
+    if isinstance(column.type, sa.types.TypeDecorator):  # the timestamp
+        return sa.DateTime(timezone=True)
+    if isinstance(column.type, sa.Integer):
+        return sa.BigInteger()
+    return sa.Text()
+
+
 def write_entries(rows, connection=None):
-    """One INSERT (executemany) for all rows, on the session's connection (same transaction)."""
-    if rows:
-        (connection or db.session.connection()).execute(AuditEntry.__table__.insert(), rows)
+    """ONE INSERT for all rows, on the session's connection (same transaction). Returns the number."""
+    if not rows:
+        return 0
+    connection = connection or db.session.connection()
+    if connection.dialect.name == "postgresql":
+        connection.execute(_unnest_insert(), {name: [row.get(name) for row in rows] for name in COLUMNS})
+    else:
+        connection.execute(AuditEntry.__table__.insert(), rows)
     return len(rows)
+
+
+def change_entries(model, changes, versions=None, action="update", cause=None):
+    """The rows for changes = {object id: {field: (old, new)}} (see record_bulk_change), not written."""
+    columns = audited_columns(model)
+    object_type = object_type_of(model)
+    context = entry_context(cause)
+    versions = versions or {}
+    return [entry(context, action, object_type, object_id, versions.get(object_id), field, old, new,
+                  columns[field])
+            for object_id, fields in changes.items()
+            for field, (old, new) in fields.items()
+            if field in columns and serialize(old) != serialize(new)]
+
+
+def creation_entries(model, object_id, values, version=1, cause=None):
+    """The rows the flush listener writes for a new object (one per audited column with a value), for an
+    object inserted set-based: values = {column key: value}. Not written."""
+    context = entry_context(cause)
+    object_type = object_type_of(model)
+    return [entry(context, "create", object_type, object_id, version, key, None, values[key], personal)
+            for key, personal in audited_columns(model).items() if values.get(key) is not None]
 
 
 def record_bulk_change(model, changes, versions=None, action="update", cause=None, session=None):
@@ -105,15 +162,7 @@ def record_bulk_change(model, changes, versions=None, action="update", cause=Non
     Columns the model does not audit (secrets, excluded, bookkeeping) are skipped; personal ones redacted.
     `versions` = {object id: version after the change} when known. Returns the number of rows written.
     """
-    columns = audited_columns(model)
-    object_type = object_type_of(model)
-    context = entry_context(cause)
-    versions = versions or {}
-    rows = [entry(context, action, object_type, object_id, versions.get(object_id), field, old, new,
-                  columns[field])
-            for object_id, fields in changes.items()
-            for field, (old, new) in fields.items()
-            if field in columns and serialize(old) != serialize(new)]
+    rows = change_entries(model, changes, versions, action, cause)
     return write_entries(rows, (session or db.session).connection())
 
 

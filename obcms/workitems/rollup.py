@@ -22,6 +22,7 @@ Two ways to recompute, same rules (a test holds them equal):
 Every write bumps `version`, runs under obcms.workflow.derived_status(cause) (the status guard's whitelist)
 and is recorded in the audit trail with that cause ("derived from child #123").
 """
+from contextlib import contextmanager
 from dataclasses import dataclass
 from decimal import ROUND_HALF_UP, Decimal
 from functools import cache
@@ -29,7 +30,8 @@ from functools import cache
 import sqlalchemy as sa
 from sqlalchemy.orm import aliased
 
-from ..audit.recording import record_bulk_change
+from ..audit.context import audit_cause
+from ..audit.recording import change_entries, write_entries
 from ..database import is_sqlite
 from ..db_types import CENT, utcnow
 from ..errors import ValidationFailed
@@ -94,29 +96,50 @@ def _write_statement():
         version=c.version + 1)
 
 
-def _write(session, changes, cause):
-    """changes: {id: {"version": old version, field: (old, new), …}} → one executemany UPDATE + audit rows."""
-    if not changes:
-        return 0
-    now = utcnow()
-    params = []
+def _assignments(changes, now):
+    """The new column values of `changes` ({id: {progress, status, actual_expenditure, completed_at}}); a
+    container becoming completed gets completed_at = now (recorded in its change too)."""
+    values = {}
     for node_id, fields in changes.items():
         status_old, status_new = fields["status"]
         completed_at = fields.pop("completed_at")
         if status_new == "completed" and status_old != "completed":
             fields["completed_at"] = (completed_at, now)
-        params.append({"_id": node_id, "_progress": fields["progress"][1], "_status": status_new,
-                       "_spent": fields["actual_expenditure"][1],
-                       "_completed_at": fields["completed_at"][1] if "completed_at" in fields else completed_at})
+            completed_at = now
+        values[node_id] = {"progress": fields["progress"][1], "status": status_new,
+                           "actual_expenditure": fields["actual_expenditure"][1], "completed_at": completed_at}
+    return values
+
+
+def _write(session, changes, cause):
+    """changes: {id: {"version": old version, field: (old, new), …}} → one executemany UPDATE + audit rows."""
+    if not changes:
+        return 0
+    values = _assignments(changes, utcnow())
+    params = [{"_id": node_id, "_progress": v["progress"], "_status": v["status"], "_spent": v["actual_expenditure"],
+               "_completed_at": v["completed_at"]} for node_id, v in values.items()]
     with derived_status(cause):
         session.execute(_write_statement(), params)
+    write_entries(_entries(changes, cause), session.connection())
+    _forget(session, changes)
+    return len(changes)
+
+
+def _entries(changes, cause):
+    """The audit rows of written changes (each container's version went up by one)."""
+    with audit_cause(cause):
         versions = {node_id: fields.pop("version") + 1 for node_id, fields in changes.items()}
-        record_bulk_change(WorkItem, changes, versions=versions, session=session)
+        return change_entries(WorkItem, changes, versions=versions)
+
+
+def _forget(session, changes):
+    """Expire the rolled-up attributes of loaded objects that changed."""
+    if not changes:
+        return
     for obj in session.identity_map.values():
         if isinstance(obj, WorkItem) and sa.inspect(obj).identity[0] in changes:
             session.expire(obj, ["progress", "status", "actual_expenditure", "completed_at", "version",
                                  "updated_at"])
-    return len(changes)
 
 
 def _change(row_id, version, old, new, completed_at):
@@ -127,15 +150,15 @@ def _change(row_id, version, old, new, completed_at):
             "actual_expenditure": (old[2], new[2]), "completed_at": completed_at}
 
 
-def recompute(locked, replace=None, overrides=None, skip=(), cause=None, session=None):
-    """Roll up the containers in `locked` (a tree.lock() read), deepest first, in one pass; write those that
-    changed with one executemany UPDATE. No query of its own: the read was done inside the lock.
+def plan(locked, replace=None, overrides=None, skip=()):
+    """The roll-ups of the containers in `locked` (a tree.lock() read) after a change, deepest first, in one
+    pass, without a query: {container id: change} for those whose values change.
 
-    replace = {container id: {child id: Child, or None for a child that left}} — the change just made;
+    replace = {container id: {child id: Child, or None for a child that left}} — the change being made (a
+    child not written yet may use any key that is not a real id, e.g. 0);
     overrides = {node id: {field: value}} — a node's own inputs changed through the ORM (with "version");
-    skip = ids no longer there (a deleted node). Returns the number of containers changed.
+    skip = ids no longer there (a deleted node).
     """
-    session = session or db.session
     overrides = overrides or {}
     kids = {cid: {k.id: Child(k.status, k.progress, k.allocated_budget, k.actual_expenditure) for k in members}
             for cid, members in locked.kids.items()}
@@ -162,7 +185,40 @@ def recompute(locked, replace=None, overrides=None, skip=(), cause=None, session
         sibling = kids.get(row.parent_id, {}).get(row.id)
         if sibling is not None:
             sibling.progress, sibling.status, sibling.actual_expenditure = new
-    changed = _write(session, changes, cause or "derived from a change below")
+    return changes
+
+
+@contextmanager
+def folded(changes, cause):
+    """Write planned `changes` inside the structural UPDATE of a tree write (tree.insert/move_subtree/
+    delete_subtree take `also=`), so each container is written once:
+
+        with rollup.folded(changes, cause) as also:
+            tree.insert(item, parent, locked=locked, also=also)
+
+    Yields the column values to pass as `also` (the status guard allows them: derived_status(cause))."""
+    with derived_status(cause):
+        yield _assignments(changes, utcnow())
+
+
+def finish(locked, changes, cause, entries=(), session=None):
+    """After a tree write that carried `changes` (rollup.folded): their audit rows and `entries` (the
+    write's own rows) in ONE INSERT, loaded objects expired, AFTER_RECOMPUTE told. Returns the number of
+    containers changed."""
+    session = session or db.session
+    write_entries(list(entries) + _entries(changes, cause), session.connection())
+    _forget(session, changes)
+    for callback in AFTER_RECOMPUTE:
+        callback(locked, session)
+    return len(changes)
+
+
+def recompute(locked, replace=None, overrides=None, skip=(), cause=None, session=None):
+    """Roll up the containers in `locked` (see plan) and write those that changed with one executemany
+    UPDATE. No query of its own but the writes: the read was done inside the lock. Returns the number of
+    containers changed."""
+    session = session or db.session
+    changed = _write(session, plan(locked, replace, overrides, skip), cause or "derived from a change below")
     for callback in AFTER_RECOMPUTE:
         callback(locked, session)
     return changed

@@ -19,10 +19,12 @@ from datetime import date, time
 from decimal import Decimal, InvalidOperation
 
 import sqlalchemy as sa
+from sqlalchemy.orm.attributes import set_committed_value
 
-from ..audit.recording import record_bulk_change
+from ..audit.recording import change_entries, record_bulk_change, write_entries
 from ..auth.models import User
 from ..auth.permissions import require
+from ..db_types import CENT
 from ..errors import NotFound, ValidationFailed
 from ..extensions import db
 from ..workflow.locking import changed_since, check_version
@@ -68,15 +70,20 @@ def _fail(field, message):
     raise ValidationFailed(message, errors={field: [message]})
 
 
+MONEY_LIMIT = Decimal("1e12")
+
+
 def _money(field, value):
-    try:
-        amount = Decimal(str(value if value is not None else "0"))
-    except InvalidOperation:
-        _fail(field, "Enter an amount such as 1250.50.")
-    if not amount.is_finite() or amount < 0 or amount != amount.quantize(Decimal("0.01")):
-        _fail(field, "Enter an amount of zero or more with at most two decimals (centavos).")
-    if amount >= Decimal("1e12"):
+    if type(value) is not Decimal:
+        try:
+            value = Decimal(str(value if value is not None else "0"))
+        except InvalidOperation:
+            _fail(field, "Enter an amount such as 1250.50.")
+    amount = value
+    if amount.is_finite() and abs(amount) >= MONEY_LIMIT:  # first: quantize() of a huge number raises
         _fail(field, "That amount is too large.")
+    if not amount.is_finite() or amount < 0 or amount != amount.quantize(CENT):
+        _fail(field, "Enter an amount of zero or more with at most two decimals (centavos).")
     return amount
 
 
@@ -140,21 +147,26 @@ def create_work_item(parent, actor, assignees=(), **fields):
         _fail("title", "A title is required.")
     _check_dates(fields.get("start_date"), fields.get("due_date"))
     item = WorkItem(**fields, created_by_id=actor.id)
-    item.assignees = list(assignees)
     if parent is None:
+        item.assignees = list(assignees)
         require(actor, "workitem.edit", item)
         return tree.create_root(item)
     require(actor, "workitem.edit", parent)
-    budget = fields.get("allocated_budget") or Decimal("0")
-
-    def check(p):
-        check_placement(item.work_type, p.work_type, p.depth)
-        rollup.check_allocation(p, p.children_allocated + budget)
-
+    child = rollup.Child(fields.get("status") or "not_started", fields.get("progress") or 0,
+                         fields.get("allocated_budget") or Decimal("0.00"),
+                         fields.get("actual_expenditure") or Decimal("0.00"))
     locked = tree.lock(parent)
-    tree.insert(item, parent, before=before, check=check, locked=locked)
-    rollup.recompute(locked, replace={item.parent_id: {item.id: _as_child(item)}},
-                     cause=f"derived from new child #{item.id}")
+    p = locked[tree._id(parent)]
+    check_placement(item.work_type, p.work_type, p.depth)
+    rollup.check_allocation(p, p.children_allocated + child.allocated_budget)
+    changes = rollup.plan(locked, replace={p.id: {0: child}})  # 0: the new child, not written yet
+    entries = []
+    with rollup.folded(changes, "derived from a new child") as also:
+        tree.insert(item, parent, before=before, locked=locked, also=also, entries=entries)
+    rollup.finish(locked, changes, f"derived from new child #{item.id}", entries)
+    if assignees:
+        set_committed_value(item, "assignees", [])
+        item.assignees.extend(assignees)
     return item
 
 
@@ -222,9 +234,20 @@ class _Envelope:
         self.title, self.allocated_budget = title, allocated_budget
 
 
-def move_work_item(item, actor, parent=None, before=None):
+def _check_locked_version(item, node, expected_version):
+    """Inside the tree lock: Conflict (409) unless `item` is still at `expected_version` (`node`: its row read
+    inside the lock; the item is reloaded only to describe a conflict). None: not checked."""
+    if expected_version is None:
+        return
+    if str(expected_version).strip() != str(node.version):
+        db.session.refresh(item)
+        check_version(item, expected_version)
+
+
+def move_work_item(item, actor, parent=None, before=None, expected_version=None):
     """Move `item` with its subtree under `parent` (last, or before its child `before`), or to the root
-    level (parent None). Type, depth and allocation rules are checked on the new place; both old and new
+    level (parent None), when it is still at `expected_version` (checked inside the tree lock; None: not
+    checked), else Conflict. Type, depth and allocation rules are checked on the new place; both old and new
     ancestors are rolled up."""
     require(actor, "workitem.edit", item)
     if parent is not None:
@@ -239,28 +262,44 @@ def move_work_item(item, actor, parent=None, before=None):
             rollup.check_allocation(p, p.children_allocated + n.allocated_budget)
 
     locked = tree.lock(item, parent, height_of=item)
-    moved = tree.move_subtree(item, parent=parent, before=before, check=check, locked=locked)
-    if moved.old_parent_id != moved.new_parent_id:
-        n = locked[moved.node_id]
-        record_bulk_change(WorkItem, {n.id: {"parent_id": (moved.old_parent_id, moved.new_parent_id)}},
-                           versions={n.id: n.version + 1}, cause="moved")
+    n = locked[tree._id(item)]
+    _check_locked_version(item, n, expected_version)
+    new_parent_id = tree._id(parent)
+    changes, entries = {}, []
+    if new_parent_id != n.parent_id:
         child = rollup.Child(n.status, n.progress, n.allocated_budget, n.actual_expenditure)
-        rollup.recompute(locked, replace={moved.old_parent_id: {n.id: None}, moved.new_parent_id: {n.id: child}},
-                         cause=f"derived from moved child #{n.id}")
+        replace = {n.parent_id: {n.id: None}}
+        if new_parent_id is not None:
+            replace[new_parent_id] = {n.id: child}
+        changes = rollup.plan(locked, replace=replace)
+        entries = change_entries(WorkItem, {n.id: {"parent_id": (n.parent_id, new_parent_id)}},
+                                 versions={n.id: n.version + 1}, cause="moved")
+    with rollup.folded(changes, f"derived from moved child #{n.id}") as also:
+        moved = tree.move_subtree(item, parent=parent, before=before, check=check, locked=locked, also=also)
+    if moved.old_parent_id != moved.new_parent_id:
+        rollup.finish(locked, changes, f"derived from moved child #{n.id}", entries)
     return moved
 
 
-def delete_work_item(item, actor):
-    """Delete `item` and its subtree (the view asks for confirmation showing subtree_size first); returns
+def delete_work_item(item, actor, expected_version=None):
+    """Delete `item` and its subtree (the view asks for confirmation showing subtree_size first) when it is
+    still at `expected_version` (checked inside the tree lock; None: not checked), else Conflict; returns
     the number of nodes deleted. The former parent and its ancestors are rolled up."""
     require(actor, "workitem.delete", item)
     locked = tree.lock(item)
-    gone = tree.delete_subtree(item, locked=locked)
-    record_bulk_change(WorkItem, {gone.id: {"title": (gone.title, None)}}, action="delete",
-                       cause=f"deleted with its subtree ({gone.size} work items)")
+    n = locked[tree._id(item)]
+    _check_locked_version(item, n, expected_version)
+    changes = {}
+    if n.parent_id is not None:
+        changes = rollup.plan(locked, replace={n.parent_id: {n.id: None}}, skip={n.id})
+    with rollup.folded(changes, f"derived from deleted child #{n.id}") as also:
+        gone = tree.delete_subtree(item, locked=locked, also=also)
+    entries = change_entries(WorkItem, {gone.id: {"title": (gone.title, None)}}, action="delete",
+                             cause=f"deleted with its subtree ({gone.size} work items)")
     if gone.parent_id is not None:
-        rollup.recompute(locked, replace={gone.parent_id: {gone.id: None}}, skip={gone.id},
-                         cause=f"derived from deleted child #{gone.id}")
+        rollup.finish(locked, changes, f"derived from deleted child #{gone.id}", entries)
+    else:
+        write_entries(entries)
     return gone.size
 
 

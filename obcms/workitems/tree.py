@@ -36,6 +36,7 @@ from functools import cache
 import sqlalchemy as sa
 from sqlalchemy.orm import aliased
 
+from ..audit.recording import creation_entries, write_entries
 from ..database import is_sqlite
 from ..db_types import utcnow
 from ..errors import NotFound, ValidationFailed
@@ -268,7 +269,8 @@ def _expire(session, tree_ids=None, deleted=None, keep=None):
             if loaded["tree_id"] == deleted[0] and deleted[1] <= loaded["lft"] <= deleted[2]:
                 session.expunge(obj)
                 continue
-        session.expire(obj, STRUCTURE_ATTRIBUTES)
+        if not loaded.keys().isdisjoint(STRUCTURE_ATTRIBUTES):  # else nothing to forget (e.g. after a commit)
+            session.expire(obj, STRUCTURE_ATTRIBUTES)
     if unsure:
         ids = [sa.inspect(obj).identity[0] for obj in unsure]
         remaining = set(session.scalars(sa.select(c.id).where(c.id.in_(ids))))
@@ -287,26 +289,67 @@ def _set_loaded(obj, **values):
 
 
 BUMP = {"version": c.version + 1}
+# Roll-up columns a structural UPDATE also sets on some of the rows it touches (`also=`, see rollup.folded).
+ALSO = ("progress", "status", "actual_expenditure", "completed_at")
+
+
+def _also_ids(k):
+    return [_p(f"_a{i}") for i in range(k)]
+
+
+def _also_values(k):
+    """SET clauses giving `k` rows (ids bound as _a0 …) their own values of the ALSO columns."""
+    ids = _also_ids(k)
+    return {name: sa.case(*[(c.id == ids[i], sa.bindparam(f"_a{i}_{name}", type_=c[name].type)) for i in range(k)],
+                          else_=c[name])
+            for name in (ALSO if k else ())}
+
+
+def _also_params(also):
+    params = {}
+    for i, (row_id, values) in enumerate(also.items()):
+        params[f"_a{i}"] = row_id
+        for name in ALSO:
+            params[f"_a{i}_{name}"] = values[name]
+    return params
+
+
+def _write_shift(session, locked, statement, params, shifted, also):
+    """Run a structural UPDATE that touches the locked rows for which shifted(row) holds (plus, with the
+    statement's own `OR id IN`, the `also` rows); remember which rows it bumped."""
+    also = also or {}
+    for row_id in also:
+        if row_id not in locked.rows:
+            raise ValueError(f"roll-up values for #{row_id}, which the tree write did not lock")
+    session.execute(statement, {**params, **_also_params(also)})
+    _mark(locked, shifted)
+    locked.bumped |= set(also)
 
 
 @cache
-def _gap_statements():
+def _gap_statement(opening, k):
+    """Open (`opening`) or close a gap of _width positions at _at in tree _tree; every shifted row is
+    bumped, and `k` of them (ancestors, all among the shifted) take roll-up values."""
     tree, at, width = _p("_tree"), _p("_at"), _p("_width")
-    open_gap = sa.update(W).where(c.tree_id == tree, c.rgt >= at).values(
-        lft=sa.case((c.lft >= at, c.lft + width), else_=c.lft), rgt=c.rgt + width, **BUMP)
-    close_gap = sa.update(W).where(c.tree_id == tree, c.rgt > at).values(
-        lft=sa.case((c.lft > at, c.lft - width), else_=c.lft), rgt=c.rgt - width, **BUMP)
-    return open_gap, close_gap
+    if opening:
+        where, lft, rgt = c.rgt >= at, sa.case((c.lft >= at, c.lft + width), else_=c.lft), c.rgt + width
+    else:
+        where, lft, rgt = c.rgt > at, sa.case((c.lft > at, c.lft - width), else_=c.lft), c.rgt - width
+    return sa.update(W).where(c.tree_id == tree, where).values(lft=lft, rgt=rgt, **BUMP, **_also_values(k))
 
 
-def _open_gap(session, tree_id, at, width):
-    """Make room for `width` positions at `at`: everything at or after it moves right."""
-    session.execute(_gap_statements()[0], {"_tree": tree_id, "_at": at, "_width": width})
+def _shift(session, locked, opening, tree_id, at, width, also=None):
+    """Make room for `width` positions at `at` (opening: everything at or after it moves right), or close
+    the `width` positions a removed subtree left after `at` (everything after it moves left). `also`
+    rows must be among the shifted (the ancestors of the place are)."""
+    def shifted(r):
+        return r.tree_id == tree_id and (r.rgt >= at if opening else r.rgt > at)
 
-
-def _close_gap(session, tree_id, after, width):
-    """Close the `width` positions a removed subtree left: everything after `after` moves left."""
-    session.execute(_gap_statements()[1], {"_tree": tree_id, "_at": after, "_width": width})
+    for row_id in also or ():
+        if row_id in locked.rows and not shifted(locked[row_id]):
+            raise ValueError(f"#{row_id} is not shifted by this write; its roll-up cannot ride along")
+    _write_shift(session, locked, _gap_statement(opening, len(also or ())),
+                 {"_tree": tree_id, "_at": at, "_width": width}, shifted, also)
 
 
 def _position(locked, parent_id, before_id):
@@ -338,12 +381,16 @@ def create_root(item, session=None):
     return item
 
 
-def insert(item, parent, before=None, check=None, locked=None, session=None):
+def insert(item, parent, before=None, check=None, locked=None, also=None, entries=None, session=None):
     """Insert `item` (transient) as the last child of `parent`, or just before its child `before`.
 
     `ppa_id` and `organization_id` are copied from the parent (so from the root). `check(parent_fresh)` runs
     inside the lock before anything is written. `locked`: what lock(parent) returned, when the caller
-    locked already (services do, to reuse the read for roll-ups). Returns the item, flushed.
+    locked already (services do, to reuse the read for roll-ups); `also`: roll-up values of ancestors for
+    the same UPDATE (rollup.folded). The row is written with one INSERT (not the ORM's flush), and the
+    item becomes persistent; its audit rows (as the flush listener writes them) are added to `entries`
+    when given (the caller writes them with its own), else written here. Returns the item.
+    Relationships (assignees) are not written: set them after.
     """
     if parent is None:
         return create_root(item, session)
@@ -354,24 +401,60 @@ def insert(item, parent, before=None, check=None, locked=None, session=None):
     p, at = _position(locked, _id(parent), _id(before))
     if check is not None:
         check(p)
-    _open_gap(session, p.tree_id, at, 2)
-    _mark(locked, lambda r: r.tree_id == p.tree_id and r.rgt >= at)
-    item.tree_id, item.parent_id, item.lft, item.rgt = p.tree_id, p.id, at, at + 1
-    item.depth, item.ppa_id, item.organization_id = p.depth + 1, p.ppa_id, p.organization_id
-    session.add(item)
-    session.flush()
+    _shift(session, locked, True, p.tree_id, at, 2, also)
+    values = _row_values(item, tree_id=p.tree_id, parent_id=p.id, lft=at, rgt=at + 1, depth=p.depth + 1,
+                         ppa_id=p.ppa_id, organization_id=p.organization_id)
+    values["id"] = session.execute(_insert_statement(), values).inserted_primary_key[0]
+    _persist(session, item, values)
+    rows = creation_entries(WorkItem, values["id"], values)
+    if entries is None:
+        write_entries(rows, session.connection())
+    else:
+        entries.extend(rows)
     _expire(session, {p.tree_id}, keep=item)
     return item
 
 
-def move_subtree(node, parent=None, before=None, check=None, locked=None, session=None):
+@cache
+def _insert_statement():
+    return sa.insert(W)
+
+
+def _row_values(item, **structure):
+    """Every column of a new row: the item's values, else what an ORM insert would give (defaults)."""
+    now = utcnow()
+    given = sa.inspect(item).dict
+    values = {}
+    for key, default in _column_defaults().items():
+        value = given.get(key)
+        values[key] = default if value is None else value
+    del values["id"]
+    values.update(structure, version=1)
+    if values["created_at"] is None:
+        values["created_at"] = now
+    if values["updated_at"] is None:
+        values["updated_at"] = now
+    return values
+
+
+def _persist(session, item, values):
+    """Make a transient item persistent with `values` as its loaded state (the row was just inserted)."""
+    from sqlalchemy.orm import make_transient_to_detached
+
+    item.__dict__.update(values)
+    make_transient_to_detached(item)
+    session.add(item)
+
+
+def move_subtree(node, parent=None, before=None, check=None, locked=None, also=None, session=None):
     """Move `node` with its subtree: as last child of `parent`, before `parent`'s child `before`, or — with
     no parent — to the root level (it becomes its own tree). Across trees, both are locked in id order and
     the moved nodes take the new root's PPA and organization.
 
     `check(node_fresh, parent_fresh or None)` runs inside the lock. Moving a node under itself or one of its
     descendants is refused. `locked`: what lock(node, parent, height_of=node) returned, when the caller
-    locked already. Returns a Moved.
+    locked already; `also`: roll-up values of old and new ancestors for the same UPDATE (rollup.folded).
+    Returns a Moved.
     """
     session = _session(session)
     locked = locked or lock(node, parent, height_of=node, session=session)
@@ -382,8 +465,7 @@ def move_subtree(node, parent=None, before=None, check=None, locked=None, sessio
         if check is not None:
             check(n, None)
         if n.parent_id is not None:
-            _move_across(session, n, None, 1)
-            _mark(locked, lambda r: r.tree_id == n.tree_id and r.rgt >= n.lft)
+            _move_across(session, locked, n, None, 1, also)
         moved = Moved(n.id, n.parent_id, None, n.tree_id, n.id)
     else:
         p, at = _position(locked, _id(parent), _id(before))
@@ -393,52 +475,51 @@ def move_subtree(node, parent=None, before=None, check=None, locked=None, sessio
         if check is not None:
             check(n, p)
         if p.tree_id == n.tree_id:
-            span = _move_within(session, n, p, at)
-            if span:
-                _mark(locked, lambda r: r.tree_id == n.tree_id and (span[0] <= r.lft <= span[1] or
-                                                                     span[0] <= r.rgt <= span[1]))
+            _move_within(session, locked, n, p, at, also)
         else:
-            _move_across(session, n, p, at)
-            _mark(locked, lambda r: (r.tree_id == n.tree_id and r.rgt >= n.lft) or
-                                    (r.tree_id == p.tree_id and r.rgt >= at))
+            _move_across(session, locked, n, p, at, also)
         moved = Moved(n.id, n.parent_id, p.id, n.tree_id, p.tree_id)
     _expire(session, {moved.old_tree_id, moved.new_tree_id})
     return moved
 
 
-def _move_within(session, n, p, at):
-    """One UPDATE: the subtree jumps to `at`, the nodes in between slide by its width. Returns the
-    (low, high) span of positions it rewrote, or None when the node is already in place."""
+def _move_within(session, locked, n, p, at, also):
+    """One UPDATE: the subtree jumps to `at`, the nodes in between slide by its width (and the `also` rows,
+    wherever they are, take their roll-ups). Nothing when the node is already in place."""
     lft, rgt, width = n.lft, n.rgt, n.rgt - n.lft + 1
     if lft <= at <= rgt + 1:  # it is the last child already, or `before` is its next sibling
-        return None
+        if also:
+            raise ValueError("roll-up values given for a move that changes nothing")
+        return
     if at > rgt:
         shift, lo, hi, others = at - rgt - 1, rgt + 1, at - 1, -width
     else:
         shift, lo, hi, others = at - lft, at, lft - 1, width
     low, high = min(lo, lft), max(hi, rgt)
-    session.execute(_move_within_statement(), {
+    _write_shift(session, locked, _move_within_statement(len(also or ())), {
         "_tree": n.tree_id, "_lft": lft, "_rgt": rgt, "_lo": lo, "_hi": hi, "_low": low, "_high": high,
-        "_shift": shift, "_others": others, "_depth": p.depth + 1 - n.depth, "_node": n.id, "_parent": p.id})
-    return low, high
+        "_shift": shift, "_others": others, "_depth": p.depth + 1 - n.depth, "_node": n.id, "_parent": p.id},
+        lambda r: r.tree_id == n.tree_id and (low <= r.lft <= high or low <= r.rgt <= high), also)
 
 
 @cache
-def _move_within_statement():
+def _move_within_statement(k):
     lft, rgt, lo, hi, low, high = (_p(x) for x in ("_lft", "_rgt", "_lo", "_hi", "_low", "_high"))
-    return sa.update(W).where(
-        c.tree_id == _p("_tree"), sa.or_(c.lft.between(low, high), c.rgt.between(low, high))).values(
+    where = sa.and_(c.tree_id == _p("_tree"), sa.or_(c.lft.between(low, high), c.rgt.between(low, high)))
+    if k:  # ancestors above the span (whose bounds stay) take roll-ups too
+        where = sa.or_(where, c.id.in_(_also_ids(k)))
+    return sa.update(W).where(where).values(
         lft=c.lft + sa.case((c.lft.between(lft, rgt), _p("_shift")), (c.lft.between(lo, hi), _p("_others")),
                             else_=0),
         rgt=c.rgt + sa.case((c.rgt.between(lft, rgt), _p("_shift")), (c.rgt.between(lo, hi), _p("_others")),
                             else_=0),
         depth=c.depth + sa.case((c.lft.between(lft, rgt), _p("_depth")), else_=0),
         parent_id=sa.case((c.id == _p("_node"), _p("_parent")), else_=c.parent_id),
-        **BUMP)
+        **BUMP, **_also_values(k))
 
 
 @cache
-def _move_across_statement():
+def _move_across_statement(k):
     source, target, lft, rgt, at, width = (_p(x) for x in ("_source", "_target", "_lft", "_rgt", "_at", "_width"))
     moving = sa.and_(c.tree_id == source, c.lft.between(lft, rgt))
     shift = _p("_shift")
@@ -454,20 +535,30 @@ def _move_across_statement():
         ppa_id=sa.case((moving, _p("_ppa")), else_=c.ppa_id),
         organization_id=sa.case((moving, _p("_organization")), else_=c.organization_id),
         tree_id=sa.case((moving, target), else_=c.tree_id),
-        **BUMP)
+        **BUMP, **_also_values(k))
 
 
-def _move_across(session, n, p, at):
-    """One UPDATE: open a gap in the target tree, carry the subtree over, close the gap it leaves.
+def _move_across(session, locked, n, p, at, also):
+    """One UPDATE: open a gap in the target tree, carry the subtree over, close the gap it leaves (the old
+    and new ancestors, all among the shifted rows, take the `also` roll-ups).
 
     p is None for a move to the root level: the node becomes the root of tree `n.id`.
     """
     ppa_id, organization_id = (p.ppa_id, p.organization_id) if p is not None else (n.ppa_id, n.organization_id)
-    session.execute(_move_across_statement(), {
-        "_source": n.tree_id, "_target": p.tree_id if p is not None else n.id, "_lft": n.lft, "_rgt": n.rgt,
+    target = p.tree_id if p is not None else n.id
+
+    def shifted(r):
+        return (r.tree_id == n.tree_id and r.rgt >= n.lft) or (p is not None and r.tree_id == target and r.rgt >= at)
+
+    for row_id in also or ():
+        if row_id in locked.rows and not shifted(locked[row_id]):
+            raise ValueError(f"#{row_id} is not shifted by this move; its roll-up cannot ride along")
+    _write_shift(session, locked, _move_across_statement(len(also or ())), {
+        "_source": n.tree_id, "_target": target, "_lft": n.lft, "_rgt": n.rgt,
         "_at": at, "_width": n.rgt - n.lft + 1, "_shift": at - n.lft,
         "_depth": (p.depth + 1 if p is not None else 0) - n.depth, "_node": n.id,
-        "_parent": p.id if p is not None else None, "_ppa": ppa_id, "_organization": organization_id})
+        "_parent": p.id if p is not None else None, "_ppa": ppa_id, "_organization": organization_id},
+        shifted, also)
 
 
 @cache
@@ -475,10 +566,11 @@ def _delete_statement():
     return sa.delete(W).where(c.tree_id == _p("_tree"), c.lft.between(_p("_lft"), _p("_rgt")))
 
 
-def delete_subtree(node, check=None, locked=None, session=None):
+def delete_subtree(node, check=None, locked=None, also=None, session=None):
     """Delete `node` and its whole subtree; returns its Fresh row read inside the lock (`.size` nodes went,
     `.parent_id` needs its roll-ups). `check(node_fresh)` runs inside the lock first. `locked`: what
-    lock(node) returned, when the caller locked already."""
+    lock(node) returned, when the caller locked already; `also`: roll-up values of its ancestors for the
+    UPDATE that closes the gap (rollup.folded)."""
     session = _session(session)
     locked = locked or lock(node, session=session)
     n = locked[_id(node)]
@@ -486,8 +578,9 @@ def delete_subtree(node, check=None, locked=None, session=None):
         check(n)
     session.execute(_delete_statement(), {"_tree": n.tree_id, "_lft": n.lft, "_rgt": n.rgt})
     if n.parent_id is not None:
-        _close_gap(session, n.tree_id, n.rgt, n.rgt - n.lft + 1)
-        _mark(locked, lambda r: r.tree_id == n.tree_id and r.rgt > n.rgt)
+        _shift(session, locked, False, n.tree_id, n.rgt, n.rgt - n.lft + 1, also)
+    elif also:
+        raise ValueError("a deleted root has no ancestors to roll up")
     _expire(session, {n.tree_id}, deleted=(n.tree_id, n.lft, n.rgt))
     return n
 
@@ -521,12 +614,16 @@ def insert_many(nodes, parent=None, check=None, locked=None, session=None):
     ids = _reserve_ids(session, total, sqlite)
     rows = _number(nodes, ids, start, depth, tree_id, parent_id, inherited)
     if parent is not None:
-        _open_gap(session, tree_id, start, 2 * total)
-        _mark(locked, lambda r: r.tree_id == tree_id and r.rgt >= start)
-    if sqlite:
-        session.execute(sa.insert(W), rows)  # sqlite3's executemany: one prepared statement, stepped in C
+        _shift(session, locked, True, tree_id, start, 2 * total)
+    base = dict(_column_defaults(), created_at=utcnow(), version=1)
+    base["updated_at"] = base["created_at"]
+    if sqlite:  # sqlite3's executemany: one prepared statement, stepped in C; every row in one shape
+        session.execute(sa.insert(W), [{**base, **row} for row in rows])
     else:  # one statement: the rows as one JSON document (psycopg's executemany would send N INSERTs)
-        session.execute(_json_insert_statement(), {"_rows": json.dumps(rows, default=str)})
+        given = frozenset().union(*rows)
+        session.execute(_json_insert_statement(given), {
+            "_rows": json.dumps(rows, default=str),
+            **{f"_c_{key}": value for key, value in base.items() if key not in given or value is not None}})
     if parent is not None:
         _expire(session, {tree_id})
     return [row["id"] for row in rows]
@@ -541,15 +638,25 @@ def _plain_type(column):
 
 
 @cache
-def _json_insert_statement():
-    """INSERT INTO work_items (…) SELECT … FROM jsonb_to_recordset(:_rows) AS v(id integer, …) (PostgreSQL)."""
-    from sqlalchemy.dialects.postgresql import JSONB
-
+def _json_insert_statement(given):
+    """INSERT INTO work_items (…) SELECT v.id, …, :_c_priority, … FROM json_to_recordset(:_rows) AS v(id
+    integer, …) (PostgreSQL). Only the `given` columns (some row has them) travel in the JSON; the others
+    are one bound value each (default, timestamp), and a given column missing from a row takes its default."""
     keys = [column.key for column in W.columns]
-    source = (sa.func.jsonb_to_recordset(sa.cast(sa.bindparam("_rows", type_=sa.Text), JSONB))
-              .table_valued(*[sa.column(column.key, _plain_type(column)) for column in W.columns])
+    source = (sa.func.json_to_recordset(sa.cast(sa.bindparam("_rows", type_=sa.Text), sa.JSON))
+              .table_valued(*[sa.column(column.key, _plain_type(column)) for column in W.columns
+                              if column.key in given])
               .render_derived(name="v", with_types=True))
-    return sa.insert(W).from_select(keys, sa.select(*[source.c[key] for key in keys]))
+    defaults = dict(_column_defaults(), created_at=True, updated_at=True, version=1)
+
+    def value(column):
+        constant = sa.bindparam(f"_c_{column.key}", type_=column.type)
+        if column.key not in given:
+            return constant
+        return source.c[column.key] if defaults[column.key] is None else sa.func.coalesce(source.c[column.key],
+                                                                                          constant)
+
+    return sa.insert(W).from_select(keys, sa.select(*[value(column) for column in W.columns]))
 
 
 def count_nodes(nodes):
@@ -562,38 +669,35 @@ def _reserve_ids(session, n, sqlite):
         first = (session.scalar(sa.select(sa.func.max(c.id))) or 0) + 1
         return list(range(first, first + n))
     sequence = sa.func.pg_get_serial_sequence("work_items", "id")
-    return list(session.scalars(sa.select(sa.func.nextval(sequence)).select_from(sa.func.generate_series(1, n))))
+    numbers = sa.func.array_agg(sa.func.nextval(sequence))  # one row, whatever n
+    return sorted(session.scalar(sa.select(numbers).select_from(sa.func.generate_series(1, n))))
 
 
+@cache
 def _column_defaults():
-    """Every column with the value an ORM insert would give it, so all rows of the INSERT have one shape
-    (the timestamps are set per call)."""
+    """Every column with the value an ORM insert would give it (the timestamps are set per call)."""
     return {column.key: (column.default.arg if column.default is not None and column.default.is_scalar else None)
             for column in W.columns}
 
 
 def _number(nodes, ids, start, depth, tree_id, parent_id, inherited):
-    """Preorder rows with lft/rgt/depth/tree_id/parent_id assigned (ids consumed in preorder)."""
-    defaults = _column_defaults()
+    """Preorder rows — each node's own fields with id, tree_id, parent_id, lft, rgt, depth assigned and
+    ppa_id/organization_id inherited — ids consumed in preorder. No defaults: see insert_many."""
     rows, counter = [], iter(ids)
-    now = utcnow()
+    known = _column_defaults().keys()
 
     def visit(node, position, level, tree, parent_key, inherited):
-        fields = {k: v for k, v in node.items() if k != "children"}
-        unknown = set(fields) - set(defaults)
-        if unknown:
-            raise ValueError(f"unknown work item fields: {sorted(unknown)}")
-        row = dict(defaults, created_at=now, updated_at=now, version=1)
-        row.update(fields)
+        row = {k: v for k, v in node.items() if k != "children"}
+        if not known >= row.keys():
+            raise ValueError(f"unknown work item fields: {sorted(row.keys() - known)}")
         row.update(inherited)
-        row["id"] = next(counter)
-        row.update(tree_id=tree if tree is not None else row["id"], parent_id=parent_key, lft=position,
-                   depth=level)
+        row["id"] = node_id = next(counter)
+        row.update(tree_id=tree if tree is not None else node_id, parent_id=parent_key, lft=position, depth=level)
         rows.append(row)
         position += 1
-        passed_down = {"ppa_id": row["ppa_id"], "organization_id": row["organization_id"]}
+        passed_down = {"ppa_id": row.get("ppa_id"), "organization_id": row.get("organization_id")}
         for child in node.get("children", ()):
-            position = visit(child, position, level + 1, row["tree_id"], row["id"], passed_down)
+            position = visit(child, position, level + 1, row["tree_id"], node_id, passed_down)
         row["rgt"] = position
         return position + 1
 
