@@ -34,7 +34,6 @@ from ..extensions import db
 from ..htmx import is_htmx, render_page, toast
 from ..ids import parse_id
 from ..workflow import available_transitions, fire, machine_for
-from ..workflow.locking import check_version
 from . import outline, services, tree
 from .forms import ChildForm, EditForm, MoveForm, ProjectForm, VersionForm
 from .models import WorkItem
@@ -349,13 +348,6 @@ def move_positions(item_id):
     return render_template("workitems/_move_positions.html", item=item, form=form, kids=kids)
 
 
-def _check_version_locked(item, version):
-    """Compare the form's version with the node's, inside the tree lock (so nothing changes in between)."""
-    tree.lock(item)
-    db.session.refresh(item)
-    check_version(item, version)
-
-
 def _moved_response(item_id, moved, open_ids, message):
     item = _load(item_id)
     oob_ids = _lineage(moved.old_parent_id) + _lineage(moved.new_parent_id)
@@ -369,14 +361,15 @@ def _moved_response(item_id, moved, open_ids, message):
 
 
 def _move(item_id, choose, describe):
-    """Move the node where `choose(item, form)` → (parent, before) says (it may raise ValidationFailed), after
-    checking the form's version inside the tree lock; errors come back in the move form (422, 409)."""
+    """Move the node where `choose(item, form)` → (parent, before) says (it may raise ValidationFailed), if
+    it is still at the form's version (the service checks inside the tree lock; a form without its version
+    is refused); errors come back in the move form (422, 409)."""
     item = _load(item_id, "workitem.edit")
     form = _move_form(item)
     try:
-        _check_version_locked(item, form.version.data)
         parent, before = choose(item, form)
-        moved = services.move_work_item(item, current_user, parent=parent, before=before)
+        moved = services.move_work_item(item, current_user, parent=parent, before=before,
+                                        expected_version=form.version.data or "")
         db.session.commit()
     except ValidationFailed as error:
         db.session.rollback()
@@ -444,8 +437,7 @@ def delete(item_id):
     form = VersionForm()
     parent_id, title, is_root = item.parent_id, item.title, item.parent_id is None
     try:
-        _check_version_locked(item, form.version.data)
-        gone = services.delete_work_item(item, current_user)
+        gone = services.delete_work_item(item, current_user, expected_version=form.version.data or "")
         db.session.commit()
     except (Conflict, ValidationFailed) as error:
         db.session.rollback()
