@@ -68,9 +68,8 @@ COMPLETE_WITHOUT_FIELDS = {"ppa_tracking.sync_now", "notifications.read", "notif
                            "budget.restore"}
 
 
-def route_values(rule, world, users, missing=False):
-    """[{parameter: value}] for a rule: real ids of the world (or missing ones), every value of an `any(…)`."""
-    ids = world.ids()
+def route_values(rule, ids, missing=False):
+    """[{parameter: value}] for a rule: the given ids (World.ids()) or missing ones, every value of an `any(…)`."""
     variants = [{}]
     for name, converter in rule._converters.items():
         if isinstance(converter, IntegerConverter):
@@ -88,7 +87,7 @@ def route_values(rule, world, users, missing=False):
         variants = [{**v, name: value} for v in variants for value in values]
     for v in variants:
         if v.get("object_type") == "work_item" and "object_id" in v and not missing:
-            v["object_id"] = world.leaf.id
+            v["object_id"] = ids["item_id"]
     return variants
 
 
@@ -100,14 +99,16 @@ def admin_args(endpoint, world, users):
     return {"id": ids[view]} if view in ids and endpoint.endswith(("details_view", "edit_view")) else {}
 
 
-def urls(app, method, world, users, missing=False):
+def urls(app, method, world, users, missing=False, ids=None):
+    """(endpoint, url, query args) for every `method` route; with `missing` or `ids` (another organization's,
+    World.ids() shaped) only the routes that take an id."""
     out = []
     for rule in app.url_map.iter_rules():
         if method not in rule.methods or rule.endpoint in SKIPPED:
             continue
-        if missing and not any(isinstance(c, IntegerConverter) for c in rule._converters.values()):
+        if (missing or ids) and not any(isinstance(c, IntegerConverter) for c in rule._converters.values()):
             continue
-        for values in route_values(rule, world, users, missing):
+        for values in route_values(rule, ids or world.ids(), missing):
             with app.test_request_context():
                 url = app.url_map.bind("localhost").build(rule.endpoint, values, method=method)
             out.append((rule.endpoint, url, admin_args(rule.endpoint, world, users)))

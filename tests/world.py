@@ -37,6 +37,13 @@ class Portfolio:
     root: WorkItem
     leaf: WorkItem
     distribution: Distribution
+    job_run: JobRun | None = None
+
+    def ids(self, notification=None):
+        """The ids route parameters are built from."""
+        return {"ppa_id": self.ppa.id, "item_id": self.leaf.id, "node_id": self.root.id,
+                "distribution_id": self.distribution.id, "run_id": self.job_run.id if self.job_run else 0,
+                "notification_id": notification.id if notification else 0, "object_id": self.ppa.id}
 
 
 @dataclass
@@ -52,9 +59,8 @@ class World:
 
     def ids(self):
         """The ids route parameters are built from (this organization's, MSSD)."""
-        return {"ppa_id": self.ppa.id, "item_id": self.leaf.id, "node_id": self.root.id,
-                "distribution_id": self.distribution.id, "run_id": self.job_run.id,
-                "notification_id": self.notifications["moa_staff"].id, "object_id": self.ppa.id}
+        mine = Portfolio(self.ppa, self.root, self.leaf, self.distribution, self.job_run)
+        return mine.ids(self.notifications["moa_staff"])
 
 
 def build_portfolio(organization, actor, title, comment="Please review the figures."):
@@ -86,7 +92,8 @@ def build_world(users, organizations, title="Livelihood kits", comment="Please r
     for user in users.values():
         notify([user.id], "approval", f"{title} needs your review ({user.username})", url=f"/ppas/{mine.ppa.id}")
     job_run = JobRun(name="sync_ppa_progress", arguments={"ppa_ids": [mine.ppa.id]}, status="succeeded")
-    db.session.add(job_run)
+    other.job_run = JobRun(name="sync_ppa_progress", arguments={"ppa_ids": [other.ppa.id]}, status="succeeded")
+    db.session.add_all([job_run, other.job_run])
     db.session.flush()
     notifications = {}
     for notification in db.session.scalars(sa.select(Notification).order_by(Notification.id.desc())):

@@ -139,6 +139,9 @@ def fire(obj, transition_name, actor, comment=None, expected_version=None, sessi
     transition = machine.get(transition_name)
     if transition is None:
         raise NotFound(f"{type(obj).__name__} has no action '{transition_name}'.")
+    if transition.roles is not None and getattr(actor, "role", None) not in transition.roles:
+        # A role that may never fire it hears so (403) before any question of version or state (409).
+        raise NotAllowed(f"Needs the role {' or '.join(sorted(_label(r) for r in transition.roles))}.")
     comment = (comment or "").strip() or None
 
     session.flush()
