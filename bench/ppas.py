@@ -214,11 +214,13 @@ def page(client, url_of, htmx=False):
 
 def distribution_steps(app, db, client, ppa_id, reps):
     from obcms.ppas.models import Ppa
+    from obcms.workitems import tree
     from obcms.workitems.models import WorkItem
 
     with app.app_context():
         root = db.session.scalar(sa.select(Ppa.execution_project_id).where(Ppa.id == ppa_id))
-        kids = db.session.scalars(sa.select(WorkItem.id).where(WorkItem.parent_id == root).order_by(WorkItem.lft)).all()
+        kids = db.session.scalars(sa.select(WorkItem.id).where(WorkItem.parent_id == root)
+                                  .order_by(tree.position())).all()
     weight_sets = [{f"weight-{k}": "2.00" for k in kids},
                    {f"weight-{k}": ("2.50" if i < 25 else "1.50") for i, k in enumerate(kids)}]
     versions = {}
@@ -242,7 +244,7 @@ def distribution_steps(app, db, client, ppa_id, reps):
 
 
 def nightly(app, db):
-    from obcms.audit_context import acting_as
+    from obcms.audit.context import acting_as
     from obcms.ppas.tracking import sync_tracked_ppas
 
     results = {}
@@ -265,7 +267,8 @@ def stale_leaves(db):
     from obcms.workitems.models import WorkItem
 
     W = WorkItem.__table__
-    first_sub_project = sa.and_(W.c.depth == 3, W.c.lft < 2 + 2 * (1 + FANOUT[1] * (1 + FANOUT[2])))
+    firsts = sa.select(sa.func.min(W.c.id)).where(W.c.depth == 1).group_by(W.c.tree_id)  # ids go in tree order
+    first_sub_project = sa.and_(W.c.depth == 3, W.c.parent_id.in_(sa.select(W.c.id).where(W.c.parent_id.in_(firsts))))
     with db.engine.begin() as conn:  # straight to the connection: the status guard watches the session only
         conn.execute(sa.update(W).where(first_sub_project).values(
             progress=sa.case((W.c.progress >= 50, W.c.progress - 30), else_=W.c.progress + 30),

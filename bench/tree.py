@@ -291,9 +291,9 @@ def run(args):
         return order[i % len(order)]
 
     def first_node(tree_number, depth, last=False):
-        column = WorkItem.lft.desc() if last else WorkItem.lft
         return db.session.scalar(sa.select(WorkItem).where(WorkItem.tree_id == root_of(tree_number),
-                                                           WorkItem.depth == depth).order_by(column).limit(1))
+                                                           WorkItem.depth == depth)
+                                 .order_by(tree.position(descending=last)).limit(1))
 
     def one_by_one(op, prepare):  # load each target just before its (timed) operation
         times, queries = [], []

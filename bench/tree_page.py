@@ -134,6 +134,7 @@ def main():
     app = make_app(url)
     from obcms.auth.models import User
     from obcms.extensions import db
+    from obcms.workitems import tree
     from obcms.workitems.models import WorkItem
 
     try:
@@ -143,9 +144,9 @@ def main():
             build_ms = (time.perf_counter() - t0) * 1000
             user = db.session.get(User, user_id)
             first = db.session.scalars(sa.select(WorkItem.id).where(WorkItem.parent_id == root_id)
-                                       .order_by(WorkItem.lft).limit(1)).one()
+                                       .order_by(tree.position()).limit(1)).one()
             second = db.session.scalars(sa.select(WorkItem.id).where(WorkItem.parent_id == first)
-                                        .order_by(WorkItem.lft).limit(2)).all()
+                                        .order_by(tree.position()).limit(2)).all()
             client = signed_in_client(app, user)
             engine, backend = db.engine, db.engine.dialect.name
         # Requests run outside this app context, each with its own session, as in production.

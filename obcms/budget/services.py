@@ -156,7 +156,7 @@ def _family_statement(sqlite):
     return (sa.select(c.id, c.parent_id, c.tree_id, c.title, c.work_type, c.status, c.progress, c.version,
                       c.allocated_budget, c.actual_expenditure, children_allocated.label("children_allocated"),
                       c.ppa_id, c.organization_id, ppa_budget.label("ppa_budget"))
-            .where(sa.or_(c.id == node, c.parent_id == node)).order_by(c.lft))
+            .where(sa.or_(c.id == node, c.parent_id == node)).order_by(tree.position()))
 
 
 def read_family(node, session=None):

@@ -16,6 +16,7 @@ from ..auth.permissions import require
 from ..errors import NotFound, ValidationFailed
 from ..extensions import db
 from ..htmx import is_htmx, render_page, toast
+from ..workitems import tree
 from . import tracking
 from .views import _load, _tab_context
 from .work_items_tab import enable_form_context
@@ -45,7 +46,7 @@ def enable(ppa_id):
     template, policy = request.form.get("template"), request.form.get("policy")
     try:
         root = tracking.enable_tracking(row.Ppa, current_user, template, policy)
-        size = root.rgt // 2
+        size = tree.size(root)
         db.session.commit()
     except ValidationFailed as error:
         db.session.rollback()

@@ -8,7 +8,7 @@ Reads only; each function is one query (the rows) or two (rows + assignees), wha
 
 Rows are OutlineRow objects (not ORM instances): the columns the table needs, plus `children_allocated`
 (the sum of the children's allocations, from a correlated subquery on the parent index) and `size` (the
-number of nodes in the subtree, from the node's own nested-set bounds the way WorkItem.is_leaf reads them).
+number of nodes in the subtree, tree.size_column()). The nested set itself stays inside tree.py.
 """
 from dataclasses import dataclass, field
 from decimal import Decimal
@@ -101,7 +101,7 @@ def _columns_for(sqlite):
                           .where(kid.c.parent_id == c.id).scalar_subquery())
     return (c.id, c.parent_id, c.tree_id, c.depth, c.title, c.work_type, c.status, c.priority, c.progress,
             c.auto_calculate_progress, c.start_date, c.due_date, c.allocated_budget, c.actual_expenditure,
-            c.organization_id, c.ppa_id, ((c.rgt - c.lft + 1) / 2).label("size"),
+            c.organization_id, c.ppa_id, tree.size_column(),
             children_allocated.label("children_allocated"))
 
 
@@ -139,13 +139,10 @@ def visible_rows(top, open_ids=(), under=None, session=None):
     One query."""
     session = session or db.session
     anchor = under if under is not None else top
-    parents = {anchor.id, *open_ids}
-    where = c.parent_id.in_(sorted(parents))
-    if under is None:
-        where = sa.or_(c.id == top.id, where)
-    stmt = sa.select(*_columns(session)).where(c.tree_id == top.tree_id, where).order_by(c.lft)
+    result = tree.children_rows({anchor.id, *open_ids}, _columns(session), tree_id=top.tree_id,
+                                with_node=top if under is None else None, session=session)
     shown, kept = [], {anchor.id} if under is not None else set()
-    for row in _rows(session.execute(stmt)):
+    for row in _rows(result):
         if (under is None and row.id == top.id) or row.parent_id in kept:
             shown.append(row)
             kept.add(row.id)
@@ -225,7 +222,7 @@ def move_targets(item, actor, query="", limit=20, session=None):
             .join(root, root.id == WorkItem.tree_id)
             .where(WorkItem.work_type.in_(parent_types), WorkItem.depth <= deepest_parent,
                    WorkItem.id.not_in([r.id for r in moved]))
-            .order_by(sa.case((WorkItem.tree_id == item.tree_id, 0), else_=1), WorkItem.tree_id, WorkItem.lft)
+            .order_by(sa.case((WorkItem.tree_id == item.tree_id, 0), else_=1), WorkItem.tree_id, tree.position())
             .limit(limit))
     words = (query or "").strip()
     if words:

@@ -789,6 +789,34 @@ def subtree_nested(node, columns=None, session=None):
     return nest(subtree_rows(node, columns, session))
 
 
+def position(descending=False):
+    """The ORDER BY expression for tree order (preorder within a tree), for queries built elsewhere."""
+    return c.lft.desc() if descending else c.lft
+
+
+def size_column():
+    """A column expression: the number of nodes in each row's subtree (itself included), labelled "size"."""
+    return ((c.rgt - c.lft + 1) // 2).label("size")
+
+
+def size(node):
+    """How many nodes the subtree of a loaded node (WorkItem, Fresh or a row with the bounds) holds; no query."""
+    return (node.rgt - node.lft + 1) // 2
+
+
+def children_rows(parent_ids, columns, tree_id=None, with_node=None, session=None):
+    """The children of several parents as rows of `columns` (add size_column() for their subtree sizes), in
+    tree order — and the node `with_node` itself first when given. `tree_id` narrows the scan to one tree.
+    ONE query, whatever the number of parents."""
+    where = c.parent_id.in_(sorted(set(parent_ids)))
+    if with_node is not None:
+        where = sa.or_(c.id == _id(with_node), where)
+    stmt = sa.select(*columns).where(where).order_by(c.lft)
+    if tree_id is not None:
+        stmt = stmt.where(c.tree_id == tree_id)
+    return _session(session).execute(stmt).all()
+
+
 def subtree_size(node, session=None):
     """How many nodes a delete of `node` would remove (itself included). One query."""
     row = _session(session).execute(sa.select(c.lft, c.rgt).where(c.id == _id(node))).first()

@@ -212,3 +212,15 @@ def test_rebuild_everything_follows_parent_links(forest):
     assert tree.check_integrity() == []
     # siblings keep their order by (old lft, id): C had lft 2 in Q
     assert shape(p)[-3:] == [("B", 8, 13, 1, "P"), ("C", 9, 10, 2, "B"), ("B1", 11, 12, 2, "B")]
+
+
+def test_children_of_several_parents_in_tree_order_with_sizes(forest, count_queries):
+    p, _ = forest
+    columns = (WorkItem.__table__.c.title, tree.size_column())
+    parents = {by_title("A").id, by_title("B").id}
+    with count_queries() as q:
+        rows = tree.children_rows(parents, columns, tree_id=p.id, with_node=p)
+    assert q.count == 1
+    assert [tuple(r) for r in rows] == [("P", 6), ("A1", 1), ("A2", 1), ("B1", 1)]
+    assert [r.title for r in tree.children_rows([p.id], columns)] == ["A", "B"]
+    assert tree.size(by_title("A")) == 3
