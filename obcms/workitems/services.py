@@ -23,9 +23,9 @@ from sqlalchemy.orm.attributes import set_committed_value
 
 from ..audit.recording import change_entries, record_bulk_change, write_entries
 from ..auth.models import User
-from ..auth.permissions import require
+from ..auth.permissions import load_in_scope, require
 from ..db_types import CENT
-from ..errors import NotFound, ValidationFailed
+from ..errors import ValidationFailed
 from ..extensions import db
 from ..workflow.locking import changed_since, check_version
 from . import rollup, tree
@@ -206,7 +206,7 @@ def update_work_item(item, expected_version, actor, **changes):
     if not changes:
         return item
     _check_dates(changes.get("start_date", item.start_date), changes.get("due_date", item.due_date))
-    has_children = node.rgt > node.lft + 1
+    has_children = node.size > 1
     auto = changes.get("auto_calculate_progress", item.auto_calculate_progress)
     if "progress" in changes and has_children and auto:
         _fail("progress", "This progress is calculated from the children; turn off automatic progress to set it.")
@@ -376,9 +376,7 @@ def _check_structure(node, parent_type, depth):
 
 
 def get_work_item(item_id, actor, permission="workitem.read"):
-    """The work item, if the actor may reach it (NotFound / NotAllowed otherwise)."""
-    item = db.session.get(WorkItem, item_id)
-    if item is None:
-        raise NotFound(f"Work item #{item_id} does not exist.")
-    require(actor, permission, item)
-    return item
+    """The work item if the actor may reach it: NotFound (404) when it is missing or outside the actor's
+    scope (another organization's tree looks missing, as everywhere in the app), NotAllowed (403) without
+    the permission. One query."""
+    return load_in_scope(WorkItem, item_id, actor, permission, label="work item")

@@ -6,7 +6,7 @@ import pytest
 import sqlalchemy as sa
 
 from obcms.audit.models import AuditEntry
-from obcms.errors import Conflict
+from obcms.errors import Conflict, NotAllowed, NotFound
 from obcms.extensions import db
 from obcms.workitems import services, tree
 from obcms.workitems.models import WorkItem
@@ -136,3 +136,16 @@ def test_move_and_delete_check_the_version_inside_the_lock(staff, project, count
     assert q.count == 4, q.statements
     t1 = titled("T1 renamed")
     assert services.delete_work_item(t1, staff, expected_version=t1.version) == 1
+
+
+def test_get_work_item_answers_404_outside_the_scope(users, organizations, project):
+    mine = services.create_work_item(None, users["moa_staff"], title="MSSD tree", work_type="project",
+                                     organization_id=organizations["MSSD"].id)
+    db.session.flush()
+    assert services.get_work_item(mine.id, users["moa_staff"]) is mine
+    with pytest.raises(NotFound):
+        services.get_work_item(mine.id, users["other_moa_staff"])  # another organization's: as if missing
+    with pytest.raises(NotFound):
+        services.get_work_item(10**9, users["moa_staff"])
+    with pytest.raises(NotAllowed):
+        services.get_work_item(mine.id, users["viewer"], permission="workitem.edit")
