@@ -183,14 +183,28 @@
 
   document.addEventListener("htmx:afterSettle", function (event) {
     document.querySelectorAll("table[data-tree]").forEach(sync);
-    var dialog = document.querySelector("#wi-dialog dialog:not([open])");
-    if (dialog) dialog.showModal();
     refreshAfterChange(event);
   });
 
+  // A tree dialog (delete confirmation) opens as a modal when htmx brings it in — only then — and leaves
+  // the page once closed (×, Cancel, Esc, or after its form was sent), so a later swap never reopens it.
+  document.addEventListener("htmx:load", function (event) {
+    var elt = event.detail.elt;
+    var dialogs = elt.matches && elt.matches("dialog[data-tree-dialog]") ? [elt] :
+      Array.prototype.slice.call(elt.querySelectorAll ? elt.querySelectorAll("dialog[data-tree-dialog]") : []);
+    dialogs.forEach(function (dialog) {
+      if (!dialog.open && dialog.isConnected && dialog.closest("#wi-dialog")) dialog.showModal();
+    });
+  });
+
+  document.addEventListener("close", function (event) {
+    var dialog = event.target;
+    if (dialog.matches && dialog.matches("dialog[data-tree-dialog]") && dialog.closest("#wi-dialog")) dialog.remove();
+  }, true);
+
   document.addEventListener("htmx:afterRequest", function (event) {
     var dialog = event.target.closest && event.target.closest("dialog[data-tree-dialog]");
-    if (dialog && event.detail.requestConfig.verb !== "get") { dialog.close(); dialog.remove(); }
+    if (dialog && event.detail.requestConfig.verb !== "get" && dialog.open) dialog.close();
   });
 
   document.addEventListener("click", function (event) {

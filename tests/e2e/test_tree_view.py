@@ -98,9 +98,18 @@ def test_add_edit_move_delete_with_roll_ups(signed_in_page):
     page.keyboard.press("Enter")
     expect(page.locator("#wi-panel h2[id^=wi-detail-title]")).to_contain_text("Phase 2")
 
+    # A delete dialog closed with Cancel (or ×) leaves the page: the next swaps do not bring it back.
+    menu(page, "Phase 1", "Delete…")
+    page.get_by_role("dialog").get_by_role("button", name="Cancel").click()
+    expect(page.locator("#wi-dialog dialog")).to_have_count(0)
+    menu(page, "Phase 1", "Delete…")
+    page.get_by_role("dialog").get_by_role("button", name="Close").click()
+    expect(page.locator("#wi-dialog dialog")).to_have_count(0)
+
     # A status action in the detail panel (the workflow panel) updates the row too.
     page.locator("#wi-panel").get_by_role("button", name="Mark at risk").click()
     expect(cell(page, "Phase 2", "wi-status")).to_have_text("at risk")
+    expect(page.get_by_role("dialog")).to_have_count(0)
 
     # Delete Phase 1 after the confirmation that states the count; the project's allocation frees up.
     menu(page, "Phase 1", "Delete…")
