@@ -246,3 +246,13 @@ def test_post_routes_with_bad_bodies_answer_without_500_and_write_nothing(app, c
                         changed = {k: (before[k], after[k]) for k in before if before[k] != after[k]}
                         problems.append(f"POST {url} ({endpoint}, {name} body) wrote rows: {changed}")
     assert not problems, f"{len(problems)} bad answers as {role}:\n" + "\n".join(problems[:60])
+
+
+def test_an_oversized_body_is_a_413_not_a_500(client_as, csrf_token):
+    client = client_as("oobc_staff")
+    size = client.application.config["MAX_CONTENT_LENGTH"] + 1
+    response = client.post("/notifications/read-all", data={"csrf_token": csrf_token(client), "x": "a" * size})
+    assert response.status_code == 413 and "<html" in response.get_data(as_text=True)
+    problem = client.post("/notifications/read-all", data=b"a" * size,
+                          headers={"Content-Type": "application/json", "Accept": "application/json"})
+    assert problem.status_code == 413 and problem.get_json()["status"] == 413
