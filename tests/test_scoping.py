@@ -103,3 +103,18 @@ def test_only_admins_reach_the_admin_console(app, client_as, csrf_token, users, 
                 if response.status_code != 403:
                     problems.append(f"{method} {url} → {response.status_code}")
     assert not problems, "\n".join(problems)
+
+
+@pytest.mark.parametrize(("username", "hidden"), [("moa_staff", "Rural health units"),
+                                                  ("viewer", "Rural health units"),
+                                                  ("other_moa_staff", "Livelihood kits")])
+def test_lists_and_pickers_show_nothing_of_another_moa(client_as, world, username, hidden):
+    client = client_as(username)
+    own = world.leaf if username != "other_moa_staff" else world.other.leaf
+    urls_ = ["/ppas", "/ppas?q=u", "/ppas/dashboard", "/work-items/", "/home/approvals", "/home/tasks"]
+    if username != "viewer":
+        urls_ += [f"/work-items/{own.id}/move-targets?m{own.id}-q=", f"/work-items/{own.id}/move-targets?m{own.id}-q=r"]
+    for url in urls_:
+        response = client.get(url)
+        assert response.status_code == 200, url
+        assert hidden not in response.get_data(as_text=True), url
