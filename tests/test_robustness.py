@@ -256,3 +256,9 @@ def test_an_oversized_body_is_a_413_not_a_500(client_as, csrf_token):
     problem = client.post("/notifications/read-all", data=b"a" * size,
                           headers={"Content-Type": "application/json", "Accept": "application/json"})
     assert problem.status_code == 413 and problem.get_json()["status"] == 413
+
+
+def test_malformed_bearer_tokens_are_a_401_problem(client):
+    for header in ("Bearer " + "x" * 10000, "Bearer", "Bearer ", "Basic abc", "Bearer ü€", "bearer a b c"):
+        response = client.get("/api/v1/ppas/1/budget-allocation-tree", headers={"Authorization": header})
+        assert response.status_code == 401 and response.mimetype == "application/problem+json", header
