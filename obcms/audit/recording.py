@@ -102,16 +102,41 @@ COLUMNS = ("at", "actor_user_id", "actor_label", "action", "object_type", "objec
            "old_value", "new_value", "request_id", "ip", "cause")
 
 
+# In rows written together with a new row (tree.insert): an object_id left None, and this mark in a cause,
+# stand for that row's id (filled in by the same statement on PostgreSQL, by fill_new_id elsewhere).
+NEW_ID = "#(new)"
+
+
+def unnest_insert(new_id=None):
+    """INSERT INTO audit_entries (…) SELECT … FROM unnest(:at, :actor_user_id, …) — one array per column
+    (array_params), one prepared statement whatever the number of rows (PostgreSQL). `new_id`: a column
+    (of a CTE inserting a row in the same statement) that rows without object_id and NEW_ID in causes take."""
+    return _unnest_insert() if new_id is None else _unnest_insert_with(new_id)
+
+
 @cache
-def _unnest_insert():
-    """INSERT INTO audit_entries (…) SELECT … FROM unnest(:at, :actor_user_id, …): one array per column."""
+def _unnest_source():
     from sqlalchemy.dialects.postgresql import ARRAY
 
     table = AuditEntry.__table__
     arrays = [sa.cast(sa.bindparam(name, type_=ARRAY(_element_type(table.c[name]))),
                       ARRAY(_element_type(table.c[name]))) for name in COLUMNS]
-    source = sa.func.unnest(*arrays).table_valued(*COLUMNS).render_derived(name="v")
-    return table.insert().from_select(COLUMNS, sa.select(*[source.c[name] for name in COLUMNS]))
+    return sa.func.unnest(*arrays).table_valued(*COLUMNS).render_derived(name="v")
+
+
+@cache
+def _unnest_insert():
+    source = _unnest_source()
+    return AuditEntry.__table__.insert().from_select(COLUMNS, sa.select(*[source.c[name] for name in COLUMNS]))
+
+
+def _unnest_insert_with(new_id):
+    source = _unnest_source()
+    values = [source.c[name] for name in COLUMNS]
+    values[COLUMNS.index("object_id")] = sa.func.coalesce(source.c.object_id, new_id)
+    values[COLUMNS.index("cause")] = sa.func.replace(source.c.cause, NEW_ID, "#" + sa.cast(new_id, sa.Text))
+    return AuditEntry.__table__.insert().from_select(COLUMNS, sa.select(*values).select_from(source)
+                                                     .join(new_id.table, sa.true()))
 
 
 def _element_type(column):
@@ -122,13 +147,29 @@ def _element_type(column):
     return sa.Text()
 
 
+def array_params(rows):
+    """The parameters of unnest_insert for `rows`."""
+    return {name: [row.get(name) for row in rows] for name in COLUMNS}
+
+
+def fill_new_id(rows, new_id):
+    """Give rows written with a new row (see NEW_ID) its id, when they are written on their own."""
+    mark = f"#{new_id}"
+    for row in rows:
+        if row.get("object_id") is None:
+            row["object_id"] = new_id
+        if row.get("cause") and NEW_ID in row["cause"]:
+            row["cause"] = row["cause"].replace(NEW_ID, mark)
+    return rows
+
+
 def write_entries(rows, connection=None):
     """ONE INSERT for all rows, on the session's connection (same transaction). Returns the number."""
     if not rows:
         return 0
     connection = connection or db.session.connection()
     if connection.dialect.name == "postgresql":
-        connection.execute(_unnest_insert(), {name: [row.get(name) for row in rows] for name in COLUMNS})
+        connection.execute(unnest_insert(), array_params(rows))
     else:
         connection.execute(AuditEntry.__table__.insert(), rows)
     return len(rows)

@@ -22,6 +22,7 @@ Two ways to recompute, same rules (a test holds them equal):
 Every write bumps `version`, runs under obcms.workflow.derived_status(cause) (the status guard's whitelist)
 and is recorded in the audit trail with that cause ("derived from child #123").
 """
+import inspect
 from contextlib import contextmanager
 from dataclasses import dataclass
 from decimal import ROUND_HALF_UP, Decimal
@@ -29,6 +30,7 @@ from functools import cache
 
 import sqlalchemy as sa
 from sqlalchemy.orm import aliased
+from sqlalchemy.orm.util import identity_key
 
 from ..audit.context import audit_cause
 from ..audit.recording import change_entries, write_entries
@@ -45,7 +47,8 @@ W = WorkItem.__table__
 c = W.c
 ZERO = Decimal("0.00")
 DONE = ("completed", "cancelled")
-# Told after every recompute() (each tree write and transition): callback(locked, session). The PPA package
+# Told after every recompute() (each tree write and transition): callback(locked, session, entries=None); with
+# a list as `entries` (finish()) the callback appends its audit rows there instead of writing them. The PPA package
 # subscribes (obcms/ppas/tracking.py) to carry a tree's progress and status to its PPA in the same
 # transaction; a registry keeps this package from importing the ones built on it.
 AFTER_RECOMPUTE = []
@@ -126,18 +129,22 @@ def _write(session, changes, cause):
 
 
 def _entries(changes, cause):
-    """The audit rows of written changes (each container's version went up by one)."""
+    """The audit rows of written changes not recorded yet (each container's version went up by one)."""
+    pending = {node_id: fields for node_id, fields in changes.items() if "version" in fields}
+    if not pending:
+        return []
+    versions = {node_id: fields.pop("version") + 1 for node_id, fields in pending.items()}
+    if cause is None:  # inside folded(): its cause applies already
+        return change_entries(WorkItem, pending, versions=versions)
     with audit_cause(cause):
-        versions = {node_id: fields.pop("version") + 1 for node_id, fields in changes.items()}
-        return change_entries(WorkItem, changes, versions=versions)
+        return change_entries(WorkItem, pending, versions=versions)
 
 
 def _forget(session, changes):
     """Expire the rolled-up attributes of loaded objects that changed."""
-    if not changes:
-        return
-    for obj in session.identity_map.values():
-        if isinstance(obj, WorkItem) and sa.inspect(obj).identity[0] in changes:
+    for node_id in changes:
+        obj = session.identity_map.get(identity_key(WorkItem, node_id))
+        if obj is not None:
             session.expire(obj, ["progress", "status", "actual_expenditure", "completed_at", "version",
                                  "updated_at"])
 
@@ -190,27 +197,51 @@ def plan(locked, replace=None, overrides=None, skip=()):
 
 @contextmanager
 def folded(changes, cause):
-    """Write planned `changes` inside the structural UPDATE of a tree write (tree.insert/move_subtree/
-    delete_subtree take `also=`), so each container is written once:
+    """Write planned `changes` inside the statement of a tree write (tree.insert/move_subtree/delete_subtree
+    take `also=`), so each container is written once:
 
         with rollup.folded(changes, cause) as also:
-            tree.insert(item, parent, locked=locked, also=also)
+            tree.insert(item, parent, locked=locked, also=also, entries=rollup.entries(changes))
+        rollup.finish(locked, changes)
 
-    Yields the column values to pass as `also` (the status guard allows them: derived_status(cause))."""
+    Yields the column values to pass as `also` (inside, the status guard allows the derived status:
+    derived_status(cause)). Their audit rows: rollup.entries (to write them with the tree write), else
+    finish writes them."""
     with derived_status(cause):
         yield _assignments(changes, utcnow())
 
 
-def finish(locked, changes, cause, entries=(), session=None):
-    """After a tree write that carried `changes` (rollup.folded): their audit rows and `entries` (the
-    write's own rows) in ONE INSERT, loaded objects expired, AFTER_RECOMPUTE told. Returns the number of
+def entries(changes):
+    """The audit rows of folded `changes` — call inside rollup.folded, whose cause they carry (it may name a
+    new row: recording.NEW_ID) — to write with the tree write; finish() then leaves them out."""
+    return _entries(changes, None)
+
+
+def finish(locked, changes, cause=None, entries=(), session=None):
+    """After a tree write that carried `changes` (rollup.folded): loaded objects expired, AFTER_RECOMPUTE
+    told, and the audit rows not written yet — the changes' (unless rollup.entries took them), `entries`,
+    and what the callbacks add — in ONE INSERT (none when there are none). Returns the number of
     containers changed."""
     session = session or db.session
-    write_entries(list(entries) + _entries(changes, cause), session.connection())
+    rows = list(entries) + _entries(changes, cause or "derived from a change below")
     _forget(session, changes)
-    for callback in AFTER_RECOMPUTE:
-        callback(locked, session)
+    _tell(locked, session, rows)
+    write_entries(rows, session.connection())
     return len(changes)
+
+
+def _tell(locked, session, entries=None):
+    """Run the AFTER_RECOMPUTE callbacks; one that takes `entries` adds its audit rows there."""
+    for callback in AFTER_RECOMPUTE:
+        if entries is not None and _takes_entries(callback):
+            callback(locked, session, entries=entries)
+        else:
+            callback(locked, session)
+
+
+@cache
+def _takes_entries(callback):
+    return "entries" in inspect.signature(callback).parameters
 
 
 def recompute(locked, replace=None, overrides=None, skip=(), cause=None, session=None):
@@ -219,8 +250,7 @@ def recompute(locked, replace=None, overrides=None, skip=(), cause=None, session
     containers changed."""
     session = session or db.session
     changed = _write(session, plan(locked, replace, overrides, skip), cause or "derived from a change below")
-    for callback in AFTER_RECOMPUTE:
-        callback(locked, session)
+    _tell(locked, session)
     return changed
 
 

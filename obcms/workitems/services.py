@@ -21,7 +21,7 @@ from decimal import Decimal, InvalidOperation
 import sqlalchemy as sa
 from sqlalchemy.orm.attributes import set_committed_value
 
-from ..audit.recording import change_entries, record_bulk_change, write_entries
+from ..audit.recording import NEW_ID, change_entries, record_bulk_change
 from ..auth.models import User
 from ..auth.permissions import load_in_scope, require
 from ..db_types import CENT
@@ -160,10 +160,10 @@ def create_work_item(parent, actor, assignees=(), **fields):
     check_placement(item.work_type, p.work_type, p.depth)
     rollup.check_allocation(p, p.children_allocated + child.allocated_budget)
     changes = rollup.plan(locked, replace={p.id: {0: child}})  # 0: the new child, not written yet
-    entries = []
-    with rollup.folded(changes, "derived from a new child") as also:
-        tree.insert(item, parent, before=before, locked=locked, also=also, entries=entries)
-    rollup.finish(locked, changes, f"derived from new child #{item.id}", entries)
+    cause = f"derived from new child {NEW_ID}"
+    with rollup.folded(changes, cause) as also:
+        tree.insert(item, parent, before=before, locked=locked, also=also, entries=rollup.entries(changes))
+    rollup.finish(locked, changes)
     if assignees:
         set_committed_value(item, "assignees", [])
         item.assignees.extend(assignees)
@@ -274,10 +274,11 @@ def move_work_item(item, actor, parent=None, before=None, expected_version=None)
         changes = rollup.plan(locked, replace=replace)
         entries = change_entries(WorkItem, {n.id: {"parent_id": (n.parent_id, new_parent_id)}},
                                  versions={n.id: n.version + 1}, cause="moved")
-    with rollup.folded(changes, f"derived from moved child #{n.id}") as also:
-        moved = tree.move_subtree(item, parent=parent, before=before, check=check, locked=locked, also=also)
-    if moved.old_parent_id != moved.new_parent_id:
-        rollup.finish(locked, changes, f"derived from moved child #{n.id}", entries)
+    cause = f"derived from moved child #{n.id}"
+    with rollup.folded(changes, cause) as also:
+        moved = tree.move_subtree(item, parent=parent, before=before, check=check, locked=locked, also=also,
+                                  entries=entries + rollup.entries(changes))
+    rollup.finish(locked, changes)
     return moved
 
 
@@ -292,15 +293,14 @@ def delete_work_item(item, actor, expected_version=None):
     changes = {}
     if n.parent_id is not None:
         changes = rollup.plan(locked, replace={n.parent_id: {n.id: None}}, skip={n.id})
-    with rollup.folded(changes, f"derived from deleted child #{n.id}") as also:
-        gone = tree.delete_subtree(item, locked=locked, also=also)
-    entries = change_entries(WorkItem, {gone.id: {"title": (gone.title, None)}}, action="delete",
-                             cause=f"deleted with its subtree ({gone.size} work items)")
-    if gone.parent_id is not None:
-        rollup.finish(locked, changes, f"derived from deleted child #{gone.id}", entries)
-    else:
-        write_entries(entries)
-    return gone.size
+    entries = change_entries(WorkItem, {n.id: {"title": (n.title, None)}}, action="delete",
+                             cause=f"deleted with its subtree ({n.size} work items)")
+    cause = f"derived from deleted child #{n.id}"
+    with rollup.folded(changes, cause) as also:
+        tree.delete_subtree(item, locked=locked, also=also, entries=entries + rollup.entries(changes))
+    if n.parent_id is not None:
+        rollup.finish(locked, changes)
+    return n.size
 
 
 def assign_users(item, actor, user_ids):

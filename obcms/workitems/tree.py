@@ -36,7 +36,7 @@ from functools import cache
 import sqlalchemy as sa
 from sqlalchemy.orm import aliased
 
-from ..audit.recording import creation_entries, write_entries
+from ..audit.recording import array_params, creation_entries, fill_new_id, unnest_insert, write_entries
 from ..database import is_sqlite
 from ..db_types import utcnow
 from ..errors import NotFound, ValidationFailed
@@ -288,7 +288,9 @@ def _set_loaded(obj, **values):
         set_committed_value(obj, key, value)
 
 
-BUMP = {"version": c.version + 1}
+# Every row a structural statement touches: version + 1, updated_at = :_now (given by _part; bound
+# explicitly, as a statement run inside a CTE gets no onupdate default).
+BUMP = {"version": c.version + 1, "updated_at": sa.bindparam("_now", type_=c.updated_at.type)}
 # Roll-up columns a structural UPDATE also sets on some of the rows it touches (`also=`, see rollup.folded).
 ALSO = ("progress", "status", "actual_expenditure", "completed_at")
 
@@ -314,16 +316,53 @@ def _also_params(also):
     return params
 
 
-def _write_shift(session, locked, statement, params, shifted, also):
-    """Run a structural UPDATE that touches the locked rows for which shifted(row) holds (plus, with the
-    statement's own `OR id IN`, the `also` rows); remember which rows it bumped."""
+def _part(locked, statement, params, shifted, also):
+    """One structural statement of a write, as (statement, params), touching the locked rows for which
+    shifted(row) holds (plus, with the statement's own `OR id IN`, the `also` rows, which must be locked);
+    remembers which rows it bumps."""
     also = also or {}
     for row_id in also:
         if row_id not in locked.rows:
             raise ValueError(f"roll-up values for #{row_id}, which the tree write did not lock")
-    session.execute(statement, {**params, **_also_params(also)})
     _mark(locked, shifted)
     locked.bumped |= set(also)
+    return statement, {**params, **_also_params(also), "_now": utcnow()}
+
+
+def _run(session, parts, entries=None, new_row=None):
+    """Run a tree write: the structural statements `parts` ([(statement, params)]), the INSERT of `new_row`
+    (its column values) if given, and the audit rows `entries` (they may name the new row: NEW_ID).
+
+    PostgreSQL: ONE statement, the writes as data-modifying CTEs of the audit INSERT (they touch different
+    rows). Elsewhere one statement each. Returns the new row's id (None without a new row)."""
+    entries = entries or []
+    if not is_sqlite(session) and (entries or new_row is not None or len(parts) > 1):
+        params = {key: value for _, part_params in parts for key, value in part_params.items()}
+        params.update(array_params(entries))
+        if new_row is not None:
+            params.update({f"_n_{key}": value for key, value in new_row.items()})
+        result = session.execute(_combined(tuple(statement for statement, _ in parts), new_row is not None), params)
+        return result.first()[0] if new_row is not None else None
+    for statement, params in parts:
+        session.execute(statement, params)
+    new_id = None
+    if new_row is not None:
+        new_id = session.execute(_insert_statement(), new_row).inserted_primary_key[0]
+        fill_new_id(entries, new_id)
+    write_entries(entries, session.connection())
+    return new_id
+
+
+@cache
+def _combined(statements, with_new_row):
+    """WITH w0 AS (UPDATE/DELETE …), [new_row AS (INSERT INTO work_items …)] INSERT INTO audit_entries …"""
+    ctes = [statement.returning(c.id).cte(f"w{i}") for i, statement in enumerate(statements)]
+    if not with_new_row:
+        return unnest_insert().add_cte(*ctes)
+    values = {column.key: sa.bindparam(f"_n_{column.key}", type_=column.type) for column in W.columns
+              if column.key != "id"}
+    new_row = sa.insert(W).values(values).returning(c.id).cte("new_row")
+    return unnest_insert(new_row.c.id).add_cte(*ctes).returning(sa.select(new_row.c.id).scalar_subquery())
 
 
 @cache
@@ -338,18 +377,18 @@ def _gap_statement(opening, k):
     return sa.update(W).where(c.tree_id == tree, where).values(lft=lft, rgt=rgt, **BUMP, **_also_values(k))
 
 
-def _shift(session, locked, opening, tree_id, at, width, also=None):
-    """Make room for `width` positions at `at` (opening: everything at or after it moves right), or close
-    the `width` positions a removed subtree left after `at` (everything after it moves left). `also`
-    rows must be among the shifted (the ancestors of the place are)."""
+def _shift(locked, opening, tree_id, at, width, also=None):
+    """The part (see _part) that makes room for `width` positions at `at` (opening: everything at or after
+    it moves right), or closes the `width` positions a removed subtree left after `at` (everything after it
+    moves left). `also` rows must be among the shifted (the ancestors of the place are)."""
     def shifted(r):
         return r.tree_id == tree_id and (r.rgt >= at if opening else r.rgt > at)
 
     for row_id in also or ():
         if row_id in locked.rows and not shifted(locked[row_id]):
             raise ValueError(f"#{row_id} is not shifted by this write; its roll-up cannot ride along")
-    _write_shift(session, locked, _gap_statement(opening, len(also or ())),
-                 {"_tree": tree_id, "_at": at, "_width": width}, shifted, also)
+    return _part(locked, _gap_statement(opening, len(also or ())), {"_tree": tree_id, "_at": at, "_width": width},
+                 shifted, also)
 
 
 def _position(locked, parent_id, before_id):
@@ -387,10 +426,11 @@ def insert(item, parent, before=None, check=None, locked=None, also=None, entrie
     `ppa_id` and `organization_id` are copied from the parent (so from the root). `check(parent_fresh)` runs
     inside the lock before anything is written. `locked`: what lock(parent) returned, when the caller
     locked already (services do, to reuse the read for roll-ups); `also`: roll-up values of ancestors for
-    the same UPDATE (rollup.folded). The row is written with one INSERT (not the ORM's flush), and the
-    item becomes persistent; its audit rows (as the flush listener writes them) are added to `entries`
-    when given (the caller writes them with its own), else written here. Returns the item.
-    Relationships (assignees) are not written: set them after.
+    the same UPDATE (rollup.folded). The row is written by an INSERT of its own (not the ORM's flush) and
+    the item becomes persistent; its audit rows (as the flush listener would write them) and `entries`
+    (the operation's other audit rows; NEW_ID names the new row) go with it — on PostgreSQL the shift, the
+    INSERT and the audit rows are ONE statement. Returns the item. Relationships (assignees) are not
+    written: set them after.
     """
     if parent is None:
         return create_root(item, session)
@@ -401,16 +441,12 @@ def insert(item, parent, before=None, check=None, locked=None, also=None, entrie
     p, at = _position(locked, _id(parent), _id(before))
     if check is not None:
         check(p)
-    _shift(session, locked, True, p.tree_id, at, 2, also)
+    shift = _shift(locked, True, p.tree_id, at, 2, also)
     values = _row_values(item, tree_id=p.tree_id, parent_id=p.id, lft=at, rgt=at + 1, depth=p.depth + 1,
                          ppa_id=p.ppa_id, organization_id=p.organization_id)
-    values["id"] = session.execute(_insert_statement(), values).inserted_primary_key[0]
+    rows = creation_entries(WorkItem, None, values) + list(entries or ())
+    values["id"] = _run(session, [shift], rows, new_row=values)
     _persist(session, item, values)
-    rows = creation_entries(WorkItem, values["id"], values)
-    if entries is None:
-        write_entries(rows, session.connection())
-    else:
-        entries.extend(rows)
     _expire(session, {p.tree_id}, keep=item)
     return item
 
@@ -446,14 +482,16 @@ def _persist(session, item, values):
     session.add(item)
 
 
-def move_subtree(node, parent=None, before=None, check=None, locked=None, also=None, session=None):
+def move_subtree(node, parent=None, before=None, check=None, locked=None, also=None, entries=None,
+                 session=None):
     """Move `node` with its subtree: as last child of `parent`, before `parent`'s child `before`, or — with
     no parent — to the root level (it becomes its own tree). Across trees, both are locked in id order and
     the moved nodes take the new root's PPA and organization.
 
     `check(node_fresh, parent_fresh or None)` runs inside the lock. Moving a node under itself or one of its
     descendants is refused. `locked`: what lock(node, parent, height_of=node) returned, when the caller
-    locked already; `also`: roll-up values of old and new ancestors for the same UPDATE (rollup.folded).
+    locked already; `also`: roll-up values of old and new ancestors for the same UPDATE (rollup.folded);
+    `entries`: the operation's audit rows, written with it (on PostgreSQL in the same statement).
     Returns a Moved.
     """
     session = _session(session)
@@ -464,8 +502,7 @@ def move_subtree(node, parent=None, before=None, check=None, locked=None, also=N
     if parent is None:
         if check is not None:
             check(n, None)
-        if n.parent_id is not None:
-            _move_across(session, locked, n, None, 1, also)
+        parts = [_move_across(locked, n, None, 1, also)] if n.parent_id is not None else []
         moved = Moved(n.id, n.parent_id, None, n.tree_id, n.id)
     else:
         p, at = _position(locked, _id(parent), _id(before))
@@ -475,31 +512,32 @@ def move_subtree(node, parent=None, before=None, check=None, locked=None, also=N
         if check is not None:
             check(n, p)
         if p.tree_id == n.tree_id:
-            _move_within(session, locked, n, p, at, also)
+            parts = _move_within(locked, n, p, at, also)
         else:
-            _move_across(session, locked, n, p, at, also)
+            parts = [_move_across(locked, n, p, at, also)]
         moved = Moved(n.id, n.parent_id, p.id, n.tree_id, p.tree_id)
+    _run(session, parts, entries)
     _expire(session, {moved.old_tree_id, moved.new_tree_id})
     return moved
 
 
-def _move_within(session, locked, n, p, at, also):
-    """One UPDATE: the subtree jumps to `at`, the nodes in between slide by its width (and the `also` rows,
-    wherever they are, take their roll-ups). Nothing when the node is already in place."""
+def _move_within(locked, n, p, at, also):
+    """[One UPDATE]: the subtree jumps to `at`, the nodes in between slide by its width (and the `also`
+    rows, wherever they are, take their roll-ups). [] when the node is already in place."""
     lft, rgt, width = n.lft, n.rgt, n.rgt - n.lft + 1
     if lft <= at <= rgt + 1:  # it is the last child already, or `before` is its next sibling
         if also:
             raise ValueError("roll-up values given for a move that changes nothing")
-        return
+        return []
     if at > rgt:
         shift, lo, hi, others = at - rgt - 1, rgt + 1, at - 1, -width
     else:
         shift, lo, hi, others = at - lft, at, lft - 1, width
     low, high = min(lo, lft), max(hi, rgt)
-    _write_shift(session, locked, _move_within_statement(len(also or ())), {
+    return [_part(locked, _move_within_statement(len(also or ())), {
         "_tree": n.tree_id, "_lft": lft, "_rgt": rgt, "_lo": lo, "_hi": hi, "_low": low, "_high": high,
         "_shift": shift, "_others": others, "_depth": p.depth + 1 - n.depth, "_node": n.id, "_parent": p.id},
-        lambda r: r.tree_id == n.tree_id and (low <= r.lft <= high or low <= r.rgt <= high), also)
+        lambda r: r.tree_id == n.tree_id and (low <= r.lft <= high or low <= r.rgt <= high), also)]
 
 
 @cache
@@ -538,8 +576,8 @@ def _move_across_statement(k):
         **BUMP, **_also_values(k))
 
 
-def _move_across(session, locked, n, p, at, also):
-    """One UPDATE: open a gap in the target tree, carry the subtree over, close the gap it leaves (the old
+def _move_across(locked, n, p, at, also):
+    """One UPDATE (a part, see _part): open a gap in the target tree, carry the subtree over, close the gap it leaves (the old
     and new ancestors, all among the shifted rows, take the `also` roll-ups).
 
     p is None for a move to the root level: the node becomes the root of tree `n.id`.
@@ -553,7 +591,7 @@ def _move_across(session, locked, n, p, at, also):
     for row_id in also or ():
         if row_id in locked.rows and not shifted(locked[row_id]):
             raise ValueError(f"#{row_id} is not shifted by this move; its roll-up cannot ride along")
-    _write_shift(session, locked, _move_across_statement(len(also or ())), {
+    return _part(locked, _move_across_statement(len(also or ())), {
         "_source": n.tree_id, "_target": target, "_lft": n.lft, "_rgt": n.rgt,
         "_at": at, "_width": n.rgt - n.lft + 1, "_shift": at - n.lft,
         "_depth": (p.depth + 1 if p is not None else 0) - n.depth, "_node": n.id,
@@ -566,21 +604,23 @@ def _delete_statement():
     return sa.delete(W).where(c.tree_id == _p("_tree"), c.lft.between(_p("_lft"), _p("_rgt")))
 
 
-def delete_subtree(node, check=None, locked=None, also=None, session=None):
+def delete_subtree(node, check=None, locked=None, also=None, entries=None, session=None):
     """Delete `node` and its whole subtree; returns its Fresh row read inside the lock (`.size` nodes went,
     `.parent_id` needs its roll-ups). `check(node_fresh)` runs inside the lock first. `locked`: what
     lock(node) returned, when the caller locked already; `also`: roll-up values of its ancestors for the
-    UPDATE that closes the gap (rollup.folded)."""
+    UPDATE that closes the gap (rollup.folded); `entries`: the operation's audit rows, written with it (on
+    PostgreSQL the DELETE, the UPDATE and the audit rows are ONE statement)."""
     session = _session(session)
     locked = locked or lock(node, session=session)
     n = locked[_id(node)]
     if check is not None:
         check(n)
-    session.execute(_delete_statement(), {"_tree": n.tree_id, "_lft": n.lft, "_rgt": n.rgt})
+    parts = [(_delete_statement(), {"_tree": n.tree_id, "_lft": n.lft, "_rgt": n.rgt})]
     if n.parent_id is not None:
-        _shift(session, locked, False, n.tree_id, n.rgt, n.rgt - n.lft + 1, also)
+        parts.append(_shift(locked, False, n.tree_id, n.rgt, n.rgt - n.lft + 1, also))
     elif also:
         raise ValueError("a deleted root has no ancestors to roll up")
+    _run(session, parts, entries)
     _expire(session, {n.tree_id}, deleted=(n.tree_id, n.lft, n.rgt))
     return n
 
@@ -614,7 +654,7 @@ def insert_many(nodes, parent=None, check=None, locked=None, session=None):
     ids = _reserve_ids(session, total, sqlite)
     rows = _number(nodes, ids, start, depth, tree_id, parent_id, inherited)
     if parent is not None:
-        _shift(session, locked, True, tree_id, start, 2 * total)
+        _run(session, [_shift(locked, True, tree_id, start, 2 * total)])
     base = dict(_column_defaults(), created_at=utcnow(), version=1)
     base["updated_at"] = base["created_at"]
     if sqlite:  # sqlite3's executemany: one prepared statement, stepped in C; every row in one shape
@@ -944,8 +984,9 @@ def rebuild(tree_id=None, session=None):
                if (r.lft, r.rgt, r.depth, r.tree_id) != (values["lft"], values["rgt"], values["depth"],
                                                         values["tree_id"])]
     if changed:
+        now = utcnow()
         session.execute(sa.update(W).where(c.id == sa.bindparam("_id")).values(
             lft=sa.bindparam("lft"), rgt=sa.bindparam("rgt"), depth=sa.bindparam("depth"),
-            tree_id=sa.bindparam("tree_id"), **BUMP), changed)
+            tree_id=sa.bindparam("tree_id"), **BUMP), [dict(values, _now=now) for values in changed])
         _expire(session)
     return len(changed)

@@ -1,5 +1,6 @@
 """The statements of a tree write through the services: the roll-ups ride in the structural UPDATE and every
-audit row of the operation goes in ONE INSERT (lock, read, write(s), audit)."""
+audit row of the operation goes in ONE INSERT. On PostgreSQL the writes and that INSERT are one statement
+(data-modifying CTEs): lock, read, write."""
 from decimal import Decimal
 
 import pytest
@@ -41,6 +42,10 @@ def audit_rows(**where):
     return db.session.scalars(stmt.order_by(AuditEntry.id)).all()
 
 
+def pg():
+    return db.engine.dialect.name == "postgresql"
+
+
 def audit_inserts(q):
     return sum("INSERT INTO audit_entries" in s for s in q.statements)
 
@@ -49,12 +54,12 @@ def writes(q):
     return [s for s in q.statements if not s.lstrip().upper().startswith("SELECT")]
 
 
-def test_create_is_five_statements_with_the_roll_up_in_the_shift(staff, project, count_queries):
+def test_create_with_the_roll_up_in_the_shift(staff, project, count_queries):
     a = titled("A")
     with count_queries() as q:
         item = services.create_work_item(a, staff, title="T3", work_type="task", allocated_budget=Decimal("50.00"),
                                          progress=100, status="completed")
-    assert q.count == 5  # lock, read, shift + roll-ups, INSERT, audit
+    assert q.count == (3 if pg() else 5)  # lock, read, shift + roll-ups, INSERT, audit
     assert audit_inserts(q) == 1
     db.session.expire_all()
     assert (titled("A").progress, titled("P").progress) == (40, 70)
@@ -66,11 +71,11 @@ def test_create_is_five_statements_with_the_roll_up_in_the_shift(staff, project,
     assert derived[-1].object_version == titled("A").version
 
 
-def test_move_is_four_statements(staff, project, count_queries):
+def test_move_with_the_roll_ups_of_both_ends(staff, project, count_queries):
     t1, b = titled("T1"), titled("B")
     with count_queries() as q:
         services.move_work_item(t1, staff, parent=b)
-    assert q.count == 4  # lock, read, move + roll-ups of both ends, audit
+    assert q.count == (3 if pg() else 4)  # lock, read, move + roll-ups of both ends, audit
     assert audit_inserts(q) == 1
     db.session.expire_all()
     assert titled("T1").parent_id == b.id
@@ -98,11 +103,11 @@ def test_move_within_a_tree_rolls_up_an_ancestor_outside_the_span(staff, project
     assert tree.check_integrity() == []
 
 
-def test_delete_is_five_statements(staff, project, count_queries):
+def test_delete_with_the_roll_ups(staff, project, count_queries):
     b = titled("B")
     with count_queries() as q:
         assert services.delete_work_item(b, staff) == 2
-    assert q.count == 5  # lock, read, DELETE, close the gap + roll-ups, audit
+    assert q.count == (3 if pg() else 5)  # lock, read, DELETE, close the gap + roll-ups, audit
     assert audit_inserts(q) == 1
     db.session.expire_all()
     assert titled("P").progress == 25
@@ -133,7 +138,7 @@ def test_move_and_delete_check_the_version_inside_the_lock(staff, project, count
     db.session.refresh(staff)
     with count_queries() as q:  # the current version costs no query
         services.move_work_item(t1, staff, parent=b, expected_version=version)
-    assert q.count == 4, q.statements
+    assert q.count == (3 if pg() else 4), q.statements
     t1 = titled("T1 renamed")
     assert services.delete_work_item(t1, staff, expected_version=t1.version) == 1
 
