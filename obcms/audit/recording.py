@@ -9,8 +9,8 @@ changed with record_bulk_change, in the same transaction and with one INSERT for
 
 A writer that makes several kinds of change in one operation builds the rows first (change_entries,
 creation_entries) and writes them together: write_entries(rows_a + rows_b) is still ONE statement (on
-PostgreSQL an INSERT … SELECT FROM unnest(arrays), one prepared statement whatever the number of rows; on
-SQLite an executemany, stepped in C).
+PostgreSQL an INSERT … SELECT FROM json_to_recordset(one JSON document), one prepared statement whatever the
+number of rows; on SQLite an executemany, stepped in C).
 """
 import enum
 import json
@@ -107,31 +107,38 @@ COLUMNS = ("at", "actor_user_id", "actor_label", "action", "object_type", "objec
 NEW_ID = "#(new)"
 
 
-def unnest_insert(new_id=None):
-    """INSERT INTO audit_entries (…) SELECT … FROM unnest(:at, :actor_user_id, …) — one array per column
-    (array_params), one prepared statement whatever the number of rows (PostgreSQL). `new_id`: a column
-    (of a CTE inserting a row in the same statement) that rows without object_id and NEW_ID in causes take."""
-    return _unnest_insert() if new_id is None else _unnest_insert_with(new_id)
+def json_insert(new_id=None):
+    """INSERT INTO audit_entries (…) SELECT … FROM json_to_recordset(:_audit) AS v(at …, …): the rows as one
+    JSON document (json_params), one prepared statement whatever their number (PostgreSQL). `new_id`: a
+    column (of a CTE inserting a row in the same statement) that rows without object_id and NEW_ID in
+    causes take."""
+    return _json_insert() if new_id is None else _json_insert_with(new_id)
+
+
+def storage_type(column):
+    """The type a column is stored as (enums are VARCHARs, decorators their impl)."""
+    kind = column.type
+    if isinstance(kind, sa.Enum):
+        return sa.String(kind.length)
+    return kind.impl if isinstance(kind, sa.types.TypeDecorator) else kind
 
 
 @cache
-def _unnest_source():
-    from sqlalchemy.dialects.postgresql import ARRAY
-
+def _json_source():
     table = AuditEntry.__table__
-    arrays = [sa.cast(sa.bindparam(name, type_=ARRAY(_element_type(table.c[name]))),
-                      ARRAY(_element_type(table.c[name]))) for name in COLUMNS]
-    return sa.func.unnest(*arrays).table_valued(*COLUMNS).render_derived(name="v")
+    return (sa.func.json_to_recordset(sa.cast(sa.bindparam("_audit", type_=sa.Text), sa.JSON))
+            .table_valued(*[sa.column(name, storage_type(table.c[name])) for name in COLUMNS])
+            .render_derived(name="v", with_types=True))
 
 
 @cache
-def _unnest_insert():
-    source = _unnest_source()
+def _json_insert():
+    source = _json_source()
     return AuditEntry.__table__.insert().from_select(COLUMNS, sa.select(*[source.c[name] for name in COLUMNS]))
 
 
-def _unnest_insert_with(new_id):
-    source = _unnest_source()
+def _json_insert_with(new_id):
+    source = _json_source()
     values = [source.c[name] for name in COLUMNS]
     values[COLUMNS.index("object_id")] = sa.func.coalesce(source.c.object_id, new_id)
     values[COLUMNS.index("cause")] = sa.func.replace(source.c.cause, NEW_ID, "#" + sa.cast(new_id, sa.Text))
@@ -139,17 +146,9 @@ def _unnest_insert_with(new_id):
                                                      .join(new_id.table, sa.true()))
 
 
-def _element_type(column):
-    if isinstance(column.type, sa.types.TypeDecorator):  # the timestamp
-        return sa.DateTime(timezone=True)
-    if isinstance(column.type, sa.Integer):
-        return sa.BigInteger()
-    return sa.Text()
-
-
-def array_params(rows):
-    """The parameters of unnest_insert for `rows`."""
-    return {name: [row.get(name) for row in rows] for name in COLUMNS}
+def json_params(rows):
+    """The parameters of json_insert for `rows`."""
+    return {"_audit": json.dumps(rows, default=str)}
 
 
 def fill_new_id(rows, new_id):
@@ -169,7 +168,7 @@ def write_entries(rows, connection=None):
         return 0
     connection = connection or db.session.connection()
     if connection.dialect.name == "postgresql":
-        connection.execute(unnest_insert(), array_params(rows))
+        connection.execute(json_insert(), json_params(rows))
     else:
         connection.execute(AuditEntry.__table__.insert(), rows)
     return len(rows)

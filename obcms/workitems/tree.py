@@ -36,7 +36,7 @@ from functools import cache
 import sqlalchemy as sa
 from sqlalchemy.orm import aliased
 
-from ..audit.recording import array_params, creation_entries, fill_new_id, unnest_insert, write_entries
+from ..audit.recording import creation_entries, fill_new_id, json_insert, json_params, storage_type, write_entries
 from ..database import is_sqlite
 from ..db_types import utcnow
 from ..errors import NotFound, ValidationFailed
@@ -300,9 +300,10 @@ def _also_ids(k):
 
 
 def _also_values(k):
-    """SET clauses giving `k` rows (ids bound as _a0 …) their own values of the ALSO columns."""
+    """SET clauses giving `k` rows (ids bound as _a0 …) their own values of the ALSO columns (bound as
+    _a0p, _a0s, … — short names keep the statement short enough for psycopg's query cache)."""
     ids = _also_ids(k)
-    return {name: sa.case(*[(c.id == ids[i], sa.bindparam(f"_a{i}_{name}", type_=c[name].type)) for i in range(k)],
+    return {name: sa.case(*[(c.id == ids[i], sa.bindparam(f"_a{i}{name[0]}", type_=c[name].type)) for i in range(k)],
                           else_=c[name])
             for name in (ALSO if k else ())}
 
@@ -312,7 +313,7 @@ def _also_params(also):
     for i, (row_id, values) in enumerate(also.items()):
         params[f"_a{i}"] = row_id
         for name in ALSO:
-            params[f"_a{i}_{name}"] = values[name]
+            params[f"_a{i}{name[0]}"] = values[name]
     return params
 
 
@@ -338,9 +339,9 @@ def _run(session, parts, entries=None, new_row=None):
     entries = entries or []
     if not is_sqlite(session) and (entries or new_row is not None or len(parts) > 1):
         params = {key: value for _, part_params in parts for key, value in part_params.items()}
-        params.update(array_params(entries))
+        params.update(json_params(entries))
         if new_row is not None:
-            params.update({f"_n_{key}": value for key, value in new_row.items()})
+            params["_row"] = json.dumps(new_row, default=str)
         result = session.execute(_combined(tuple(statement for statement, _ in parts), new_row is not None), params)
         return result.first()[0] if new_row is not None else None
     for statement, params in parts:
@@ -355,14 +356,17 @@ def _run(session, parts, entries=None, new_row=None):
 
 @cache
 def _combined(statements, with_new_row):
-    """WITH w0 AS (UPDATE/DELETE …), [new_row AS (INSERT INTO work_items …)] INSERT INTO audit_entries …"""
+    """WITH w0 AS (UPDATE/DELETE …), [new_row AS (INSERT INTO work_items … FROM json_to_record(:_row))]
+    INSERT INTO audit_entries … FROM json_to_recordset(:_audit)."""
     ctes = [statement.returning(c.id).cte(f"w{i}") for i, statement in enumerate(statements)]
     if not with_new_row:
-        return unnest_insert().add_cte(*ctes)
-    values = {column.key: sa.bindparam(f"_n_{column.key}", type_=column.type) for column in W.columns
-              if column.key != "id"}
-    new_row = sa.insert(W).values(values).returning(c.id).cte("new_row")
-    return unnest_insert(new_row.c.id).add_cte(*ctes).returning(sa.select(new_row.c.id).scalar_subquery())
+        return json_insert().add_cte(*ctes)
+    keys = [column.key for column in W.columns if column.key != "id"]
+    record = sa.literal_column("NULL::work_items")  # the table's row type: the JSON needs no column list
+    source = (sa.func.json_populate_record(record, sa.cast(sa.bindparam("_row", type_=sa.Text), sa.JSON))
+              .table_valued(*keys).alias("n"))
+    new_row = sa.insert(W).from_select(keys, sa.select(*[source.c[key] for key in keys])).returning(c.id).cte("new_row")
+    return json_insert(new_row.c.id).add_cte(*ctes).returning(sa.select(new_row.c.id).scalar_subquery())
 
 
 @cache
@@ -669,14 +673,6 @@ def insert_many(nodes, parent=None, check=None, locked=None, session=None):
     return [row["id"] for row in rows]
 
 
-def _plain_type(column):
-    """The storage type of a column (enums are VARCHARs, decorators their impl)."""
-    kind = column.type
-    if isinstance(kind, sa.Enum):
-        return sa.String(kind.length)
-    return kind.impl if isinstance(kind, sa.types.TypeDecorator) else kind
-
-
 @cache
 def _json_insert_statement(given):
     """INSERT INTO work_items (…) SELECT v.id, …, :_c_priority, … FROM json_to_recordset(:_rows) AS v(id
@@ -684,7 +680,7 @@ def _json_insert_statement(given):
     are one bound value each (default, timestamp), and a given column missing from a row takes its default."""
     keys = [column.key for column in W.columns]
     source = (sa.func.json_to_recordset(sa.cast(sa.bindparam("_rows", type_=sa.Text), sa.JSON))
-              .table_valued(*[sa.column(column.key, _plain_type(column)) for column in W.columns
+              .table_valued(*[sa.column(column.key, storage_type(column)) for column in W.columns
                               if column.key in given])
               .render_derived(name="v", with_types=True))
     defaults = dict(_column_defaults(), created_at=True, updated_at=True, version=1)
