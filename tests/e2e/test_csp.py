@@ -21,11 +21,12 @@ document.addEventListener("securitypolicyviolation", (e) => {
 
 
 def make_tracked_ppa(app, title):
-    """A PPA with an execution project generated from the program template (through the tracking service)."""
+    """A PPA with an execution project generated from the program template (through the tracking service), in
+    MBHTE: the other browser tests work in MSSD and must not meet its work items in their pickers."""
     with app.app_context():
         staff = db.session.scalar(sa.select(User).where(User.username == "staff"))
-        mssd = db.session.scalar(sa.select(Organization).where(Organization.acronym == "MSSD"))
-        ppa = Ppa(title=title, category="moa_ppa", fiscal_year=2026, sector="social", implementing_moa_id=mssd.id,
+        mbhte = db.session.scalar(sa.select(Organization).where(Organization.acronym == "MBHTE"))
+        ppa = Ppa(title=title, category="moa_ppa", fiscal_year=2026, sector="social", implementing_moa_id=mbhte.id,
                   budget_allocation=Decimal("2000000.00"), start_date=date(2026, 1, 1),
                   target_end_date=date(2026, 12, 31))
         db.session.add(ppa)
