@@ -22,14 +22,14 @@ from decimal import Decimal
 from functools import cache
 
 import sqlalchemy as sa
-from sqlalchemy.orm import aliased, joinedload
+from sqlalchemy.orm import aliased, joinedload, make_transient_to_detached
 
-from ..audit.context import audit_cause
 from ..audit.models import AuditEntry
 from ..audit.objects import object_type_of
-from ..audit.recording import record_bulk_change
-from ..auth.permissions import require
+from ..audit.recording import change_entries, creation_entries
+from ..auth.permissions import can, require
 from ..database import is_sqlite
+from ..db_types import utcnow
 from ..errors import Conflict, NotFound, ValidationFailed
 from ..extensions import db
 from ..ppas.models import Ppa
@@ -49,6 +49,8 @@ HISTORY_LIMIT = 50
 class Member:
     """The node or one of its children, as read (inside the tree lock when applying)."""
 
+    __scope_column__ = "organization_id"  # scoped like its work item (obcms.auth.permissions.can)
+
     id: int
     parent_id: int | None
     tree_id: int
@@ -59,10 +61,15 @@ class Member:
     version: int
     allocated_budget: Decimal
     actual_expenditure: Decimal
+    completed_at: object
     children_allocated: Decimal
     ppa_id: int | None
     organization_id: int | None
     ppa_budget: Decimal | None  # the PPA's budget allocation when this node is its execution project
+    # The node's PPA, for the Budget tab's parts after an apply: its execution project, policy and MOA.
+    ppa_root: int | None
+    ppa_policy: str | None
+    ppa_moa: int | None
 
 
 @dataclass(frozen=True)
@@ -150,12 +157,16 @@ def _family_statement(sqlite):
     k = aliased(W, name="k")
     children_allocated = (sa.select(money_sum(k.c.allocated_budget, sqlite)).where(k.c.parent_id == c.id)
                           .scalar_subquery())
-    ppa_budget = (sa.select(Ppa.__table__.c.budget_allocation)
-                  .where(Ppa.__table__.c.execution_project_id == c.id).scalar_subquery())
+    p = Ppa.__table__.c
+    ppa_budget = sa.case((p.execution_project_id == c.id, p.budget_allocation), else_=None)
     node = sa.bindparam("_node", type_=sa.Integer)
     return (sa.select(c.id, c.parent_id, c.tree_id, c.title, c.work_type, c.status, c.progress, c.version,
-                      c.allocated_budget, c.actual_expenditure, children_allocated.label("children_allocated"),
-                      c.ppa_id, c.organization_id, ppa_budget.label("ppa_budget"))
+                      c.allocated_budget, c.actual_expenditure, c.completed_at,
+                      children_allocated.label("children_allocated"),
+                      c.ppa_id, c.organization_id, ppa_budget.label("ppa_budget"),
+                      p.execution_project_id.label("ppa_root"), p.budget_distribution_policy.label("ppa_policy"),
+                      p.implementing_moa_id.label("ppa_moa"))
+            .select_from(W.outerjoin(Ppa.__table__, p.id == c.ppa_id))
             .where(sa.or_(c.id == node, c.parent_id == node)).order_by(tree.position()))
 
 
@@ -286,37 +297,61 @@ def _refuse_invalid(preview):
 
 
 @cache
-def _allocation_statement():
+def _write_statement():
+    """The children's new allocations and the roll-ups of the node and its ancestors: ONE executemany UPDATE,
+    each row with all five values (a child keeps its roll-up values, a container its allocation)."""
     return sa.update(W).where(c.id == sa.bindparam("_id")).values(
-        allocated_budget=sa.bindparam("_amount", type_=c.allocated_budget.type), version=c.version + 1)
+        allocated_budget=sa.bindparam("_allocated", type_=c.allocated_budget.type),
+        progress=sa.bindparam("_progress"), status=sa.bindparam("_status"),
+        actual_expenditure=sa.bindparam("_spent", type_=c.actual_expenditure.type),
+        completed_at=sa.bindparam("_completed_at", type_=c.completed_at.type), version=c.version + 1)
+
+
+def _insert_record(values):
+    """The Distribution row by one INSERT … RETURNING id (its audit rows go with the others'), as a persistent
+    object without another query."""
+    session = db.session
+    record_id = session.scalar(sa.insert(Distribution.__table__).values(**values)
+                               .returning(Distribution.__table__.c.id))
+    record = Distribution(id=record_id, **values)
+    make_transient_to_detached(record)
+    session.add(record)
+    return record
 
 
 def _write(preview, locked, actor, method, inputs, restored_from_id=None):
-    """One Distribution record, the children's new allocations (one executemany UPDATE, audited), the
-    roll-ups of the node and its ancestors — all with the cause "budget distribution #<id>"."""
+    """One Distribution record, the children's new allocations and the roll-ups of the node and its ancestors
+    (one UPDATE), every audit row of it — and of the PPA sync it causes — in one INSERT, all with the cause
+    "budget distribution #<id>". Statements: INSERT, UPDATE, the PPA sync (rollup.AFTER_RECOMPUTE), audit."""
     session = db.session
     node = preview.node
-    record = Distribution(ppa_id=node.ppa_id, node_id=node.id, method=method, amount=preview.amount,
-                          inputs=inputs, result=preview.result.to_json(),
-                          before={str(line.id): str(line.allocated) for line in preview.lines},
-                          created_by_id=actor.id, restored_from_id=restored_from_id)
-    session.add(record)
-    session.flush()
+    values = dict(ppa_id=node.ppa_id, node_id=node.id, method=method, amount=preview.amount, inputs=inputs,
+                  result=preview.result.to_json(),
+                  before={str(line.id): str(line.allocated) for line in preview.lines},
+                  created_by_id=actor.id, created_at=utcnow(), restored_from_id=restored_from_id)
+    record = _insert_record(values)
     cause = f"budget distribution #{record.id}"
     changed = [line for line in preview.lines if line.changed]
-    if changed:
-        with audit_cause(cause):
-            session.execute(_allocation_statement(), [{"_id": line.id, "_amount": line.share} for line in changed])
-            record_bulk_change(WorkItem, {line.id: {"allocated_budget": (line.allocated, line.share)}
-                                          for line in changed},
-                               versions={line.id: line.member.version + 1 for line in changed}, session=session)
-        ids = {line.id for line in changed}
-        for obj in session.identity_map.values():
-            if isinstance(obj, WorkItem) and sa.inspect(obj).identity[0] in ids:
-                session.expire(obj, ["allocated_budget", "version", "updated_at"])
     new = {line.id: rollup.Child(line.member.status, line.member.progress, line.share, line.member.actual_expenditure)
            for line in preview.lines}
-    rollup.recompute(locked, replace={node.id: new}, cause=cause, session=session)
+    changes = rollup.plan(locked, replace={node.id: new})
+    entries = creation_entries(Distribution, record.id, {**values, "id": record.id}, version=None, cause=cause)
+    entries += change_entries(WorkItem, {line.id: {"allocated_budget": (line.allocated, line.share)} for line in changed},
+                              versions={line.id: line.member.version + 1 for line in changed}, cause=cause)
+    with rollup.folded(changes, cause) as rolled:
+        params = [{"_id": line.id, "_allocated": line.share, "_progress": line.member.progress,
+                   "_status": line.member.status, "_spent": line.member.actual_expenditure,
+                   "_completed_at": line.member.completed_at} for line in changed]
+        params += [{"_id": node_id, "_allocated": locked[node_id].allocated_budget, "_progress": v["progress"],
+                    "_status": v["status"], "_spent": v["actual_expenditure"], "_completed_at": v["completed_at"]}
+                   for node_id, v in rolled.items()]
+        if params:
+            session.execute(_write_statement(), params)
+    ids = {line.id for line in changed}
+    for obj in session.identity_map.values():
+        if isinstance(obj, WorkItem) and sa.inspect(obj).identity[0] in ids:
+            session.expire(obj, ["allocated_budget", "version", "updated_at"])
+    rollup.finish(locked, changes, cause, entries, session=session)
     return record
 
 
@@ -328,37 +363,58 @@ def _recorded_inputs(method, preview):
     return {}
 
 
-def _lock(node, actor):
-    require(actor, "budget.distribute", node)
-    if node.ppa_id is None:
+@dataclass(frozen=True)
+class Applied:
+    """What an apply wrote and read: the record, the node and its children as read inside the lock, and the
+    node's lineage (itself and its ancestors, whose roll-up cells may have changed)."""
+
+    record: Distribution
+    node: Member
+    children: tuple
+    lineage: tuple
+
+
+def _locked_family(node_id, actor):
+    """Lock the tree, then read the node's family and its lineage inside the lock (3 statements); the node
+    must be in the actor's scope (NotFound), theirs to distribute (NotAllowed), and belong to a PPA."""
+    locked = tree.lock(node_id)
+    parent, children = read_family(node_id)
+    if not can(actor, "workitem.read", parent):
+        raise NotFound(f"There is no work item #{node_id} here.")
+    require(actor, "budget.distribute", parent)
+    if parent.ppa_id is None:
         raise ValidationFailed("Budget distributions are recorded per PPA; this tree belongs to no PPA.")
-    return tree.lock(node)
+    return locked, parent, children
 
 
-def apply_distribution(node, method, inputs, actor, expected_versions, amount=None):
-    """Distribute over the children of `node` (a WorkItem) and record it; returns the Distribution.
+def apply(node_id, method, inputs, actor, expected_versions, amount=None):
+    """Distribute over the children of work item `node_id` and record it → Applied. Scope, then permission, on
+    the row read inside the lock: another organization's node is NotFound whatever the actor's role.
 
     `expected_versions`: {id: version} of the node and its children as the user saw them (Preview.versions).
     Raises Conflict when any changed (or a child came or went), ValidationFailed naming each child's problem
-    (nothing is written), NotAllowed without budget.distribute on the node."""
-    locked = _lock(node, actor)
-    parent, children = read_family(node)
+    (nothing is written), NotFound outside the actor's scope, NotAllowed without budget.distribute."""
+    locked, parent, children = _locked_family(node_id, actor)
     preview = compute_preview(parent, children, method, inputs, amount)
     conflict = _stale(preview, expected_versions)
     if conflict is not None:
         raise conflict
     _refuse_invalid(preview)
-    return _write(preview, locked, actor, method, _recorded_inputs(method, preview))
+    record = _write(preview, locked, actor, method, _recorded_inputs(method, preview))
+    return Applied(record, parent, tuple(child.id for child in children), tuple(locked.rows))
+
+
+def apply_distribution(node, method, inputs, actor, expected_versions, amount=None):
+    """apply() for a loaded WorkItem (its permission checked before the lock); returns the Distribution."""
+    require(actor, "budget.distribute", node)
+    return apply(node.id, method, inputs, actor, expected_versions, amount).record
 
 
 def restore_distribution(distribution, actor):
     """Apply the result of an earlier distribution again, as a new record (restored_from_id). Refused when
     the node's children are no longer the ones it distributed over."""
-    node = db.session.get(WorkItem, distribution.node_id)
-    if node is None:
-        raise NotFound("The work item of this distribution no longer exists.")
-    locked = _lock(node, actor)
-    parent, children = read_family(node)
+    require(actor, "budget.distribute")
+    locked, parent, children = _locked_family(distribution.node_id, actor)
     recorded = {int(k) for k in distribution.result}
     current = {child.id for child in children}
     if recorded != current:
@@ -377,9 +433,17 @@ def restore_distribution(distribution, actor):
 
 
 # ------------------------------------------------------------------------------------------------- history
-def distribution_history(ppa, limit=HISTORY_LIMIT):
+@dataclass(frozen=True)
+class _Fact:
+    id: int
+    parent_id: int | None
+    title: str
+
+
+def distribution_history(ppa, limit=HISTORY_LIMIT, tree_nodes=None):
     """The PPA's distributions, newest first, with per-child before → after and whether each can still be
-    restored (its node has the same children). Two queries."""
+    restored (its node has the same children). Two queries — one when `tree_nodes` (the execution project's
+    rows with id, parent_id and title, e.g. rollup.allocation_tree's) hold every node the records name."""
     session = db.session
     records = session.scalars(sa.select(Distribution).where(Distribution.ppa_id == ppa.id)
                               .options(joinedload(Distribution.created_by))
@@ -388,9 +452,13 @@ def distribution_history(ppa, limit=HISTORY_LIMIT):
         return []
     node_ids = {r.node_id for r in records}
     child_ids = {int(k) for r in records for k in (*r.result, *r.before)}
-    facts = session.execute(sa.select(c.id, c.parent_id, c.title)
-                            .where(sa.or_(c.id.in_(sorted(node_ids | child_ids)),
-                                          c.parent_id.in_(sorted(node_ids))))).all()
+    known = {n["id"]: n for n in tree_nodes or ()}
+    if node_ids | child_ids <= set(known):  # the whole tree is known: every current child of those nodes too
+        facts = [_Fact(n["id"], n["parent_id"], n["title"]) for n in known.values()]
+    else:
+        facts = session.execute(sa.select(c.id, c.parent_id, c.title)
+                                .where(sa.or_(c.id.in_(sorted(node_ids | child_ids)),
+                                              c.parent_id.in_(sorted(node_ids))))).all()
     titles = {row.id: row.title for row in facts}
     kids = {}
     for row in facts:

@@ -6,10 +6,11 @@ restore.
     POST /budget/work-items/<id>/distribute           apply; 422/409 re-render the dialog's body
     GET|POST /budget/distributions/<id>/restore       confirmation, then restore (a new distribution)
 
-`from` says where the dialog was opened: "tree" (the work-item tree: the answer carries the node's rows and
-the roll-up cells and stat cards, out of band, in the tree view's ids) or "budget" (the PPA's Budget tab: the
-allocation tree and the history, out of band). Form fields: method, amount, weight-<child id> or
-amount-<child id>, v-<id> (the versions the user saw, node and children).
+`from` says where the dialog was opened: "tree" (the work-item tree: the answer carries the roll-up and
+allocation cells of the node, its ancestors and its shown children, and the stat cards, out of band, in the
+tree view's ids) or "budget" (the PPA's Budget tab: the allocation tree and the history, out of band). Form
+fields: method, amount, weight-<child id> or amount-<child id>, v-<id> (the versions the user saw, node and
+children).
 """
 import json
 from dataclasses import dataclass
@@ -25,7 +26,7 @@ from ..extensions import db
 from ..htmx import is_htmx, toast
 from ..ids import parse_id
 from ..ppas.models import Ppa
-from ..workitems import outline, rollup, tree
+from ..workitems import outline, rollup
 from ..workitems.models import WorkItem
 from . import services
 from .distribution import METHODS
@@ -131,15 +132,12 @@ def preview(node_id):
 
 @bp.post("/work-items/<int:node_id>/distribute")
 def apply(node_id):
-    node = _node(node_id)
+    """Apply: the service checks scope and permission on the node it reads inside the tree lock (no load of
+    its own). The answer is built from what the apply read (no re-query but the changed rows' cells)."""
     method = _method()
-    landing = _Landing(node.id, node.tree_id, node.ppa_id, can(current_user, "workitem.edit", node),
-                       can(current_user, "workitem.delete", node))
     try:
-        record = services.apply_distribution(node, method, _inputs(method), current_user, _versions(),
-                                             request.form.get("amount"))
-        message = f"Distributed {_money(record.amount)} over the items under “{node.title}” (#{record.id})."
-        db.session.commit()
+        applied = services.apply(node_id, method, _inputs(method), current_user, _versions(),
+                                 request.form.get("amount"))
     except ValidationFailed as error:
         db.session.rollback()
         context = _context(_preview(_node(node_id)))
@@ -147,25 +145,31 @@ def apply(node_id):
     except Conflict as error:
         db.session.rollback()
         return _render("body", 409, **_context(_preview(_node(node_id)), conflict=error))
+    node, record = applied.node, applied.record
+    message = f"Distributed {_money(record.amount)} over the items under “{node.title}” (#{record.id})."
     if not is_htmx():
-        return redirect(_back_url(landing, _origin()), code=303)
+        db.session.commit()
+        return redirect(_back_url(node, _origin()), code=303)
     if _origin() == "budget":
-        response = make_response(_budget_oob(_scoped_ppa(landing.ppa_id)))
-        response.headers["HX-Reswap"] = "none"
+        body = _budget_oob(_PpaFacts(node.ppa_id, node.ppa_root, node.ppa_policy, node.ppa_moa))
     else:
-        response = _tree_response(landing)
+        body = _tree_cells(applied)
+    db.session.commit()  # after rendering: the answer reads what this transaction wrote, nothing expires first
+    response = make_response(body)
+    response.headers["HX-Reswap"] = "none"
     return _closing(response, message, "distribute-dialog")
 
 
 @dataclass(frozen=True)
-class _Landing:
-    """What the answer to an apply needs of the node, taken before the commit expires it."""
+class _PpaFacts:
+    """What the Budget tab's parts need of the PPA (read with the node's family inside the apply's lock)."""
+
+    __scope_column__ = "implementing_moa_id"
 
     id: int
-    tree_id: int
-    ppa_id: int | None
-    may_edit: bool
-    may_delete: bool
+    execution_project_id: int | None
+    budget_distribution_policy: str
+    implementing_moa_id: int | None
 
 
 def _money(amount):
@@ -186,19 +190,17 @@ def _open_ids():
     return outline.parse_open(",".join(parse_qs(query).get("open", [])))
 
 
-def _tree_response(node):
-    """The node's rows again (in place of those shown under it, when it is open) and, out of band, the
-    roll-up cells of the node and its ancestors and the tree's stat cards (the tree view's ids)."""
-    rows = outline.attach_assignees(outline.visible_rows(node, _open_ids() | {node.id}, under=node))
-    lineage = [a.id for a in tree.ancestors(node.id, include_self=True)]
-    oob = outline.rows_by_id(lineage)
-    html = render_template("workitems/_rows.html", rows=rows, may_edit=node.may_edit, may_delete=node.may_delete,
-                           oob_rows=list(oob.values()), roots=[r for r in oob.values() if r.parent_id is None])
-    response = make_response(html)
-    response.headers["HX-Retarget"] = f"#wi-{node.id}"
-    response.headers["HX-Reswap"] = "afterend"
-    response.headers["X-Tree"] = json.dumps({"children_of": node.id, "if_expanded": True})
-    return response
+def _tree_cells(applied):
+    """Out of band, in the tree view's ids: the roll-up cells of the node and its ancestors, its children's
+    when they are shown (the node is the root or open in the page), and the tree's stat cards. One query."""
+    node = applied.node
+    ids = set(applied.lineage)
+    if node.parent_id is None or node.id in _open_ids():
+        ids |= set(applied.children)
+    rows = outline.rows_by_id(ids)
+    return render_template("workitems/_rows.html", rows=[], may_edit=False, may_delete=False,
+                           oob_rows=[rows[i] for i in sorted(ids) if i in rows],
+                           roots=[r for r in rows.values() if r.parent_id is None])
 
 
 # ------------------------------------------------------------------------------------------------- Budget tab
@@ -207,7 +209,7 @@ def budget_tab_context(ppa):
     distribution history (two queries)."""
     nodes = rollup.allocation_tree(ppa.execution_project_id) if ppa.execution_project_id else []
     return dict(allocation=nodes, containers={n["parent_id"] for n in nodes if n["parent_id"] is not None},
-                history=services.distribution_history(ppa),
+                history=services.distribution_history(ppa, tree_nodes=nodes),
                 may_distribute=can(current_user, "budget.distribute", ppa))
 
 

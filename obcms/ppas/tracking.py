@@ -53,7 +53,7 @@ from decimal import Decimal
 import sqlalchemy as sa
 
 from ..audit.context import audit_cause
-from ..audit.recording import record_bulk_change
+from ..audit.recording import change_entries, record_bulk_change
 from ..auth.permissions import require
 from ..budget.distribution import distribute_equal, distribute_weighted
 from ..database import is_sqlite
@@ -368,11 +368,12 @@ def _candidates(tree_ids, ppa_ids, statuses):
     return stmt
 
 
-def sync_ppa_from_tree(tree_ids=None, ppa_ids=None, statuses=None, session=None):
+def sync_ppa_from_tree(tree_ids=None, ppa_ids=None, statuses=None, session=None, entries=None):
     """Carry the execution projects' progress and status to their PPAs, set-based: one SELECT of the PPAs
-    that differ (locked), one UPDATE … FROM, one audit INSERT — whatever their number. Limit to the trees
-    `tree_ids` (root ids), the PPAs `ppa_ids`, PPAs in `statuses`; None = no limit. Returns SyncResult:
-    `changed` (PPAs written) and `moved` (Move for each whose progress changed ≥ NOTIFY_POINTS)."""
+    that differ (locked), one UPDATE … FROM, one audit INSERT — whatever their number (no INSERT when
+    `entries`, a list, takes the audit rows for the caller to write). Limit to the trees `tree_ids` (root
+    ids), the PPAs `ppa_ids`, PPAs in `statuses`; None = no limit. Returns SyncResult: `changed` (PPAs
+    written) and `moved` (Move for each whose progress changed ≥ NOTIFY_POINTS)."""
     session = session or db.session
     if tree_ids is not None and not tree_ids or ppa_ids is not None and not ppa_ids:
         return SyncResult()
@@ -389,8 +390,12 @@ def sync_ppa_from_tree(tree_ids=None, ppa_ids=None, statuses=None, session=None)
     with derived_status(cause):
         session.execute(sa.update(P).where(P.c.id == sub.c.id).values(
             progress=sub.c.new_progress, status=sub.c.new_status, version=P.c.version + 1, updated_at=utcnow()))
-        record_bulk_change(Ppa, {r.id: {"progress": (r.progress, r.new_progress), "status": (r.status, r.new_status)}
-                                 for r in rows}, versions={r.id: r.version + 1 for r in rows}, session=session)
+        audit = {r.id: {"progress": (r.progress, r.new_progress), "status": (r.status, r.new_status)} for r in rows}
+        versions = {r.id: r.version + 1 for r in rows}
+        if entries is None:
+            record_bulk_change(Ppa, audit, versions=versions, session=session)
+        else:
+            entries.extend(change_entries(Ppa, audit, versions=versions))
     changed = {r.id for r in rows}
     for obj in list(session.identity_map.values()):
         if isinstance(obj, Ppa) and sa.inspect(obj).identity[0] in changed:
@@ -401,12 +406,13 @@ def sync_ppa_from_tree(tree_ids=None, ppa_ids=None, statuses=None, session=None)
     return SyncResult(changed=len(rows), moved=moved)
 
 
-def _follow_tree(locked, session):
-    """After a roll-up: sync the PPAs of the PPA trees it touched (no query for other trees)."""
+def _follow_tree(locked, session, entries=None):
+    """After a roll-up: sync the PPAs of the PPA trees it touched (no query for other trees); the audit rows go
+    to `entries` when the caller writes them together (rollup.finish)."""
     roots = [r.id for r in locked.rows.values() if r.parent_id is None and r.ppa_id is not None]
     if roots:
         session.flush()
-        sync_ppa_from_tree(roots, session=session)
+        sync_ppa_from_tree(roots, session=session, entries=entries)
 
 
 if _follow_tree not in rollup.AFTER_RECOMPUTE:

@@ -6,9 +6,12 @@ import re
 import pytest
 import sqlalchemy as sa
 
+from obcms.audit.models import AuditEntry
 from obcms.budget import services
 from obcms.budget.models import Distribution
 from obcms.extensions import db
+from obcms.ppas.models import Ppa
+from obcms.workitems import services as workitem_services
 from obcms.workitems.models import WorkItem
 
 HX = {"HX-Request": "true"}
@@ -108,7 +111,7 @@ def test_live_preview_errors_name_the_child_and_apply_stays_disabled_nothing_wri
     assert allocations(planning, implementation, evaluation) == ["0.00"] * 3
 
 
-def test_apply_from_the_tree_swaps_rows_cells_and_stat_cards_and_closes_the_dialog(tracked, editor):
+def test_apply_from_the_tree_swaps_cells_and_stat_cards_and_closes_the_dialog(tracked, editor):
     ppa, root, (planning, implementation, evaluation) = tracked
     data = {"method": "weighted", "from": "tree", "amount": "1000000.00", f"weight-{planning.id}": "20",
             f"weight-{implementation.id}": "60", f"weight-{evaluation.id}": "20", **versions_of(root)}
@@ -117,11 +120,10 @@ def test_apply_from_the_tree_swaps_rows_cells_and_stat_cards_and_closes_the_dial
     assert response.status_code == 200
     assert allocations(planning, implementation, evaluation) == ["200000.00", "600000.00", "200000.00"]
     html = response.get_data(as_text=True)
-    assert response.headers["HX-Retarget"] == f"#wi-{root.id}" and response.headers["HX-Reswap"] == "afterend"
-    assert json.loads(response.headers["X-Tree"]) == {"children_of": root.id, "if_expanded": True}
-    for kid in (planning, implementation, evaluation):
-        assert f'<tr id="wi-{kid.id}"' in html
-    assert html.count('<tr id="wi-') == 5  # the children, and Phase 1 and 2 under the open Implementation
+    assert response.headers["HX-Reswap"] == "none" and "X-Tree" not in response.headers
+    assert '<tr id="wi-' not in html  # only cells change: the rows stay, with their open branches
+    for kid, amount in ((planning, "200,000.00"), (implementation, "600,000.00"), (evaluation, "200,000.00")):
+        assert re.search(rf'<td id="wi-{kid.id}-allocated" class="money" hx-swap-oob="true">₱ {amount}</td>', html)
     assert f'id="wi-{root.id}-allocated" class="money" hx-swap-oob="true"' in html
     assert f'id="wi-stats-{root.id}" class="cards wi-stats" hx-swap-oob="true"' in html
     assert "₱ 600,000.00" in html
@@ -129,11 +131,15 @@ def test_apply_from_the_tree_swaps_rows_cells_and_stat_cards_and_closes_the_dial
     assert json.loads(response.headers["HX-Trigger-After-Settle"]) == {"obcms:close-dialog": {"id": "distribute-dialog"}}
 
 
-def test_apply_from_the_budget_tab_swaps_the_allocation_tree_and_history(tracked, editor):
+def test_apply_from_the_budget_tab_swaps_the_allocation_tree_and_history(tracked, editor, count_queries):
     _, root, kids = tracked
     data = {"method": "equal", "from": "budget", "amount": "300", **versions_of(root)}
-    response = post(editor, f"/budget/work-items/{root.id}/distribute", data)
+    url = f"/budget/work-items/{root.id}/distribute"
+    db.session.commit()
+    with count_queries() as q:
+        response = post(editor, url, data)
     assert response.status_code == 200 and response.headers["HX-Reswap"] == "none"
+    assert q.count <= 10  # the apply's 8, the allocation tree, the history (titles from the allocation tree)
     html = response.get_data(as_text=True)
     assert '<section class="card" id="budget-allocation" aria-labelledby="budget-allocation-title" hx-swap-oob="true">' in html
     assert 'id="budget-history"' in html and "Equal · ₱ 300.00" in html
@@ -271,7 +277,32 @@ def test_preview_and_apply_run_a_constant_number_of_queries(make_tracked_ppa, ed
     with count_queries() as applying:
         response = post(editor, apply_url, data, headers={**HX, "HX-Current-URL": "http://localhost/work-items/1"})
     assert response.status_code == 200
-    # user, node, lock, lock read, family, record + its audit, allocations + audit, roll-ups + audit (when they
-    # change), the PPA sync; then the rows, their assignees, the lineage, its cells, the user for the template
-    assert applying.count <= 17
+    # the user, the tree lock, the lock read (lineage), the family (scope checked on it), the record INSERT, ONE
+    # UPDATE (allocations + roll-ups), the PPA sync's SELECT, ONE audit INSERT; the cells of the changed rows
+    assert applying.count <= 9
     assert allocations(kids[0])[0] == "20000.00"
+
+
+def test_apply_that_moves_the_roll_ups_and_the_ppa_stays_within_ten_queries(make_tracked_ppa, editor, users,
+                                                                            count_queries):
+    ppa, root, kids = make_tracked_ppa(children=[f"Part {i}" for i in range(50)])
+    workitem_services.update_work_item(kids[0], kids[0].version, users["oobc_staff"], progress=100)
+    data = {"method": "manual", "from": "tree", f"amount-{kids[0].id}": "500000.00",
+            **{f"amount-{kid.id}": "10204.08" for kid in kids[1:]}, **versions_of(root)}
+    data[f"amount-{kids[1].id}"] = "10204.16"
+    url = f"/budget/work-items/{root.id}/distribute"
+    db.session.commit()
+    assert db.session.get(Ppa, ppa.id).progress == 2
+    with count_queries() as applying:
+        response = post(editor, url, data, headers=HX)
+    assert response.status_code == 200, response.get_data(as_text=True)
+    # as above, and the PPA's UPDATE (its audit rows ride in the one audit INSERT)
+    assert applying.count <= 10
+    db.session.expire_all()
+    assert db.session.get(WorkItem, root.id).progress == 50  # weighted by the new budgets
+    assert db.session.get(Ppa, ppa.id).progress == 50
+    causes = db.session.execute(sa.select(AuditEntry.object_type, AuditEntry.field, AuditEntry.cause)
+                                .where(AuditEntry.field == "progress", AuditEntry.action == "update")
+                                .order_by(AuditEntry.id.desc()).limit(2)).all()
+    assert {(t, f) for t, f, _ in causes} == {("work_item", "progress"), ("ppa", "progress")}
+
