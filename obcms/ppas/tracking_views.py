@@ -93,4 +93,7 @@ def sync_status(ppa_id, run_id):
     run = db.session.get(JobRun, run_id)
     if run is None or run.name != "sync_ppa_progress" or run.arguments.get("ppa_ids") != [ppa_id]:
         raise NotFound("There is no such sync run for this PPA.")
-    return render_template("ppas/_sync_status.html", ppa=row.Ppa, run=run)
+    response = current_app.make_response(render_template("ppas/_sync_status.html", ppa=row.Ppa, run=run))
+    if run.status == "succeeded":
+        response.headers["HX-Trigger"] = "obcms:ppa-synced"  # the page header shows the synced figures
+    return response

@@ -191,6 +191,16 @@ def detail(ppa_id, tab):
     return render_page("ppas/detail.html", block="tab", **context)
 
 
+@bp.route("/<int:ppa_id>/header")
+def header(ppa_id):
+    """The detail page's header (chips, key figures, progress): the page's `header` block for htmx, which
+    reloads it after a transition or a sync; the detail page otherwise. Two queries (user, PPA)."""
+    row = _load(ppa_id)
+    if not is_htmx():
+        return redirect(url_for(".detail", ppa_id=ppa_id))
+    return render_page("ppas/detail.html", block="header", row=row, ppa=row.Ppa)
+
+
 def _tab_context(row, tab, tranche_form=None):
     context = dict(row=row, ppa=row.Ppa, tab=tab,
                    tabs=[(key, text, url_for("ppas.detail", ppa_id=row.Ppa.id, tab=key)) for key, text in TABS],

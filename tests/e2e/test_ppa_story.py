@@ -156,16 +156,19 @@ def test_the_whole_ppa_story(signed_in_page):
     _complete(moa, "Phase 1: Launch & Mobilization")
     expect(_row(moa, "Implementation").locator("td[id$='-progress']")).to_contain_text("40 %")
     expect(moa.locator(f"#wi-{_root_id(moa)}-progress")).to_contain_text("24 %")
+    expect(_header_progress(moa)).to_contain_text("24 %")  # the page header follows the transition in place
     # Needs Assessment is half of Planning & Design (200,000): the project moves to 34 %.
     _complete(moa, "Needs Assessment & Feasibility Study")
     expect(moa.locator(f"#wi-{_root_id(moa)}-progress")).to_contain_text("34 %")
     expect(moa.locator(f"#wi-stats-{_root_id(moa)}")).to_contain_text("34 %")
+    expect(_header_progress(moa)).to_contain_text("34 %")
     moa.reload()
     expect(_header_progress(moa)).to_contain_text("34 %")
 
     # Submit for technical review; the submitter may not act on the review.
     _approval(moa, url)
     _act(moa, "Submit for technical review", "technical review")
+    expect(moa.locator(".ppa-header .chips")).to_contain_text("technical review")  # the header's approval chip
     moa.reload()
     expect(moa.get_by_role("button", name="Pass technical review")).to_be_disabled()
     expect(moa.get_by_role("button", name="Reject")).to_be_disabled()
@@ -190,10 +193,11 @@ def test_the_whole_ppa_story(signed_in_page):
     _act(executive, "Approve", "approved")
     _act(executive, "Enact", "enacted")
     expect(executive.locator(".approval-tab")).to_contain_text("final")
-    # Enacting started the execution project: the PPA is ongoing now.
+    # Enacting started the execution project: the PPA is ongoing now, and its header says so in place.
+    expect(executive.locator(".ppa-header .chips")).to_contain_text("ongoing")
+    expect(executive.locator(".ppa-header .chips")).to_contain_text("enacted")
     executive.reload()
-    expect(executive.locator(".ppa-header")).to_contain_text("ongoing")
-    expect(executive.locator(".ppa-header")).to_contain_text("enacted")
+    expect(executive.locator(".ppa-header .chips")).to_contain_text("ongoing")
     assert script_errors == []
 
 
