@@ -33,7 +33,7 @@ from sqlalchemy.orm import aliased
 from sqlalchemy.orm.util import identity_key
 
 from ..audit.context import audit_cause
-from ..audit.recording import change_entries, write_entries
+from ..audit.recording import change_entries, storage_type, write_entries
 from ..database import is_sqlite
 from ..db_types import CENT, utcnow
 from ..errors import ValidationFailed
@@ -390,8 +390,14 @@ def check_allocation(parent, children_allocated):
         raise ValidationFailed(message, errors={"allocated_budget": [message]}, amount_over=str(over))
 
 
-ALLOCATION_COLUMNS = (c.id, c.parent_id, c.title, c.work_type, c.status, c.progress, c.depth, c.allocated_budget,
-                      c.actual_expenditure)
+def _stored(column):
+    """The column read as stored (no Money/Enum result processing: NUMERIC(14,2) comes back with its two
+    places, the enum as its string) — the allocation tree reads many rows."""
+    return sa.type_coerce(column, storage_type(column)).label(column.key)
+
+
+ALLOCATION_COLUMNS = (c.id, c.parent_id, c.title, _stored(c.work_type), _stored(c.status), c.progress, c.depth,
+                      _stored(c.allocated_budget), _stored(c.actual_expenditure))
 
 
 def allocation_tree(root, session=None):
@@ -402,16 +408,16 @@ def allocation_tree(root, session=None):
     rows = tree.subtree_rows(root, ALLOCATION_COLUMNS, session=session)
     given = {}
     for r in rows:
-        if r[1] is not None:
-            given[r[1]] = given.get(r[1], ZERO) + r[7]
+        parent_id = r[1]
+        if parent_id is not None:
+            given[parent_id] = given.get(parent_id, ZERO) + r[7]
     out = []
+    append = out.append
     for node_id, parent_id, title, work_type, status, progress, depth, allocated, spent in rows:
         children_allocated = given.get(node_id, ZERO)
         variance = allocated - spent
-        out.append({"id": node_id, "parent_id": parent_id, "title": title, "work_type": work_type, "status": status,
-                    "progress": progress, "depth": depth, "allocated": allocated,
-                    "children_allocated": children_allocated, "unallocated": allocated - children_allocated,
-                    "actual_expenditure": spent, "variance": variance,
-                    "variance_pct": (variance * 100 / allocated).quantize(CENT, rounding=ROUND_HALF_UP)
-                    if allocated else None})
+        append({"id": node_id, "parent_id": parent_id, "title": title, "work_type": work_type, "status": status,
+                "progress": progress, "depth": depth, "allocated": allocated, "children_allocated": children_allocated,
+                "unallocated": allocated - children_allocated, "actual_expenditure": spent, "variance": variance,
+                "variance_pct": (variance * 100 / allocated).quantize(CENT, rounding=ROUND_HALF_UP) if allocated else None})
     return out

@@ -34,7 +34,7 @@ from decimal import Decimal
 from functools import cache
 
 import sqlalchemy as sa
-from sqlalchemy.orm import aliased
+from sqlalchemy.orm import aliased, load_only
 
 from ..audit.recording import creation_entries, fill_new_id, json_insert, json_params, storage_type, write_entries
 from ..database import is_sqlite
@@ -763,8 +763,20 @@ def _read_statement(kind, include_self, columns=None):
     if columns is not None:
         stmt = sa.select(*columns).select_from(W.join(n, on))
     else:
-        stmt = sa.select(WorkItem).join_from(WorkItem, n, on)
+        stmt = sa.select(WorkItem).join_from(WorkItem, n, on).options(_tree_load())
     return stmt.where(n.c.id == _p("_node")).order_by(c.lft)
+
+
+# What the ORM reads (descendants, ancestors, children, siblings) load: the tree, the state, the money and
+# the dates shown in a tree. The other columns (description, notes, times, calendar, timestamps, …) load on
+# first access, per object: read them through a query of their own when many are needed.
+TREE_LOAD = ("id", "tree_id", "parent_id", "lft", "rgt", "depth", "title", "work_type", "status", "priority",
+             "progress", "auto_calculate_progress", "allocated_budget", "actual_expenditure", "start_date",
+             "due_date", "ppa_id", "organization_id", "version")
+
+
+def _tree_load():
+    return load_only(*[getattr(WorkItem, key) for key in TREE_LOAD])
 
 
 def _entities(statement, node, session):
@@ -783,7 +795,7 @@ def ancestors(node, include_self=False, session=None):
 
 @cache
 def _children_statement():
-    return sa.select(WorkItem).where(WorkItem.parent_id == _p("_node")).order_by(WorkItem.lft)
+    return sa.select(WorkItem).where(WorkItem.parent_id == _p("_node")).order_by(WorkItem.lft).options(_tree_load())
 
 
 def children(node, session=None):
