@@ -32,6 +32,7 @@ import json
 from dataclasses import dataclass, field
 from decimal import Decimal
 from functools import cache
+from typing import NamedTuple
 
 import sqlalchemy as sa
 from sqlalchemy.orm import aliased, load_only
@@ -51,8 +52,7 @@ STRUCTURE_ATTRIBUTES = ("tree_id", "lft", "rgt", "depth", "parent_id", "version"
                         "updated_at", "parent")
 
 
-@dataclass(frozen=True)
-class Fresh:
+class Fresh(NamedTuple):
     """A node's bounds and the facts the rules and roll-ups need, read inside the tree lock."""
 
     id: int
@@ -80,8 +80,7 @@ class Fresh:
         return (self.rgt - self.lft + 1) // 2
 
 
-@dataclass(frozen=True)
-class Kid:
+class Kid(NamedTuple):
     """A child of a locked node, as the roll-ups see it."""
 
     id: int
@@ -148,12 +147,16 @@ def _families_statement(with_height):
         height = sa.case((a.c.id == _p("_height_of"), below - a.c.depth), else_=None)
     else:
         height = sa.null()
-    return (sa.select(a.c.id, a.c.tree_id, a.c.parent_id, a.c.lft, a.c.rgt, a.c.depth, a.c.work_type, a.c.title,
-                      a.c.ppa_id, a.c.organization_id, a.c.allocated_budget, a.c.status, a.c.progress,
-                      a.c.auto_calculate_progress, a.c.actual_expenditure, a.c.completed_at, a.c.version,
+    def stored(column, label):  # as stored: no Money/Enum processing per value (NUMERIC(14,2) keeps its places)
+        return sa.type_coerce(column, storage_type(column)).label(label)
+
+    return (sa.select(a.c.id, a.c.tree_id, a.c.parent_id, a.c.lft, a.c.rgt, a.c.depth, stored(a.c.work_type, "work_type"),
+                      a.c.title, a.c.ppa_id, a.c.organization_id, stored(a.c.allocated_budget, "allocated_budget"),
+                      stored(a.c.status, "status"), a.c.progress, a.c.auto_calculate_progress,
+                      stored(a.c.actual_expenditure, "actual_expenditure"), a.c.completed_at, a.c.version,
                       height.label("height"), k.c.id.label("k_id"), k.c.lft.label("k_lft"),
-                      k.c.status.label("k_status"), k.c.progress.label("k_progress"),
-                      k.c.allocated_budget.label("k_allocated"), k.c.actual_expenditure.label("k_spent"))
+                      stored(k.c.status, "k_status"), k.c.progress.label("k_progress"),
+                      stored(k.c.allocated_budget, "k_allocated"), stored(k.c.actual_expenditure, "k_spent"))
             .select_from(n)
             .join(a, sa.and_(a.c.tree_id == n.c.tree_id, a.c.lft <= n.c.lft, a.c.rgt >= n.c.rgt))
             .outerjoin(k, k.c.parent_id == a.c.id)
@@ -171,16 +174,18 @@ def read_families(node_ids, height_of=None, session=None):
     if height_of is not None:
         params["_height_of"] = height_of
     values, kids = {}, {}
-    for r in session.execute(_families_statement(height_of is not None), params):
-        if r.id not in values:
-            values[r.id] = r
-            kids[r.id] = {}
-        if r.k_id is not None:
-            kids[r.id][r.k_id] = Kid(r.k_id, r.k_lft, r.k_status, r.k_progress, r.k_allocated, r.k_spent)
+    session.flush()  # the read goes to the connection (no ORM autoflush): pending changes first
+    for r in session.connection().execute(_families_statement(height_of is not None), params):
+        node_id, kid_id = r[0], r[18]
+        if node_id not in values:
+            values[node_id] = r
+            kids[node_id] = {}
+        if kid_id is not None:
+            kids[node_id][kid_id] = Kid(*r[18:])
     rows = {}
     for node_id, r in values.items():
         allocated = sum((kid.allocated_budget for kid in kids[node_id].values()), Decimal("0.00"))
-        rows[node_id] = Fresh(*r[:18], children_allocated=allocated)
+        rows[node_id] = Fresh(*r[:18], allocated)
     return Locked(rows, {node_id: list(members.values()) for node_id, members in kids.items()})
 
 
@@ -200,12 +205,12 @@ def _lock_statement(sqlite, known_trees):
 def lock_trees(ids, known_trees=False, session=None):
     """Lock the trees `ids` (known_trees=True: they are root ids; else: the trees holding these nodes).
     Returns the root ids locked, or None on SQLite (where the write lock covers every tree). One statement."""
-    session = _session(session)
+    connection = _session(session).connection()
     ids = sorted(set(ids))
-    if is_sqlite(session):
-        session.execute(_lock_statement(True, known_trees), {"_first": ids[0]})
+    if connection.dialect.name == "sqlite":
+        connection.execute(_lock_statement(True, known_trees), {"_first": ids[0]})
         return None
-    return set(session.scalars(_lock_statement(False, known_trees), {"_ids": ids}))
+    return set(connection.scalars(_lock_statement(False, known_trees), {"_ids": ids}))
 
 
 ROOTS = sa.select(c.id).where(c.parent_id.is_(None)).order_by(c.id)
