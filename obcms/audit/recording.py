@@ -53,6 +53,9 @@ def audited_columns(cls):
 
 def serialize(value):
     """Text for a stored value, exact: str(Decimal), ISO dates, UTC ISO timestamps, true/false."""
+    kind = type(value)
+    if kind is int or kind is Decimal:  # the common cases first
+        return str(value)
     if value is None:
         return None
     if isinstance(value, bool):
@@ -79,6 +82,9 @@ def serialize(value):
 def stored_value(value, personal):
     if personal:
         return redact_personal(value)
+    kind = type(value)
+    if kind is int or kind is Decimal:
+        return str(value)
     text = serialize(value)
     if text is None or isinstance(value, bool | int | float | Decimal | date | time):
         return text

@@ -261,10 +261,11 @@ def _expire(session, tree_ids=None, deleted=None, keep=None):
     (deleted = (tree_id, lft, rgt) of a removed subtree; objects whose bounds are not loaded are looked up,
     one query, only when there are such). `keep`: an object just written whose attributes are right."""
     unsure = []
-    for obj in list(session.identity_map.values()):
-        if not isinstance(obj, WorkItem) or obj is keep:
+    for state in list(session.identity_map.all_states()):
+        obj = state.obj()
+        if state.class_ is not WorkItem or obj is None or obj is keep:
             continue
-        loaded = sa.inspect(obj).dict
+        loaded = state.dict
         if tree_ids is not None and "tree_id" in loaded and loaded["tree_id"] not in tree_ids:
             continue
         if deleted is not None:
