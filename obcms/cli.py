@@ -114,13 +114,15 @@ def jobs_runs(limit):
 
 @jobs_cli.command("schedule")
 @click.option("--flask", "flask_bin", default="flask", show_default=True, help="Path to the flask command.")
-def jobs_schedule(flask_bin):
+@click.option("--env-file", default="/etc/obcms.env", show_default=True,
+              help="File of KEY=value lines (DATABASE_URL, REDIS_URL, SECRET_KEY …) each cron line loads.")
+def jobs_schedule(flask_bin, env_file):
     """Print the crontab lines that trigger the scheduled jobs."""
     import os
 
     from jobs.schedule import crontab_lines
 
-    for line in crontab_lines(os.getcwd(), flask_bin):
+    for line in crontab_lines(os.getcwd(), flask_bin, env_file):
         click.echo(line)
 
 
