@@ -125,7 +125,10 @@ def test_cli_enqueue_of_an_unknown_job_names_the_known_ones(app):
 def test_cli_lists_jobs_and_prints_the_cron_schedule(app):
     runner_ = app.test_cli_runner()
     assert "ping" in runner_.invoke(args=["obcms", "jobs", "list"]).output
-    assert "obcms jobs enqueue ping" in runner_.invoke(args=["obcms", "jobs", "schedule"]).output
+    lines = runner_.invoke(args=["obcms", "jobs", "schedule", "--env-file", "/srv/obcms.env"]).output.splitlines()
+    assert lines and all(". /srv/obcms.env && flask --app wsgi obcms jobs enqueue " in line for line in lines)
+    assert any(line.startswith("0 2 * * * ") and line.endswith("enqueue sync_ppa_progress >> "
+                                                                "/var/log/obcms-cron.log 2>&1") for line in lines)
 
 
 # Through a real Redis ------------------------------------------------------------------------------------
