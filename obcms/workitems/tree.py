@@ -364,7 +364,7 @@ def _run(session, parts, entries=None, new_row=None):
 def _combined(statements, with_new_row):
     """WITH w0 AS (UPDATE/DELETE …), [new_row AS (INSERT INTO work_items … FROM json_to_record(:_row))]
     INSERT INTO audit_entries … FROM json_to_recordset(:_audit)."""
-    ctes = [statement.returning(c.id).cte(f"w{i}") for i, statement in enumerate(statements)]
+    ctes = [statement.cte(f"w{i}") for i, statement in enumerate(statements)]  # no RETURNING: nothing kept
     if not with_new_row:
         return json_insert().add_cte(*ctes)
     keys = [column.key for column in W.columns if column.key != "id"]
@@ -667,8 +667,8 @@ def insert_many(nodes, parent=None, check=None, locked=None, session=None):
         _run(session, [_shift(locked, True, tree_id, start, 2 * total)])
     base = dict(_column_defaults(), created_at=utcnow(), version=1)
     base["updated_at"] = base["created_at"]
-    if sqlite:  # sqlite3's executemany: one prepared statement, stepped in C; every row in one shape
-        session.execute(sa.insert(W), [{**base, **row} for row in rows])
+    if sqlite:
+        _sqlite_insert(session, rows, base)
     else:  # one statement: the rows as one JSON document (psycopg's executemany would send N INSERTs)
         given = frozenset().union(*rows)
         session.execute(_json_insert_statement(given), {
@@ -677,6 +677,28 @@ def insert_many(nodes, parent=None, check=None, locked=None, session=None):
     if parent is not None:
         _expire(session, {tree_id})
     return [row["id"] for row in rows]
+
+
+def _sqlite_insert(session, rows, base):
+    """SQLite: one prepared INSERT stepped by sqlite3's executemany, the rows as tuples converted by the
+    columns' own bind processors (computed once, not per row and value as a Core executemany would)."""
+    connection = session.connection()
+    sql, keys, processors = _sqlite_insert_plan(connection.dialect)
+    params = []
+    for row in rows:
+        full = {**base, **row}
+        params.append(tuple(value if process is None or value is None else process(value)
+                            for value, process in zip([full[key] for key in keys], processors, strict=True)))
+    connection.exec_driver_sql(sql, params)
+
+
+@cache
+def _sqlite_insert_plan(dialect):
+    compiled = sa.insert(W).values({column.key: sa.bindparam(column.key) for column in W.columns}).compile(
+        dialect=dialect)
+    keys = list(compiled.positiontup)
+    processors = [W.c[key].type.dialect_impl(dialect).bind_processor(dialect) for key in keys]
+    return str(compiled), keys, processors
 
 
 @cache
