@@ -341,14 +341,18 @@ def _run(session, parts, entries=None, new_row=None):
     (its column values) if given, and the audit rows `entries` (they may name the new row: NEW_ID).
 
     PostgreSQL: ONE statement, the writes as data-modifying CTEs of the audit INSERT (they touch different
-    rows). Elsewhere one statement each. Returns the new row's id (None without a new row)."""
+    rows), sent on the connection (the status guard watches UPDATEs through the session; roll-ups run
+    under derived_status anyway). Elsewhere one statement each, through the session. Returns the new
+    row's id (None without a new row)."""
     entries = entries or []
-    if not is_sqlite(session) and (entries or new_row is not None or len(parts) > 1):
+    connection = session.connection()
+    if connection.dialect.name != "sqlite" and (entries or new_row is not None or len(parts) > 1):
         params = {key: value for _, part_params in parts for key, value in part_params.items()}
         params.update(json_params(entries))
         if new_row is not None:
             params["_row"] = json.dumps(new_row, default=str)
-        result = session.execute(_combined(tuple(statement for statement, _ in parts), new_row is not None), params)
+        result = connection.execute(_combined(tuple(statement for statement, _ in parts), new_row is not None),
+                                    params)
         return result.first()[0] if new_row is not None else None
     for statement, params in parts:
         session.execute(statement, params)
@@ -356,7 +360,7 @@ def _run(session, parts, entries=None, new_row=None):
     if new_row is not None:
         new_id = session.execute(_insert_statement(), new_row).inserted_primary_key[0]
         fill_new_id(entries, new_id)
-    write_entries(entries, session.connection())
+    write_entries(entries, connection)
     return new_id
 
 
