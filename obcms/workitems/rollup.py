@@ -13,8 +13,9 @@ Allocation: the children's allocated budgets may not exceed the parent's (check_
 unallocated (allocation_tree).
 
 Two ways to recompute, same rules (a test holds them equal):
-- update_ancestors(node_ids): the ancestors of changed nodes, one pass: one SELECT of every ancestor with its
-  children, computed bottom-up in Python (`derive`), one executemany UPDATE of the rows that changed.
+- plan(locked, replace=…): the ancestors of a change, one pass over the tree.lock() read, bottom-up in Python
+  (`derive`), no query. A tree write carries the result in its own UPDATE (folded + entries + finish); an
+  edit writes it with one executemany UPDATE (recompute, update_ancestors).
 - rollup_trees(tree_ids=None): whole trees (or all) in SQL: one SELECT finds the containers whose stored
   values disagree with their children's (GROUP BY parent_id); from the deepest such level up, per level
   one SELECT computing the new values from the children and one UPDATE of those that changed. At most 5

@@ -4,9 +4,12 @@ A tree is every node with the same `tree_id` (= its root's id). A node's interva
 its subtree; the root spans 1 … 2n. Reads are one query each (a self-join on the lft range, so the bounds are
 never taken from a possibly stale ORM object):
 
-    descendants(project)               # [WorkItem …] in tree order
+    descendants(project)               # [WorkItem …] in tree order (TREE_LOAD columns; the rest on access)
     ancestors(subtask)                 # the breadcrumb, root first
     subtree_nested(project)            # {"id", "title", …, "children": [ … ]} for a template
+    children_rows({5, 9}, columns)     # the children of several parents, in tree order (size_column())
+
+Code elsewhere orders by position() and counts with size()/size_column(); it never reads the bounds.
 
 Writes lock the tree(s) they touch — the root row, `SELECT … FOR UPDATE` on PostgreSQL (several trees in id
 order, so two writers never deadlock), the database write lock on SQLite; lock_trees() does it in one statement
@@ -25,8 +28,10 @@ the session are expired (deleted ones expunged), so stale bounds are never used.
 
 `check=` callables (the service's type, depth and allocation rules) run inside the lock with the fresh
 rows, so a rule is judged on the same data the write uses; services pass `locked=` (what lock() returned) to
-reuse that read. Statements after the lock: insert 3 (read, shift, INSERT), move 2 (read, one UPDATE),
-delete 3 (read, DELETE, close the gap).
+reuse that read, `also=` (the ancestors' roll-ups, rollup.folded) so each container is written once, and
+`entries=` (the operation's audit rows). After the lock and the re-read, a write is ONE statement on
+PostgreSQL — the shift/move/delete and the new row as data-modifying CTEs of the audit INSERT (_run) — and
+one statement per part on SQLite: insert 3 (SQLite 5: shift, INSERT, audit), move 3, delete 3 (SQLite 4-5).
 """
 import json
 from dataclasses import dataclass, field
