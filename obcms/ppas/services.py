@@ -34,7 +34,7 @@ from .models import (
     Ppa,
     label,
 )
-from .tracking import follow_ppa_organization, follow_ppa_status
+from .tracking import ROOT_FIELDS, follow_ppa_organization, follow_ppa_plan, follow_ppa_status
 
 MAX_AMOUNT = parse_decimal("999999999999.99")  # NUMERIC(14, 2)
 CODE_RE = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._/-]*$")
@@ -88,12 +88,14 @@ def update_ppa(ppa, expected_version, *, actor, **changes):
     # What the user sent, cleaned, plus what cleaning changed beside it (e.g. funding_source_other cleared).
     applied = {name: value for name, value in clean.items() if name in changes or getattr(ppa, name) != value}
     status_before, moa_before = ppa.status, ppa.implementing_moa_id
+    plan_before = {name: getattr(ppa, name) for name in ROOT_FIELDS}
     lock_ppa(ppa)  # its execution project's tree first: the status may fire the project's transition
     versioned_update(ppa, expected_version, applied)
     if ppa.status != status_before:
         follow_ppa_status(ppa, actor)  # the execution project's transition, when status sync is on
     if ppa.implementing_moa_id != moa_before:
         follow_ppa_organization(ppa)  # its work items (scoped by organization) move with it
+    follow_ppa_plan(ppa, actor, plan_before)  # the execution project's root carries the budget and dates
     return ppa
 
 

@@ -8,6 +8,7 @@ and status following that tree (DOMAIN.md "Structure templates", "The PPA from i
     result = sync_ppa_from_tree([root.id])                       # set-based; result.changed, result.moved (≥ 5 points)
     follow_ppa_status(ppa, user)                                 # a PPA status edit → the project's transition
     follow_ppa_organization(ppa)                                 # a new implementing MOA → its work items' organization
+    follow_ppa_plan(ppa, user, before)                           # a new budget or dates → the project's root
 
 Generation (one bulk insert through workitems.services.build_tree, in the caller's transaction):
 - The root is a `project` titled with the PPA title, carrying its budget allocation (0 when none), its dates
@@ -459,6 +460,41 @@ def follow_ppa_organization(ppa, session=None):
         if isinstance(obj, WorkItem) and sa.inspect(obj).identity[0] in moved:
             session.expire(obj, ["organization_id", "organization", "version", "updated_at"])
     return len(rows)
+
+
+# The PPA's fields its execution project's root carries (DOMAIN.md "Structure templates").
+ROOT_FIELDS = {"budget_allocation": "allocated_budget", "start_date": "start_date", "target_end_date": "due_date"}
+
+
+def follow_ppa_plan(ppa, actor, before):
+    """After an editor changed the PPA's budget allocation or dates (`before`: {PPA field: old value}): the
+    execution project's root takes them (allocated_budget, 0 when none; start_date, due_date) through the
+    tree's normal write path, which re-runs the roll-ups; its children are not shifted. A budget below what
+    the root's children already hold is refused on budget_allocation, naming that amount. Call it holding
+    lock_ppa (update_ppa does). Returns the root, or None when the PPA has no execution project or nothing
+    the root carries changed."""
+    from ..workitems.services import update_work_item
+
+    changes = {ROOT_FIELDS[name]: getattr(ppa, name) for name in ROOT_FIELDS
+               if name in before and getattr(ppa, name) != before[name]}
+    if not changes or not ppa.execution_project_id:
+        return None
+    root = db.session.get(WorkItem, ppa.execution_project_id)
+    db.session.refresh(root)
+    if "allocated_budget" in changes:
+        changes["allocated_budget"] = changes["allocated_budget"] or Decimal("0.00")
+        held = db.session.scalar(sa.select(sa.func.coalesce(sa.func.sum(W.c.allocated_budget), 0))
+                                 .where(W.c.parent_id == root.id))
+        if Decimal(held) > changes["allocated_budget"]:
+            message = f"The work items already hold ₱ {Decimal(held):,.2f}; the budget cannot go below that."
+            raise ValidationFailed(message, errors={"budget_allocation": [message]})
+    with audit_cause(f"the plan of {ppa.display_code} changed"):
+        try:
+            return update_work_item(root, root.version, actor, **changes)
+        except ValidationFailed as error:
+            fields = {v: k for k, v in ROOT_FIELDS.items()}
+            raise ValidationFailed(error.detail, errors={fields.get(name, name): messages
+                                                         for name, messages in error.errors.items()}) from error
 
 
 # ------------------------------------------------------------------------------------------------- nightly
