@@ -18,8 +18,11 @@ def render_page(template, block=None, **context):
     return render_template(template, **context)
 
 
-def toast(response, message, level="success"):
-    """Ask the page to show a toast (HX-Trigger), keeping any other triggers already set."""
+TREE_CHANGED = "obcms:tree-changed"  # a work-item tree was written (edit, add, move, delete, distribution)
+
+
+def trigger(response, event, detail=None):
+    """Add the client event `event` (with `detail`) to the response's HX-Trigger, keeping any already set."""
     import json
 
     triggers = {}
@@ -28,6 +31,11 @@ def toast(response, message, level="success"):
             triggers = json.loads(response.headers["HX-Trigger"])
         except ValueError:
             triggers = {response.headers["HX-Trigger"]: None}
-    triggers["obcms:toast"] = {"message": message, "level": level}
+    triggers[event] = detail
     response.headers["HX-Trigger"] = json.dumps(triggers)
     return response
+
+
+def toast(response, message, level="success"):
+    """Ask the page to show a toast (HX-Trigger), keeping any other triggers already set."""
+    return trigger(response, "obcms:toast", {"message": message, "level": level})

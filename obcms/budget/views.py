@@ -23,7 +23,7 @@ from jinja2_fragments.flask import render_block
 from ..auth.permissions import can, load_in_scope
 from ..errors import Conflict, NotFound, ValidationFailed
 from ..extensions import db
-from ..htmx import is_htmx, toast
+from ..htmx import TREE_CHANGED, is_htmx, toast, trigger
 from ..ids import parse_id
 from ..ppas.models import Ppa
 from ..workitems import outline, rollup
@@ -177,8 +177,10 @@ def _money(amount):
 
 
 def _closing(response, message, dialog_id):
-    """Show a toast and, once the swaps are done (the dialog holds the element that asked), close the dialog
-    (the obcms:close-dialog event, static/js/app.js)."""
+    """Show a toast, tell the page the tree changed (obcms:tree-changed: a PPA header reloads) and, once the
+    swaps are done (the dialog holds the element that asked), close the dialog (the obcms:close-dialog event,
+    static/js/app.js)."""
+    trigger(response, TREE_CHANGED)
     toast(response, message)
     response.headers["HX-Trigger-After-Settle"] = json.dumps({"obcms:close-dialog": {"id": dialog_id}})
     return response

@@ -31,7 +31,7 @@ from ..auth.models import Organization
 from ..auth.permissions import EDIT_ALL, can, require, scope
 from ..errors import Conflict, NotFound, ValidationFailed
 from ..extensions import db
-from ..htmx import is_htmx, render_page, toast
+from ..htmx import TREE_CHANGED, is_htmx, render_page, toast, trigger
 from ..ids import parse_id
 from ..workflow import available_transitions, fire, machine_for
 from . import outline, services, tree
@@ -152,8 +152,9 @@ def _rows_html(rows, may_edit, may_delete, oob_rows=(), roots=()):
                            oob_rows=oob_rows, roots=roots)
 
 
-def _respond(rows, item, oob_ids=(), x_tree=None, status=200, message=None):
-    """Rows for the main swap, the roll-up cells of `oob_ids` and the stat cards of the roots among them."""
+def _respond(rows, item, oob_ids=(), x_tree=None, status=200, message=None, written=True):
+    """Rows for the main swap, the roll-up cells of `oob_ids` and the stat cards of the roots among them;
+    after a write (`written`) the obcms:tree-changed event, so the rest of the page (a PPA header) reloads."""
     outline.attach_assignees(rows)
     oob = outline.rows_by_id(oob_ids)
     html = _rows_html(rows, can(current_user, "workitem.edit", item), can(current_user, "workitem.delete", item),
@@ -161,6 +162,8 @@ def _respond(rows, item, oob_ids=(), x_tree=None, status=200, message=None):
     response = make_response(html, status)
     if x_tree:
         response.headers["X-Tree"] = json.dumps(x_tree)
+    if written:
+        trigger(response, TREE_CHANGED)
     if message:
         toast(response, message)
     return response
@@ -202,7 +205,7 @@ def row(item_id):
     if not is_htmx():
         return redirect(url_for(".show", item_id=item.id))
     rows = list(outline.rows_by_id([item.id]).values())
-    return _respond(rows, item, oob_ids=_lineage(item.id))
+    return _respond(rows, item, oob_ids=_lineage(item.id), written=False)
 
 
 # ------------------------------------------------------------------------------------------------- forms

@@ -10,6 +10,7 @@ from obcms.audit.models import AuditEntry
 from obcms.budget import services
 from obcms.budget.models import Distribution
 from obcms.extensions import db
+from obcms.htmx import TREE_CHANGED
 from obcms.ppas.models import Ppa
 from obcms.workitems import services as workitem_services
 from obcms.workitems.models import WorkItem
@@ -128,6 +129,7 @@ def test_apply_from_the_tree_swaps_cells_and_stat_cards_and_closes_the_dialog(tr
     assert f'id="wi-stats-{root.id}" class="cards wi-stats" hx-swap-oob="true"' in html
     assert "₱ 600,000.00" in html
     assert json.loads(response.headers["HX-Trigger"])["obcms:toast"]["message"].startswith("Distributed ₱1,000,000.00")
+    assert TREE_CHANGED in json.loads(response.headers["HX-Trigger"])  # the PPA page's header reloads
     assert json.loads(response.headers["HX-Trigger-After-Settle"]) == {"obcms:close-dialog": {"id": "distribute-dialog"}}
 
 

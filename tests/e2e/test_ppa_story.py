@@ -105,7 +105,8 @@ def _distribute(page):
     expect(dialog.get_by_role("button", name="Apply")).to_be_disabled()
     dialog.get_by_label("Weight for Phase 3: Consolidation").fill("20")
     expect(dialog.get_by_role("button", name="Apply")).to_be_enabled()
-    dialog.get_by_role("button", name="Apply").click()
+    with page.expect_response(re.compile(r"/ppas/\d+/header$")):  # the header reloads on obcms:tree-changed
+        dialog.get_by_role("button", name="Apply").click()
     expect(dialog).to_have_count(0)
     expect(_row(page, "Phase 1: Launch & Mobilization").locator("td[id$='-allocated']")).to_have_text("₱ 240,000.00")
     expect(_row(page, "Phase 3: Consolidation").locator("td[id$='-allocated']")).to_have_text("₱ 120,000.00")

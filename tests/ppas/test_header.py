@@ -22,7 +22,7 @@ def test_the_header_block_alone_for_htmx(ready_ppa, client_as, count_queries):
     html = response.get_data(as_text=True)
     assert response.status_code == 200 and q.count <= 2  # the user, the PPA with its funding totals
     assert html.lstrip().startswith('<header class="ppa-header" id="ppa-header"')
-    assert 'hx-trigger="obcms:transition from:body, obcms:ppa-synced from:body"' in html
+    assert 'hx-trigger="obcms:transition from:body, obcms:ppa-synced from:body, obcms:tree-changed from:body"' in html
     assert "Water systems for OBC villages" in html and "35 %" in html and "approval-draft" in html
     assert 'role="tablist"' not in html  # the header only
     assert client.get(url).status_code == 302

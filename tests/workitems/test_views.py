@@ -8,6 +8,7 @@ import pytest
 import sqlalchemy as sa
 
 from obcms.extensions import db
+from obcms.htmx import TREE_CHANGED
 from obcms.workitems import services
 from obcms.workitems.models import WorkItem
 from obcms.workitems.outline import EXPAND_ALL_LIMIT
@@ -177,6 +178,7 @@ def test_add_a_child_inline_with_roll_ups(client_as, csrf_token, road):
         assert f'id="wi-{node.id}-unallocated"' in html
     assert f'id="wi-stats-{road.id}" class="cards wi-stats" hx-swap-oob="true"' in html
     assert "obcms:toast" in response.headers["HX-Trigger"]
+    assert TREE_CHANGED in json.loads(response.headers["HX-Trigger"])  # a PPA page's header reloads
 
 
 def test_only_allowed_types_and_over_allocation_are_refused_inline(client_as, csrf_token, road):
@@ -217,6 +219,7 @@ def test_edit_progress_of_a_leaf_rolls_up_out_of_band(client_as, csrf_token, roa
     assert re.search(rf'id="wi-{a1.id}-progress"[^>]*hx-swap-oob="true">.*?40 %', html)
     assert re.search(rf'id="wi-{road.id}-progress"[^>]*hx-swap-oob="true">.*?20 %', html)
     assert re.search(rf'id="wi-stats-{road.id}"[^>]*hx-swap-oob="true"', html)
+    assert TREE_CHANGED in json.loads(response.headers["HX-Trigger"])
 
 
 def test_edit_status_goes_through_the_workflow(client_as, csrf_token, road):
@@ -315,6 +318,7 @@ def test_move_a_subtree_and_roll_up_both_ends(client_as, csrf_token, road, staff
     html = response.get_data(as_text=True)
     assert response.status_code == 200, html
     assert json.loads(response.headers["X-Tree"]) == {"remove": leaf.id, "children_of": a2.id, "if_expanded": True}
+    assert TREE_CHANGED in json.loads(response.headers["HX-Trigger"])
     assert row_ids(html) == [leaf.id, item("A2.1").id, item("A2.2").id]
     assert (item("A1").progress, item("A2").progress) == (0, 33)
     for node in (a1, a2, road):
@@ -371,6 +375,7 @@ def test_delete_asks_with_the_subtree_size_then_deletes(client_as, csrf_token, r
     assert item("A1") is None and item("A1.1") is None
     assert f'id="wi-{road.id}-toggle" class="wi-toggle" hx-swap-oob="true"' in body
     assert f'id="wi-stats-{road.id}"' in body and "and 2 items under it" in response.headers["HX-Trigger"]
+    assert TREE_CHANGED in json.loads(response.headers["HX-Trigger"])
 
 
 def test_stale_delete_is_a_409_shown_under_the_row(client_as, csrf_token, road, staff):
