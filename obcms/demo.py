@@ -77,6 +77,10 @@ DEMO_PPAS = [
 ]
 
 
+# PPAs whose execution project the demo generates, so the work-item tree is there to explore (code → template).
+DEMO_TRACKED = {"MBHTE-2026-004": "program", "OOBC-2026-005": "activity"}
+
+
 def seed_demo_ppas(orgs):
     """A small living portfolio across MOAs and sectors, with money movements (only into an empty table)."""
     from datetime import date, timedelta
@@ -108,3 +112,7 @@ def seed_demo_ppas(orgs):
         for kind, amount, offset in tranches:
             add_tranche(ppa, actor, kind=kind, amount=Decimal(amount),
                         tranche_date=start_date + timedelta(days=offset), source="SARO-BARMM-" + code)
+        if code in DEMO_TRACKED:
+            from .ppas.tracking import enable_tracking
+
+            enable_tracking(ppa, actor, DEMO_TRACKED[code], "weighted")
