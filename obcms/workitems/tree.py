@@ -693,11 +693,19 @@ def _sqlite_insert(session, rows, base):
     columns' own bind processors (computed once, not per row and value as a Core executemany would)."""
     connection = session.connection()
     sql, keys, processors = _sqlite_insert_plan(connection.dialect)
+    process = dict(zip(keys, processors, strict=True))
+
+    def stored(key, value):
+        convert = process[key]
+        return value if convert is None or value is None else convert(value)
+
+    stored_base = {key: stored(key, value) for key, value in base.items()}  # the shared values, once
     params = []
     for row in rows:
-        full = {**base, **row}
-        params.append(tuple(value if process is None or value is None else process(value)
-                            for value, process in zip([full[key] for key in keys], processors, strict=True)))
+        values = stored_base.copy()
+        for key, value in row.items():
+            values[key] = stored(key, value)
+        params.append(tuple([values[key] for key in keys]))
     connection.exec_driver_sql(sql, params)
 
 
