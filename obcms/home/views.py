@@ -10,6 +10,7 @@ from ..auth.permissions import require, scope
 from ..extensions import db
 from ..htmx import render_page
 from ..notifications.services import recent
+from ..ppas.models import STATUSES, Ppa
 from ..ppas.queue import approval_queue
 from ..workitems.models import WorkItem, work_item_assignees
 from ..workitems.states import OPEN
@@ -56,3 +57,22 @@ def tasks():
 def alerts():
     require(current_user, "dashboard.view")
     return render_page("home/_alerts.html", notifications=recent(current_user, unread_only=True, limit=5))
+
+
+def portfolio_summary(user):
+    """The PPAs the user may see, by status, with their budget: one grouped query."""
+    rows = db.session.execute(scope(
+        sa.select(Ppa.status, sa.func.count(Ppa.id), sa.func.sum(Ppa.budget_allocation)), Ppa, user)
+        .group_by(Ppa.status)).all()
+    counts = dict.fromkeys(STATUSES, 0)
+    budget = 0
+    for status, n, amount in rows:
+        counts[status] = n
+        budget += amount or 0
+    return {"counts": counts, "total": sum(counts.values()), "budget": budget}
+
+
+@bp.get("/home/portfolio")
+def portfolio():
+    require(current_user, "ppa.read")
+    return render_page("home/_portfolio.html", summary=portfolio_summary(current_user))

@@ -115,3 +115,17 @@ def test_alerts_show_my_unread_notifications(users, client_as, count_queries):
     assert "PPA-1 waits 8 days" in html and 'href="/ppas/1/approval"' in html
     assert q.count <= 2
     assert "No alerts." in client_as("moa_staff").get("/home/alerts", headers=HX).get_data(as_text=True)
+
+
+def test_portfolio_block_counts_what_i_may_see_in_one_query(make_ppa, organizations, client_as, count_queries):
+    make_ppa(title="Mine, ongoing", status="ongoing")
+    make_ppa(title="Mine, planning")
+    make_ppa(title="Another MOA's", implementing_moa_id=organizations["MOH"].id, status="ongoing")
+    moa, staff = client_as("moa_staff"), client_as("oobc_staff")
+    with count_queries() as q:
+        html = moa.get("/home/portfolio", headers=HX).get_data(as_text=True)
+    assert q.count <= 2  # the user, the grouped counts
+    assert '<span class="stat">2</span> PPAs · ₱ 2,000,000.00' in html
+    assert '<span class="stat">3</span> PPAs · ₱ 3,000,000.00' in staff.get("/home/portfolio", headers=HX).get_data(
+        as_text=True)
+    assert 'hx-get="/home/portfolio"' in moa.get("/").get_data(as_text=True)
