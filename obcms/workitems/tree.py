@@ -40,7 +40,7 @@ from functools import cache
 from typing import NamedTuple
 
 import sqlalchemy as sa
-from sqlalchemy.orm import aliased, load_only
+from sqlalchemy.orm import aliased
 
 from ..audit.recording import creation_entries, fill_new_id, json_insert, json_params, storage_type, write_entries
 from ..database import is_sqlite
@@ -805,23 +805,23 @@ def _read_statement(kind, include_self, columns=None):
             on = sa.and_(c.tree_id == n.c.tree_id, c.lft < n.c.lft, c.rgt > n.c.rgt)
     else:  # siblings
         on = sa.and_(c.parent_id == n.c.parent_id, sa.true() if include_self else c.id != n.c.id)
-    if columns is not None:
-        stmt = sa.select(*columns).select_from(W.join(n, on))
-    else:
-        stmt = sa.select(WorkItem).join_from(WorkItem, n, on).options(_tree_load())
-    return stmt.where(n.c.id == _p("_node")).order_by(c.lft)
+    stmt = sa.select(*(columns or _tree_load())).select_from(W.join(n, on))
+    stmt = stmt.where(n.c.id == _p("_node")).order_by(c.lft)
+    return stmt if columns is not None else sa.select(WorkItem).from_statement(stmt)
 
 
 # What the ORM reads (descendants, ancestors, children, siblings) load: the tree, the state, the money and
-# the dates shown in a tree. The other columns (description, notes, times, calendar, timestamps, …) load on
-# first access, per object: read them through a query of their own when many are needed.
+# the dates shown in a tree. The other columns (description, notes, times, calendar, timestamps, …) are
+# loaded on first access, together, per object: read them with a query of their own when many are needed.
 TREE_LOAD = ("id", "tree_id", "parent_id", "lft", "rgt", "depth", "title", "work_type", "status", "priority",
              "progress", "auto_calculate_progress", "allocated_budget", "actual_expenditure", "start_date",
              "due_date", "ppa_id", "organization_id", "version")
 
 
 def _tree_load():
-    return load_only(*[getattr(WorkItem, key) for key in TREE_LOAD])
+    """The TREE_LOAD columns read as stored (enums as their strings, NUMERIC(14,2) with its two places): no
+    per-value result processing; loaded through select(WorkItem).from_statement(…), the others expired."""
+    return tuple(sa.type_coerce(c[key], storage_type(c[key])).label(key) for key in TREE_LOAD)
 
 
 def _entities(statement, node, session):
@@ -840,7 +840,8 @@ def ancestors(node, include_self=False, session=None):
 
 @cache
 def _children_statement():
-    return sa.select(WorkItem).where(WorkItem.parent_id == _p("_node")).order_by(WorkItem.lft).options(_tree_load())
+    return sa.select(WorkItem).from_statement(
+        sa.select(*_tree_load()).where(c.parent_id == _p("_node")).order_by(c.lft))
 
 
 def children(node, session=None):
