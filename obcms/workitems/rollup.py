@@ -316,9 +316,9 @@ def _level_statement(sqlite, some_trees, one_level):
 
     agg = sa.select(
         k.c.parent_id.label("pid"), sa.func.count().label("n_all"),
-        total(sa.case((k.c.status.in_(DONE), 1), else_=0)).label("n_done"),
-        total(sa.case((k.c.status == "in_progress", 1), else_=0)).label("n_active"),
-        total(sa.case((counted, 1), else_=0)).label("n_counted"),
+        sa.func.count().filter(k.c.status.in_(DONE)).label("n_done"),  # FILTER: cheaper than SUM(CASE …)
+        sa.func.count().filter(k.c.status == "in_progress").label("n_active"),
+        sa.func.count().filter(counted).label("n_counted"),
         total(sa.case((counted, effective), else_=0)).label("effective"),
         sa.func.min(sa.case((counted, budget), else_=None)).label("min_budget"),
         total(sa.case((counted, effective * budget), else_=0)).label("weighted"),
