@@ -48,6 +48,7 @@ EDITABLE = ("title", "description", "priority", "activity_category", "start_date
             "end_time", "progress", "auto_calculate_progress", "allocated_budget", "actual_expenditure",
             "budget_notes", "calendar_visible", "calendar_color")
 CREATABLE = EDITABLE + ("work_type", "status", "organization_id", "ppa_id")
+CREATABLE_SET = frozenset(CREATABLE)
 ROLLUP_INPUTS = {"progress", "auto_calculate_progress", "allocated_budget", "actual_expenditure"}
 COLOR = re.compile(r"^#[0-9a-fA-F]{6}$")
 
@@ -322,7 +323,7 @@ def build_tree(nodes, actor, parent=None, organization_id=None, ppa_id=None):
     rolled up in memory before the one INSERT. New roots take organization_id/ppa_id (passed down); nodes
     under `parent` take its tree's, and its ancestors are rolled up. Returns the new ids in tree order."""
     require(actor, "workitem.edit", parent if parent is not None else WorkItem(organization_id=organization_id))
-    prepared = [_prepare(node, actor) for node in nodes]
+    prepared = [_prepare(node, actor.id) for node in nodes]
     rollup.derive_structure(prepared)
     locked = None
 
@@ -352,15 +353,14 @@ def build_tree(nodes, actor, parent=None, organization_id=None, ppa_id=None):
     return ids
 
 
-def _prepare(node, actor):
+def _prepare(node, actor_id):
     fields = {k: v for k, v in node.items() if k != "children"}
-    unknown = set(fields) - set(CREATABLE)
-    if unknown:
-        raise ValueError(f"not creatable work item fields: {sorted(unknown)}")
+    if not CREATABLE_SET.issuperset(fields):
+        raise ValueError(f"not creatable work item fields: {sorted(set(fields) - CREATABLE_SET)}")
     fields = clean(fields, fields.get("work_type"))
     _check_dates(fields.get("start_date"), fields.get("due_date"))
-    fields["created_by_id"] = actor.id
-    fields["children"] = [_prepare(child, actor) for child in node.get("children", ())]
+    fields["created_by_id"] = actor_id
+    fields["children"] = [_prepare(child, actor_id) for child in node.get("children", ())]
     return fields
 
 
