@@ -23,7 +23,6 @@ import os
 import platform
 import random
 import statistics
-import sys
 import tempfile
 import time
 from datetime import date, timedelta
@@ -32,24 +31,13 @@ from decimal import Decimal
 import sqlalchemy as sa
 from sqlalchemy import event
 
-TX_CONTROL = ("BEGIN", "COMMIT", "ROLLBACK", "SAVEPOINT", "RELEASE")
+from bench.common import QueryCounter, log, signed_in_client
+
 SECTORS = ("economic", "social", "infrastructure", "environment", "governance", "peace_security")
 STATUSES = ("not_started", "in_progress", "completed", "at_risk")
 FANOUT = (5, 5, 4)
 TYPES = ("project", "sub_project", "activity", "task")
 CHILDREN_FOR_DISTRIBUTION = 50
-
-
-def log(*args):
-    print(*args, file=sys.stderr, flush=True)
-
-
-class QueryCounter:
-    n = 0
-
-    def __call__(self, conn, cursor, statement, parameters, context, executemany):
-        if not statement.lstrip().upper().startswith(TX_CONTROL):
-            self.n += 1
 
 
 QC = QueryCounter()
@@ -171,20 +159,6 @@ def analyze(db):
 
 
 # ------------------------------------------------------------------------------------------------- steps
-def signed_in_client(app, user):
-    from flask_login.utils import _create_identifier
-
-    client = app.test_client()
-    with app.test_request_context(environ_base={"REMOTE_ADDR": "127.0.0.1"},
-                                  headers={"User-Agent": client.environ_base.get("HTTP_USER_AGENT", "")}):
-        identifier = _create_identifier()
-    with client.session_transaction() as session:
-        session["_user_id"] = user.get_id()
-        session["_fresh"] = True
-        session["_id"] = identifier
-    return client
-
-
 def measure(call, reps, warmup=2, before=None):
     for i in range(warmup):
         if before:

@@ -20,7 +20,6 @@ import os
 import platform
 import random
 import statistics
-import sys
 import tempfile
 import time
 from datetime import date, timedelta
@@ -29,24 +28,11 @@ from decimal import Decimal
 import sqlalchemy as sa
 from sqlalchemy import event
 
+from bench.common import QueryCounter, log
+
 TYPES = ["project", "activity", "task", "subtask"]
 PEER_STATUSES = ["planned", "active", "on_hold", "done"]
 STATUS_OF = {"planned": "not_started", "active": "in_progress", "on_hold": "blocked", "done": "completed"}
-TX_CONTROL = ("BEGIN", "COMMIT", "ROLLBACK", "SAVEPOINT", "RELEASE")
-
-
-def log(*args):
-    print(*args, file=sys.stderr, flush=True)
-
-
-class QueryCounter:
-    """Data statements sent to the database (transaction control not counted, as in the peer)."""
-
-    n = 0
-
-    def __call__(self, conn, cursor, statement, parameters, context, executemany):
-        if not statement.lstrip().upper().startswith(TX_CONTROL):
-            self.n += 1
 
 
 QC = QueryCounter()

@@ -26,7 +26,8 @@ from decimal import Decimal
 import sqlalchemy as sa
 from sqlalchemy import event
 
-TX_CONTROL = ("BEGIN", "COMMIT", "ROLLBACK", "SAVEPOINT", "RELEASE")
+from bench.common import TX_CONTROL, signed_in_client
+
 TYPES = ("activity", "task", "subtask", "subtask", "subtask")
 
 
@@ -90,19 +91,6 @@ def prepare(db, fanout):
         with db.engine.connect().execution_options(isolation_level="AUTOCOMMIT") as conn:
             conn.exec_driver_sql("VACUUM ANALYZE work_items")
     return user.id, ids[0], count_nodes(nodes)
-
-
-def signed_in_client(app, user):
-    """A test client carrying the session Flask-Login would set after signing in."""
-    from flask_login.utils import _create_identifier
-
-    client = app.test_client()
-    with app.test_request_context(environ_base={"REMOTE_ADDR": "127.0.0.1"},
-                                  headers={"User-Agent": client.environ_base.get("HTTP_USER_AGENT", "")}):
-        identifier = _create_identifier()
-    with client.session_transaction() as session:
-        session.update({"_user_id": user.get_id(), "_fresh": True, "_id": identifier})
-    return client
 
 
 def measure(client, url, reps, counter, headers=None):
