@@ -6,8 +6,9 @@ For a container (a node with children):
   else equal; an integer rounded half up, computed exactly (integer centavos). With no non-cancelled child
   the progress is left as it is.
 - status (derived, not a user transition): all children completed or cancelled → `completed` (unless the
-  container itself is cancelled); else a child `in_progress` under a `not_started` container →
-  `in_progress`. completed_at is set when it becomes completed.
+  container itself is cancelled); else a `not_started` container with a child `in_progress`, or with
+  progress above 0 (a child completed or part done), → `in_progress`: a row never reads "not started" at
+  50 %. completed_at is set when it becomes completed.
 - actual expenditure: the sum of its children's (entered on leaves, summed upward).
 Allocation: the children's allocated budgets may not exceed the parent's (check_allocation); the rest is
 unallocated (allocation_tree).
@@ -84,7 +85,7 @@ def derive(status, progress, auto_calculate_progress, children):
             progress = _round_half_up(sum(effective), len(effective))
     if children and status != "cancelled" and all(k.status in DONE for k in children):
         status = "completed"
-    elif status == "not_started" and any(k.status == "in_progress" for k in children):
+    elif status == "not_started" and (progress > 0 or any(k.status == "in_progress" for k in children)):
         status = "in_progress"
     spent = sum((Decimal(k.actual_expenditure) for k in children), ZERO).quantize(CENT)
     return progress, status, spent
@@ -336,7 +337,8 @@ def _level_statement(sqlite, some_trees, one_level):
                  else_=(2 * agg.c.effective + agg.c.n_counted) // (2 * agg.c.n_counted))),
         else_=c.progress)
     status = sa.case((sa.and_(c.status != "cancelled", agg.c.n_done == agg.c.n_all), "completed"),
-                     (sa.and_(c.status == "not_started", agg.c.n_active > 0), "in_progress"), else_=c.status)
+                     (sa.and_(c.status == "not_started", sa.or_(progress > 0, agg.c.n_active > 0)), "in_progress"),
+                     else_=c.status)
     return (sa.select(c.id, c.depth, c.version, c.progress, c.status, c.actual_expenditure, c.completed_at,
                       progress.label("new_progress"), status.label("new_status"),
                       money_from_cents(agg.c.spent, sqlite).label("new_expenditure"))

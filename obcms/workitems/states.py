@@ -2,7 +2,7 @@
 
 Statuses (DOMAIN.md): not_started, in_progress, at_risk, blocked, completed, cancelled. Editors of the item
 (admin, OOBC executive and staff, MOA staff of its organization) fire every transition. Completing sets
-completed_at; reopening a completed or cancelled item is its own transition and clears it. Every transition
+completed_at and progress 100; reopening a completed or cancelled item is its own transition and clears it. Every transition
 re-runs the roll-ups of the item's ancestors in the same transaction (their derived status changes go through
 obcms.workflow.derived_status with the cause "<transition> of child #<id>"). fire() locks the item's tree
 (its root row, as every tree write does) so that status changes and tree writes lock in one order.
@@ -22,7 +22,10 @@ def may_edit(item, actor):
 
 
 def set_completed_at(item, transition, actor):
+    """Completed means done: completed_at now and progress 100 (as the roll-ups count it), so the row, its
+    panel and its parent all say the same."""
     item.completed_at = utcnow()
+    item.progress = 100
 
 
 def clear_completed_at(item, transition, actor):

@@ -54,7 +54,7 @@ def test_counts_changes_and_notifications(tracked, users):
     assert counts == {"ppas_checked": 2, "ppas_changed": 2, "notifications": 1, "errors": 0, "failures": {}}
     for ppa in (moved, small, on_hold, manual):
         db.session.refresh(ppa)
-    assert (moved.progress, moved.status) == (60, "planning")  # its task is still not started
+    assert (moved.progress, moved.status) == (60, "ongoing")  # work at 60 % has started: never "planning"
     assert (small.progress, on_hold.progress, manual.progress) == (3, 0, 0)
     [note] = db.session.scalars(sa.select(Notification).where(Notification.kind == "progress")).all()
     assert note.user_id == users["oobc_staff"].id and note.url == f"/ppas/{moved.id}/work-items"

@@ -70,8 +70,9 @@ def values(item):
 def test_update_ancestors_after_an_edit(project):
     actor, p, a, b, t1, t2 = project
     services.update_work_item(t1, t1.version, actor, progress=100, actual_expenditure="120.50")
-    assert values(a) == (75, "not_started", D("120.50"))  # (100×300 + 0×100) / 400
-    assert values(p) == (56, "not_started", D("120.50"))  # (75×600 + 0×200) / 800 = 56.25
+    # (100×300 + 0×100) / 400; work has begun below, so neither reads "not started" at 75 % or 56 %
+    assert values(a) == (75, "in_progress", D("120.50"))
+    assert values(p) == (56, "in_progress", D("120.50"))  # (75×600 + 0×200) / 800 = 56.25
 
 
 def test_roll_up_writes_are_audited_with_their_cause(project):
@@ -94,7 +95,7 @@ def test_over_allocation_is_refused_naming_the_amount(project):
     with pytest.raises(ValidationFailed):
         services.update_work_item(a, a.version, actor, allocated_budget="399.99")
     with pytest.raises(ValidationFailed):
-        services.move_work_item(t1, actor, parent=b)  # 300 > B's 200
+        services.move_work_item(t1, actor, t1.version, parent=b)  # 300 > B's 200
 
 
 def test_allocation_tree_in_one_query(project, count_queries):
