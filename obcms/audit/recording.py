@@ -181,8 +181,10 @@ def write_entries(rows, connection=None):
 
 
 def change_entries(model, changes, versions=None, action="update", cause=None):
-    """The rows for changes = {object id: {field: (old, new)}} (see record_bulk_change), not written."""
-    columns = audited_columns(model)
+    """The rows for changes = {object id: {field: (old, new)}} (see record_bulk_change), not written. Besides
+    the audited columns, a model may name facts that are no column in `__audit_facts__` (a work item's
+    "position" among its siblings)."""
+    columns = {**audited_columns(model), **dict.fromkeys(getattr(model, "__audit_facts__", ()), False)}
     object_type = object_type_of(model)
     context = entry_context(cause)
     versions = versions or {}

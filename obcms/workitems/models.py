@@ -49,6 +49,7 @@ class WorkItem(Audited, db.Model):
     __tablename__ = "work_items"
     __scope_column__ = "organization_id"
     __audit_exclude__ = TREE_COLUMNS
+    __audit_facts__ = ("position",)  # its place among its siblings (1 = first), recorded when it is reordered
     __state_machine__ = WORK_ITEM_MACHINE
 
     id: Mapped[int] = mapped_column(primary_key=True)

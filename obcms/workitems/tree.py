@@ -15,9 +15,10 @@ Writes lock the tree(s) they touch — the root row, `SELECT … FOR UPDATE` on 
 order, so two writers never deadlock), the database write lock on SQLite; lock_trees() does it in one statement
 that also finds the roots of the given nodes — then re-read the bounds inside the lock (read_families: the
 nodes, their ancestors and those ancestors' children, in one query, which the roll-ups reuse) and run a fixed
-number of set-based statements (never a loop over nodes). Every shifted row gets `version = version + 1`, so
-optimistic locking sees structural changes too; afterwards the structural attributes of WorkItem objects in
-the session are expired (deleted ones expunged), so stale bounds are never used.
+number of set-based statements (never a loop over nodes). A version moves only where something a person sees
+changed — the moved node (its parent or position) and the ancestors whose roll-ups change —, never because a
+write elsewhere renumbered the bounds; afterwards the structural attributes of WorkItem objects in the session
+are expired (deleted ones expunged), so stale bounds are never used.
 
     item = insert(WorkItem(title="Survey", work_type="task"), parent=activity)      # last child
     insert(WorkItem(...), parent=activity, before=some_task)                        # before a sibling
@@ -299,9 +300,15 @@ def _set_loaded(obj, **values):
         set_committed_value(obj, key, value)
 
 
-# Every row a structural statement touches: version + 1, updated_at = :_now (given by _part; bound
-# explicitly, as a statement run inside a CTE gets no onupdate default).
-BUMP = {"version": c.version + 1, "updated_at": sa.bindparam("_now", type_=c.updated_at.type)}
+def _touched(condition):
+    """SET clauses: version + 1 and updated_at = :_now (bound by _part, as a statement run inside a CTE gets no
+    onupdate default) on the rows where `condition` holds — a field a person sees changed there (the node
+    that moved: its parent or position; an ancestor: its roll-ups). The rows a write only renumbers keep
+    their version, so a colleague's insert elsewhere in the tree is never an edit conflict."""
+    return {"version": sa.case((condition, c.version + 1), else_=c.version),
+            "updated_at": sa.case((condition, sa.bindparam("_now", type_=c.updated_at.type)), else_=c.updated_at)}
+
+
 # Roll-up columns a structural UPDATE also sets on some of the rows it touches (`also=`, see rollup.folded).
 ALSO = ("progress", "status", "actual_expenditure", "completed_at")
 
@@ -328,16 +335,15 @@ def _also_params(also):
     return params
 
 
-def _part(locked, statement, params, shifted, also):
-    """One structural statement of a write, as (statement, params), touching the locked rows for which
-    shifted(row) holds (plus, with the statement's own `OR id IN`, the `also` rows, which must be locked);
-    remembers which rows it bumps."""
+def _part(locked, statement, params, also, moved_id=None):
+    """One structural statement of a write, as (statement, params); the `also` rows (which must be locked)
+    take their roll-ups. Remembers which locked rows it gives a new version: the `also` rows and the
+    moved node."""
     also = also or {}
     for row_id in also:
         if row_id not in locked.rows:
             raise ValueError(f"roll-up values for #{row_id}, which the tree write did not lock")
-    _mark(locked, shifted)
-    locked.bumped |= set(also)
+    locked.bumped |= set(also) | ({moved_id} if moved_id is not None else set())
     return statement, {**params, **_also_params(also), "_now": utcnow()}
 
 
@@ -386,14 +392,15 @@ def _combined(statements, with_new_row):
 
 @cache
 def _gap_statement(opening, k):
-    """Open (`opening`) or close a gap of _width positions at _at in tree _tree; every shifted row is
-    bumped, and `k` of them (ancestors, all among the shifted) take roll-up values."""
+    """Open (`opening`) or close a gap of _width positions at _at in tree _tree; `k` of the shifted rows
+    (ancestors) take roll-up values and a new version, the others only new bounds."""
     tree, at, width = _p("_tree"), _p("_at"), _p("_width")
     if opening:
         where, lft, rgt = c.rgt >= at, sa.case((c.lft >= at, c.lft + width), else_=c.lft), c.rgt + width
     else:
         where, lft, rgt = c.rgt > at, sa.case((c.lft > at, c.lft - width), else_=c.lft), c.rgt - width
-    return sa.update(W).where(c.tree_id == tree, where).values(lft=lft, rgt=rgt, **BUMP, **_also_values(k))
+    touched = _touched(c.id.in_(_also_ids(k))) if k else {"updated_at": c.updated_at}  # (no onupdate default)
+    return sa.update(W).where(c.tree_id == tree, where).values(lft=lft, rgt=rgt, **touched, **_also_values(k))
 
 
 def _shift(locked, opening, tree_id, at, width, also=None):
@@ -407,7 +414,7 @@ def _shift(locked, opening, tree_id, at, width, also=None):
         if row_id in locked.rows and not shifted(locked[row_id]):
             raise ValueError(f"#{row_id} is not shifted by this write; its roll-up cannot ride along")
     return _part(locked, _gap_statement(opening, len(also or ())), {"_tree": tree_id, "_at": at, "_width": width},
-                 shifted, also)
+                 also)
 
 
 def _position(locked, parent_id, before_id):
@@ -420,11 +427,6 @@ def _position(locked, parent_id, before_id):
             return parent, kid.lft
     raise ValidationFailed(f"Work item #{before_id} is not a child of '{parent.title}'.",
                            errors={"before": ["Choose a sibling under the new parent."]})
-
-
-def _mark(locked, shifted):
-    """Remember which locked rows a statement shifted (their version went up by one)."""
-    locked.bumped |= {r.id for r in locked.rows.values() if shifted(r)}
 
 
 # ------------------------------------------------------------------------------------------------- writes
@@ -556,7 +558,7 @@ def _move_within(locked, n, p, at, also):
     return [_part(locked, _move_within_statement(len(also or ())), {
         "_tree": n.tree_id, "_lft": lft, "_rgt": rgt, "_lo": lo, "_hi": hi, "_low": low, "_high": high,
         "_shift": shift, "_others": others, "_depth": p.depth + 1 - n.depth, "_node": n.id, "_parent": p.id},
-        lambda r: r.tree_id == n.tree_id and (low <= r.lft <= high or low <= r.rgt <= high), also)]
+        also, moved_id=n.id)]
 
 
 @cache
@@ -572,7 +574,7 @@ def _move_within_statement(k):
                             else_=0),
         depth=c.depth + sa.case((c.lft.between(lft, rgt), _p("_depth")), else_=0),
         parent_id=sa.case((c.id == _p("_node"), _p("_parent")), else_=c.parent_id),
-        **BUMP, **_also_values(k))
+        **_touched(sa.or_(c.id == _p("_node"), c.id.in_(_also_ids(k)))), **_also_values(k))
 
 
 @cache
@@ -592,7 +594,7 @@ def _move_across_statement(k):
         ppa_id=sa.case((moving, _p("_ppa")), else_=c.ppa_id),
         organization_id=sa.case((moving, _p("_organization")), else_=c.organization_id),
         tree_id=sa.case((moving, target), else_=c.tree_id),
-        **BUMP, **_also_values(k))
+        **_touched(sa.or_(c.id == _p("_node"), c.id.in_(_also_ids(k)))), **_also_values(k))
 
 
 def _move_across(locked, n, p, at, also):
@@ -615,7 +617,7 @@ def _move_across(locked, n, p, at, also):
         "_at": at, "_width": n.rgt - n.lft + 1, "_shift": at - n.lft,
         "_depth": (p.depth + 1 if p is not None else 0) - n.depth, "_node": n.id,
         "_parent": p.id if p is not None else None, "_ppa": ppa_id, "_organization": organization_id},
-        shifted, also)
+        also, moved_id=n.id)
 
 
 @cache
@@ -1038,9 +1040,8 @@ def rebuild(tree_id=None, session=None):
                if (r.lft, r.rgt, r.depth, r.tree_id) != (values["lft"], values["rgt"], values["depth"],
                                                         values["tree_id"])]
     if changed:
-        now = utcnow()
         session.execute(sa.update(W).where(c.id == sa.bindparam("_id")).values(
             lft=sa.bindparam("lft"), rgt=sa.bindparam("rgt"), depth=sa.bindparam("depth"),
-            tree_id=sa.bindparam("tree_id"), **BUMP), [dict(values, _now=now) for values in changed])
+            tree_id=sa.bindparam("tree_id"), updated_at=c.updated_at), changed)
         _expire(session)
     return len(changed)

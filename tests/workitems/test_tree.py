@@ -36,12 +36,16 @@ def test_insert_before_a_node_of_another_parent_is_refused(forest):
         add("X", by_title("A"), before=by_title("B1"))
 
 
-def test_shifted_rows_get_a_new_version(forest):
+def test_shifted_rows_keep_their_version_and_a_moved_node_gets_a_new_one(forest):
     p, _ = forest
-    before = db.session.scalar(sa.select(WorkItem.version).where(WorkItem.id == p.id))
-    add("B2", by_title("B"))
-    assert db.session.scalar(sa.select(WorkItem.version).where(WorkItem.id == p.id)) == before + 1
-    assert p.version == before + 1  # the loaded object was expired, not left stale
+    versions = dict(db.session.execute(sa.select(WorkItem.id, WorkItem.version)).all())
+    add("B2", by_title("B"))  # renumbers P, B and what follows: no field a person sees changed
+    assert dict(db.session.execute(sa.select(WorkItem.id, WorkItem.version).where(
+        WorkItem.id.in_(versions))).all()) == versions
+    a = by_title("A")
+    tree.move_subtree(a, parent=by_title("B"))
+    assert a.version == versions[a.id] + 1  # the loaded object was expired, not left stale
+    assert by_title("B1").version == versions[by_title("B1").id]
 
 
 def test_move_right_within_a_tree(forest):

@@ -74,7 +74,7 @@ def test_create_with_the_roll_up_in_the_shift(staff, project, count_queries):
 def test_move_with_the_roll_ups_of_both_ends(staff, project, count_queries):
     t1, b = titled("T1"), titled("B")
     with count_queries() as q:
-        services.move_work_item(t1, staff, parent=b)
+        services.move_work_item(t1, staff, t1.version, parent=b)
     assert q.count == (3 if pg() else 4)  # lock, read, move + roll-ups of both ends, audit
     assert audit_inserts(q) == 1
     db.session.expire_all()
@@ -87,17 +87,21 @@ def test_move_with_the_roll_ups_of_both_ends(staff, project, count_queries):
 
 def test_reorder_within_a_parent_rolls_nothing_up(staff, project, count_queries):
     t2, a = titled("T2"), titled("A")
+    version = t2.version
     with count_queries() as q:
-        services.move_work_item(t2, staff, parent=a, before=titled("T1"))
-    sqlite_lock = 1 if db.engine.dialect.name == "sqlite" else 0  # SQLite's tree lock is an UPDATE too
-    assert len(writes(q)) == 1 + sqlite_lock  # the move; no roll-up, nothing audited
+        services.move_work_item(t2, staff, version, parent=a, before=titled("T1"))
+    # the move with its audit row (its new position) — one statement on PostgreSQL; SQLite: the tree lock
+    # (an UPDATE), the move, the audit row. No roll-up.
+    assert len(writes(q)) == (1 if pg() else 3)
     db.session.expire_all()
     assert [k.title for k in tree.children(a)] == ["T2", "T1"]
+    assert titled("T2").version == version + 1
+    assert [(r.old_value, r.new_value) for r in audit_rows(object_id=t2.id, field="position")] == [("2", "1")]
 
 
 def test_move_within_a_tree_rolls_up_an_ancestor_outside_the_span(staff, project):
     """Moving U1 from B to A: P (above both) changes only through its children's roll-ups."""
-    services.move_work_item(titled("U1"), staff, parent=titled("A"))
+    services.move_work_item(titled("U1"), staff, titled("U1").version, parent=titled("A"))
     db.session.expire_all()
     assert (titled("A").progress, titled("B").status, titled("P").progress) == (50, "completed", 75)
     assert tree.check_integrity() == []
@@ -106,7 +110,7 @@ def test_move_within_a_tree_rolls_up_an_ancestor_outside_the_span(staff, project
 def test_delete_with_the_roll_ups(staff, project, count_queries):
     b = titled("B")
     with count_queries() as q:
-        assert services.delete_work_item(b, staff) == 2
+        assert services.delete_work_item(b, staff, b.version) == 2
     assert q.count == (3 if pg() else 5)  # lock, read, DELETE, close the gap + roll-ups, audit
     assert audit_inserts(q) == 1
     db.session.expire_all()
@@ -127,20 +131,20 @@ def test_move_and_delete_check_the_version_inside_the_lock(staff, project, count
     seen = t1.version
     services.update_work_item(t1, seen, staff, title="T1 renamed")
     with pytest.raises(Conflict) as error:
-        services.move_work_item(t1, staff, parent=b, expected_version=seen)
+        services.move_work_item(t1, staff, seen, parent=b)
     assert "title" in error.value.changed_fields
     with pytest.raises(Conflict):
-        services.delete_work_item(t1, staff, expected_version=seen)
+        services.delete_work_item(t1, staff, seen)
     db.session.expire_all()
     assert titled("T1 renamed").parent_id == a.id
     t1, b = titled("T1 renamed"), titled("B")
     version = str(t1.version)
     db.session.refresh(staff)
     with count_queries() as q:  # the current version costs no query
-        services.move_work_item(t1, staff, parent=b, expected_version=version)
+        services.move_work_item(t1, staff, version, parent=b)
     assert q.count == (3 if pg() else 4), q.statements
     t1 = titled("T1 renamed")
-    assert services.delete_work_item(t1, staff, expected_version=t1.version) == 1
+    assert services.delete_work_item(t1, staff, t1.version) == 1
 
 
 def test_get_work_item_answers_404_outside_the_scope(users, organizations, project):
