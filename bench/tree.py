@@ -305,12 +305,12 @@ def run(args):
 
     def move(args_):
         node, new_parent, user = args_
-        services.move_work_item(node, user, parent=new_parent)
+        services.move_work_item(node, user, node.version, parent=new_parent)
         db.session.commit()
 
     def delete(args_):
         node, user = args_
-        services.delete_work_item(node, user)
+        services.delete_work_item(node, user, node.version)
         db.session.commit()
 
     def move_pair(i):

@@ -117,17 +117,27 @@ def render_error(status, code, title, detail, problem=None):
     return render_template("errors/page.html", **context), status
 
 
+def conflict_context(problem, resubmit, htmx_target=None):
+    """What the 409 panel (workflow/_conflict.html) shows for a stale save of this request (`problem`: the
+    Conflict's problem()): the changed fields,
+    "Apply mine again" posting `resubmit` ([(name, value)], the version field included) back to this URL,
+    "Keep theirs" going back to the page the user came from."""
+    referrer = request.referrer if (request.referrer or "").startswith(request.host_url) else None
+    back = request.headers.get("HX-Current-URL") or referrer or request.url
+    return dict(problem=problem, resubmit=resubmit, action=request.url, htmx_target=htmx_target,
+                back_url=back)
+
+
 def _render_conflict(context):
-    """A stale form save: the conflict panel (their values, yours) with "Apply mine again" re-posting what
-    the user sent on the current version (keeping theirs in fields the user left alone), and "Keep theirs"
-    going back to the page."""
-    changed = context["problem"].get("changed_fields") or {}
+    """A stale save of a form that did not handle its 409 itself: the conflict panel re-posting what the user
+    sent on the current version (keeping theirs in fields the user left alone)."""
+    problem = context["problem"]
+    changed = problem.get("changed_fields") or {}
     kept = {name: facts.get("current") or "" for name, facts in changed.items() if facts.get("yours_changed") is False}
-    context.update(
-        resubmit=[(name, kept.get(name, value)) for name, value in request.form.items(multi=True)
-                  if name not in ("csrf_token", "version") and "password" not in name],
-        action=request.url, htmx_target=request.headers.get("HX-Target"),
-        back_url=request.referrer if (request.referrer or "").startswith(request.host_url) else request.url)
+    resubmit = [("version", str(problem["current_version"]))] + [
+        (name, kept.get(name, value)) for name, value in request.form.items(multi=True)
+        if name not in ("csrf_token", "version") and "password" not in name]
+    context.update(conflict_context(problem, resubmit, request.headers.get("HX-Target")))
     if request.headers.get("HX-Request"):
         return (render_template("workflow/_conflict.html", **context), 409,
                 {"HX-Retarget": "#errors", "HX-Reswap": "innerHTML"})

@@ -5,9 +5,30 @@ what was typed and hand text to the service):
     kind = SelectField("Kind", choices=options([("a", "A")]), validate_choice=False)
     amount = money_field("Amount (₱)")                          # text in, the service parses Decimal
     due = date_field("Due date")                                 # <input type=date>, typed text kept
+    version = VersionField()                                     # hidden; .data an int, None when missing/bad
 """
-from wtforms import StringField
+from flask_wtf import FlaskForm
+from wtforms import HiddenField, StringField
 from wtforms.fields.choices import SelectChoice
+
+from .ids import parse_id
+
+
+class ServiceForm(FlaskForm):
+    """A form whose rules live in a service: the service's field errors are put back on the fields."""
+
+    def show_errors(self, errors):
+        """Field errors on their fields; those of no field, or of a hidden one (the version), at the top."""
+        for name, messages in errors.items():
+            field = self._fields.get(name)
+            if field is not None and name != "csrf_token" and field.type not in ("HiddenField", "VersionField"):
+                field.errors = list(field.errors or []) + list(messages)
+            else:
+                self.form_errors.extend(message for message in messages if message not in self.form_errors)
+
+    def show_failure(self, error):
+        """A ValidationFailed on the form: its field errors, or its message when it names no field."""
+        self.show_errors(error.errors or {"__all__": [error.detail]})
 
 
 class Needed:
@@ -31,3 +52,13 @@ def money_field(label, **kwargs):
 
 def date_field(label, **kwargs):
     return StringField(label, render_kw={"type": "date"}, **kwargs)
+
+
+class VersionField(HiddenField):
+    """The version of the record the form was rendered with (hidden). `.data` is the whole number sent, or None
+    when it is missing or not a version number (in range of the column): the service then refuses the save
+    with a message for the top of the form (obcms.workflow.locking.version_number)."""
+
+    def process_formdata(self, valuelist):
+        if valuelist:
+            self.data = parse_id(valuelist[0]) or None

@@ -8,9 +8,11 @@ from zoneinfo import ZoneInfo
 import sqlalchemy as sa
 from flask import current_app
 
+from ..db_types import utcnow
 from ..extensions import db
 from ..ids import parse_id
 from .models import AUDIT_ACTIONS, AuditEntry
+from .objects import object_type_of
 
 CSV_COLUMNS = ("at", "actor", "action", "object_type", "object_id", "object_version", "field", "old_value",
                "new_value", "cause", "request_id", "ip")
@@ -98,3 +100,28 @@ def csv_lines(filters, batch=1000):
             buffer.seek(0)
             buffer.truncate()
     yield buffer.getvalue()
+
+
+def deletion_of(model, object_id, session=None):
+    """(actor_user_id, actor_label, at) of the audit row that recorded the deletion of this object, else None
+    (never existed, or went with a deleted parent). One query."""
+    session = session or db.session
+    return session.execute(
+        sa.select(AuditEntry.actor_user_id, AuditEntry.actor_label, AuditEntry.at)
+        .where(AuditEntry.object_type == object_type_of(model), AuditEntry.object_id == object_id,
+               AuditEntry.action == "delete")
+        .order_by(AuditEntry.id.desc()).limit(1)).first()
+
+
+def how_long_ago(at):
+    """"just now", "3 minutes ago", "2 days ago"."""
+    return _how_long_ago(utcnow() - at)
+
+
+def _how_long_ago(elapsed):
+    seconds = max(int(elapsed.total_seconds()), 0)
+    for size, unit in ((86400, "day"), (3600, "hour"), (60, "minute")):
+        if seconds >= size:
+            count = seconds // size
+            return f"{count} {unit}{'s' if count != 1 else ''} ago"
+    return "just now"

@@ -8,7 +8,10 @@ A scoped model names the column holding its organization in `__scope_column__`.
 """
 import sqlalchemy as sa
 
+from ..audit.queries import deletion_of, how_long_ago
 from ..errors import NotAllowed, NotFound
+from ..extensions import db
+from .models import User
 
 READ_ALL = ("admin", "oobc_executive", "oobc_staff", "mfbm_analyst", "bpda_planner")
 EDIT_ALL = ("admin", "oobc_executive", "oobc_staff")
@@ -84,10 +87,22 @@ def scope(stmt, model, user):
 def load_in_scope(model, object_id, user, permission, label=None):
     """The `model` row with this id when it is within the user's scope — else NotFound (404: out of scope
     looks like missing) — and the user holds `permission` on it (else NotAllowed). One query."""
-    from ..extensions import db
-
     obj = db.session.scalar(scope(sa.select(model).where(model.id == object_id), model, user))
     if obj is None:
-        raise NotFound(f"There is no {label or model.__name__} #{object_id} here.")
+        raise not_found(model, object_id, user, label)
     require(user, permission, obj)
     return obj
+
+
+def not_found(model, object_id, user, label=None):
+    """The 404 for an object that is not (or no longer) there. When the audit trail recorded its deletion
+    (a colleague may have deleted it while this page was being made) it says who and when — to users who
+    see everything, or of the deleter's organization; to others, as for anything out of scope, "there is none"."""
+    name = label or model.__name__
+    deleted = deletion_of(model, object_id)
+    if deleted is not None and user is not None and getattr(user, "is_authenticated", False):
+        deleter = db.session.get(User, deleted.actor_user_id) if deleted.actor_user_id else None
+        if user.role in READ_ALL or (deleter is not None and deleter.organization_id == user.organization_id):
+            who = deleter.display_name if deleter is not None else deleted.actor_label
+            return NotFound(f"This {name} (#{object_id}) was deleted by {who}, {how_long_ago(deleted.at)}.")
+    return NotFound(f"There is no {name} #{object_id} here.")

@@ -1,9 +1,8 @@
 """PPA and tranche forms. They render, keep what the user typed and turn text into values; the rules live
 in obcms/ppas/services.py, whose field errors are put back on the fields (`show_errors`)."""
-from flask_wtf import FlaskForm
-from wtforms import BooleanField, HiddenField, SelectField, StringField, TextAreaField
+from wtforms import BooleanField, SelectField, StringField, TextAreaField
 
-from ..form_fields import Needed, date_field, money_field, options
+from ..form_fields import Needed, ServiceForm, VersionField, date_field, money_field, options
 from .models import (
     APPROPRIATION_CLASSES,
     CATEGORIES,
@@ -28,8 +27,8 @@ MILESTONE_HELP = "One per line: YYYY-MM-DD | title | status (" + ", ".join(MILES
 OUTCOME_HELP = "One outcome per line; its outputs on the lines below it, each starting with '-'."
 
 
-class PpaForm(FlaskForm):
-    version = HiddenField()
+class PpaForm(ServiceForm):
+    version = VersionField()
     title = StringField("Title", validators=[Needed()])
     code = StringField("PPA code", render_kw={"placeholder": "e.g. MSSD-2026-014"})
     category = _select("Category", CATEGORIES, needed=True)
@@ -84,14 +83,6 @@ class PpaForm(FlaskForm):
         values["outcome_framework"] = parse_outcomes(self.outcome_framework.data, errors)
         return values, errors
 
-    def show_errors(self, errors):
-        """Put service errors on their fields; those without a field go to form_errors."""
-        for name, messages in errors.items():
-            field = getattr(self, name, None)
-            if field is not None and hasattr(field, "errors"):
-                field.errors = list(field.errors or []) + list(messages)
-            else:
-                self.form_errors.extend(messages)
 
 
 def ppa_form_data(ppa):
@@ -164,12 +155,10 @@ def parse_outcomes(text, errors):
     return outcomes
 
 
-class TrancheForm(FlaskForm):
+class TrancheForm(ServiceForm):
     kind = _select("Kind", TRANCHE_KINDS, needed=True)
     amount = StringField("Amount (₱)", validators=[Needed()],
                          render_kw={"inputmode": "decimal", "placeholder": "0.00"})
     tranche_date = StringField("Date", validators=[Needed()], render_kw={"type": "date"})
     source = StringField("Source", render_kw={"placeholder": "e.g. SARO-BARMM-2026-0142"})
     remarks = TextAreaField("Remarks", render_kw={"rows": 2})
-
-    show_errors = PpaForm.show_errors

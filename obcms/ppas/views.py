@@ -13,6 +13,7 @@ from ..extensions import db
 from ..htmx import is_htmx, render_page, toast
 from ..templating import url_with
 from ..workflow import available_transitions, transition_history
+from ..workflow.locking import keep_theirs_where_untouched
 from . import services
 from .approval import APPROVAL_MACHINE, APPROVAL_PATH
 from .forms import MILESTONE_HELP, OUTCOME_HELP, PpaForm, TrancheForm, ppa_form_data
@@ -134,16 +135,6 @@ def _save(form, call):
     return result
 
 
-def _keep_theirs_where_untouched(form, ppa, conflict):
-    """After a 409 the form holds the user's values on the current version, except in the fields the user
-    left alone: those show (and so, saved again, keep) the other person's value."""
-    form.version.data = conflict.current_version
-    theirs = ppa_form_data(ppa)  # the PPA as it is now (reloaded after the rollback)
-    for name, facts in conflict.changed_fields.items():
-        if facts.get("yours_changed") is False and name in theirs and name in form:
-            form[name].process(None, theirs[name])
-
-
 def _form_page(form, ppa, conflict=None):
     return render_template("ppas/form.html", form=form, ppa=ppa, conflict=conflict,
                            milestone_help=MILESTONE_HELP, outcome_help=OUTCOME_HELP,
@@ -176,7 +167,7 @@ def edit(ppa_id):
         except Conflict as error:
             db.session.rollback()
             conflict = error
-            _keep_theirs_where_untouched(form, ppa, error)
+            keep_theirs_where_untouched(form, error, ppa_form_data(ppa))  # the PPA as it is now
             status = 409
     elif request.method == "POST":
         status = 422

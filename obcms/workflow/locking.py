@@ -23,6 +23,7 @@ from ..audit.redaction import PERSONAL
 from ..database import lock_rows
 from ..errors import Conflict, ValidationFailed
 from ..extensions import db
+from ..ids import parse_id
 
 
 def bump_version(values, model):
@@ -31,12 +32,15 @@ def bump_version(values, model):
     return {**values, "version": table.c.version + 1}
 
 
-def _version_number(expected_version):
-    try:
-        return int(expected_version)
-    except (TypeError, ValueError):
-        raise ValidationFailed("The form did not say which version it was editing. Reload it and try again.",
-                               errors={"version": ["Missing or not a number."]}) from None
+VERSION_MISSING = "The form did not say which version it was editing. Reload it and try again."
+
+
+def version_number(expected_version):
+    """The version a form or payload sent, as an int (ValidationFailed when it is missing or no version)."""
+    number = parse_id(expected_version)
+    if not number:
+        raise ValidationFailed(VERSION_MISSING, errors={"version": [VERSION_MISSING]})
+    return number
 
 
 def _same(a, b):
@@ -53,20 +57,21 @@ def changed_since(obj, your_version, submitted=None, session=None):
     session = session or db.session
     submitted = submitted or {}
     entries = session.execute(
-        sa.select(AuditEntry.field, AuditEntry.old_value, AuditEntry.actor_label, AuditEntry.at)
+        sa.select(AuditEntry.field, AuditEntry.old_value, AuditEntry.new_value, AuditEntry.actor_label, AuditEntry.at)
         .where(AuditEntry.object_type == object_type_of(obj), AuditEntry.object_id == obj.id,
                AuditEntry.object_version > your_version, AuditEntry.field.is_not(None))
         .order_by(AuditEntry.id)).all()
-    changed, base = {}, {}
-    for name, old_value, actor_label, at in entries:
+    changed, base, last = {}, {}, {}
+    for name, old_value, new_value, actor_label, at in entries:
         base.setdefault(name, old_value)
+        last[name] = new_value
         changed[name] = {"by": actor_label, "at": at.isoformat()}
     if not entries:
         for name, value in submitted.items():
             if hasattr(obj, name) and serialize(getattr(obj, name)) != serialize(value):
                 changed[name] = {"by": None, "at": None}
     for name, facts in changed.items():
-        facts["current"] = serialize(getattr(obj, name, None))
+        facts["current"] = serialize(getattr(obj, name)) if hasattr(obj, name) else last.get(name)
         facts["yours"] = serialize(submitted[name]) if name in submitted else None
         known = name in submitted and name in base and base[name] != PERSONAL
         facts["yours_changed"] = (not _same(facts["yours"], base[name])) if known else None
@@ -82,12 +87,45 @@ def conflict(obj, your_version, submitted=None, session=None):
     return Conflict(detail, your_version=your_version, current_version=obj.version, changed_fields=changed)
 
 
-def check_version(obj, expected_version, submitted=None, session=None):
-    """Raise Conflict when `obj.version` is not the version the user saw."""
-    expected = _version_number(expected_version)
-    if expected != obj.version:
+def check_version(obj, expected_version, submitted=None, session=None, current_version=None):
+    """Raise Conflict when the version the user saw is not the current one: `current_version` when the
+    caller read it inside a lock (the object is then reloaded only to describe the conflict), else
+    `obj.version`. The one version check of every model (work items, PPAs, tranches, organizations …)."""
+    expected = version_number(expected_version)
+    current = obj.version if current_version is None else current_version
+    if expected != current:
+        session = session or db.session
+        if current_version is not None:
+            session.refresh(obj)
         raise conflict(obj, expected, submitted, session)
     return expected
+
+
+def keep_theirs_where_untouched(form, error, theirs):
+    """After a 409, make `form` (holding what the user sent) ready to save again on the current version:
+    every field the user left alone (`yours_changed` is False) shows the colleague's value from `theirs`
+    (the form data of the record as it is now), so saving keeps their change; the user's own edits stay."""
+    form.version.data = error.current_version
+    for name, facts in error.changed_fields.items():
+        if facts.get("yours_changed") is False and name in theirs and name in form:
+            form[name].process(None, theirs[name])
+
+
+def resubmission(form):
+    """[(name, value)] that post `form` as it stands (the conflict panel's "Apply mine again" sends them)."""
+    pairs = []
+    for field in form:
+        if field.type in ("CSRFTokenField", "SubmitField"):
+            continue
+        if field.type == "BooleanField":
+            pairs.extend([(field.name, "y")] if field.data else [])
+        elif field.type == "SelectMultipleField":
+            pairs.extend((field.name, value) for value in field.data or [])
+        elif hasattr(field, "_value"):
+            pairs.append((field.name, field._value()))
+        else:
+            pairs.append((field.name, "" if field.data is None else str(field.data)))
+    return pairs
 
 
 def versioned_update(obj, expected_version, changes, session=None):

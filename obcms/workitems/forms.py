@@ -6,10 +6,9 @@ Several forms may be open in one tree at once, so each carries a prefix naming i
 """
 from datetime import date
 
-from flask_wtf import FlaskForm
-from wtforms import BooleanField, HiddenField, SelectField, SelectMultipleField, StringField
+from wtforms import BooleanField, SelectField, SelectMultipleField, StringField
 
-from ..form_fields import Needed, date_field, money_field, options
+from ..form_fields import Needed, ServiceForm, VersionField, date_field, money_field, options
 from ..ids import parse_id
 from .models import PRIORITIES
 from .services import TYPE_LABELS
@@ -30,20 +29,7 @@ def parse_date(text, name, errors):
         return None
 
 
-class _ItemForm(FlaskForm):
-    def show_errors(self, errors):
-        """Put service errors on their fields; those without a field go to form_errors."""
-        for name, messages in errors.items():
-            field = self._fields.get(name)
-            if field is not None and name != "csrf_token":
-                field.errors = list(field.errors or []) + list(messages)
-            else:
-                self.form_errors.extend(messages)
-
-    def show_failure(self, error):
-        """A ValidationFailed on the form: its field errors, or its message when it names no field."""
-        self.show_errors(error.errors or {"__all__": [error.detail]})
-
+class _ItemForm(ServiceForm):
     def _dates(self, values, errors):
         values["start_date"] = parse_date(self.start_date.data, "start_date", errors)
         values["due_date"] = parse_date(self.due_date.data, "due_date", errors)
@@ -93,7 +79,7 @@ class EditForm(_ItemForm):
     """Edit one node. Status moves through the workflow transitions the user may fire; progress only where it
     is not derived from the children."""
 
-    version = HiddenField()
+    version = VersionField()
     title = StringField("Title", validators=[Needed()])
     transition = SelectField("Status", choices=[], validate_choice=False)
     priority = SelectField("Priority", choices=options([(p, _label(p)) for p in PRIORITIES]), validate_choice=False)
@@ -117,13 +103,7 @@ class EditForm(_ItemForm):
 
     @classmethod
     def for_item(cls, item, assignee_ids, **kwargs):
-        data = {"version": item.version, "title": item.title, "priority": item.priority,
-                "progress": item.progress, "auto_calculate_progress": item.auto_calculate_progress,
-                "start_date": item.start_date.isoformat() if item.start_date else "",
-                "due_date": item.due_date.isoformat() if item.due_date else "",
-                "allocated_budget": f"{item.allocated_budget:.2f}",
-                "assignees": [str(i) for i in assignee_ids]}
-        return cls(data=data, **kwargs)
+        return cls(data=edit_form_data(item, assignee_ids), **kwargs)
 
     def values(self):
         errors = {}
@@ -145,10 +125,20 @@ class EditForm(_ItemForm):
         return values, assignees, errors
 
 
+def edit_form_data(item, assignee_ids):
+    """The edit form's data for `item` as it is (also: the colleague's values kept after a 409)."""
+    return {"version": item.version, "title": item.title, "priority": item.priority,
+            "progress": item.progress, "auto_calculate_progress": item.auto_calculate_progress,
+            "start_date": item.start_date.isoformat() if item.start_date else "",
+            "due_date": item.due_date.isoformat() if item.due_date else "",
+            "allocated_budget": f"{item.allocated_budget:.2f}",
+            "assignees": [str(i) for i in assignee_ids]}
+
+
 class MoveForm(_ItemForm):
     """Move a node: under another node (last, or before one of its children), or to a tree of its own."""
 
-    version = HiddenField()
+    version = VersionField()
     q = StringField("Find the new parent", render_kw={"type": "search", "autocomplete": "off",
                                                       "placeholder": "Type part of a title"})
     parent = StringField("New parent")
@@ -169,7 +159,7 @@ class MoveForm(_ItemForm):
         return parse_id(parent), parse_id(before), errors
 
 
-class VersionForm(FlaskForm):
+class VersionForm(ServiceForm):
     """Delete and reorder: only the version the user saw."""
 
-    version = HiddenField()
+    version = VersionField()

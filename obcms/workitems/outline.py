@@ -18,7 +18,7 @@ import sqlalchemy as sa
 from sqlalchemy.orm import aliased, joinedload
 
 from ..auth.models import Organization, User
-from ..auth.permissions import can, scope
+from ..auth.permissions import can, not_found, scope
 from ..database import is_sqlite
 from ..extensions import db
 from ..ids import parse_id
@@ -75,7 +75,8 @@ class OutlineRow:
 
     @property
     def unallocated(self):
-        return self.allocated_budget - self.children_allocated
+        """What the children were not given; None for a leaf (it has nothing to give, as on the Budget tab)."""
+        return self.allocated_budget - self.children_allocated if self.has_children else None
 
     @property
     def utilization(self):
@@ -211,7 +212,9 @@ def move_targets(item, actor, query="", limit=20, session=None):
     queries (the moved subtree's ids and height, then the candidates)."""
     session = session or db.session
     moved = tree.subtree_rows(item, (c.id, c.depth), session=session)
-    height = max(r.depth for r in moved) - item.depth
+    if not moved:  # deleted while the page was being made
+        raise not_found(WorkItem, item.id, actor, "work item")
+    height = max(r.depth for r in moved) - moved[0].depth
     parent_types = [t for t, kids in ALLOWED_CHILDREN.items() if item.work_type in kids]
     deepest_parent = MAX_LEVELS - 2 - height
     if not parent_types or deepest_parent < 0:
@@ -258,6 +261,8 @@ def tree_view(root, actor, open_ids=(), session=None):
     """The first screen of the tree of `root` (a root WorkItem) with `open_ids` expanded: two queries (the
     shown rows, their assignees). The caller has checked that `actor` may read it."""
     rows = attach_assignees(visible_rows(root, open_ids, session=session), session=session)
+    if not rows or rows[0].id != root.id or rows[0].parent_id is not None:  # deleted or moved meanwhile
+        raise not_found(WorkItem, root.id, actor, "work item")
     return TreeView(root=rows[0], rows=rows, open_ids={r.id for r in rows if r.id in open_ids},
                     may_edit=can(actor, "workitem.edit", root), may_delete=can(actor, "workitem.delete", root))
 

@@ -5,8 +5,8 @@ Plain functions; they raise domain errors and never commit (the view, job or CLI
     root = create_work_item(None, actor, title="Road project", work_type="project", allocated_budget=100000)
     task = create_work_item(activity, actor, title="Survey", work_type="task")
     update_work_item(task, expected_version=3, actor=actor, title="Site survey", progress=40)
-    move_work_item(task, actor, parent=other_activity)           # or before=sibling, or parent=None (own tree)
-    delete_work_item(activity, actor)                            # → number of nodes deleted
+    move_work_item(task, actor, task_version, parent=other_activity)  # or before=sibling, or parent=None
+    delete_work_item(activity, actor, activity_version)               # → number of nodes deleted
 
 Levels (the depth rule): the root is level 1 (depth 0) and a tree has at most MAX_LEVELS = 6 levels, so
 the deepest node has depth 5. DOMAIN.md states the limit on subtask chains ("subtask under subtask while
@@ -27,7 +27,7 @@ from ..auth.permissions import load_in_scope, require
 from ..db_types import CENT
 from ..errors import ValidationFailed
 from ..extensions import db
-from ..workflow.locking import changed_since, check_version
+from ..workflow.locking import check_version
 from . import rollup, tree
 from .models import ACTIVITY_CATEGORIES, PRIORITIES, STATUSES, WORK_TYPES, WorkItem
 
@@ -175,22 +175,9 @@ def _as_child(item):
     return rollup.Child(item.status, item.progress, item.allocated_budget, item.actual_expenditure)
 
 
-def _check_version(item, expected_version, submitted):
-    """Conflict when someone changed the item after `expected_version`. Tree shifts bump the version of
-    every row they renumber (an insert anywhere to the left does); a version moved on only by such shifts —
-    no audited field changed since — is not a conflict, so editing a row after a sibling was added works."""
-    try:
-        expected = int(expected_version)
-    except (TypeError, ValueError):
-        expected = None
-    if expected is not None and expected < item.version and not changed_since(item, expected):
-        return
-    check_version(item, expected_version, submitted)
-
-
 def update_work_item(item, expected_version, actor, **changes):
     """Apply `changes` (EDITABLE fields) when `item` is still at `expected_version`, else Conflict (409)
-    with changed_fields (see _check_version). Progress of a container is derived while
+    with changed_fields (obcms.workflow.locking.check_version). Progress of a container is derived while
     auto_calculate_progress is on; actual expenditure is entered on leaves only. Re-runs the roll-ups of the
     ancestors when needed."""
     unknown = set(changes) - set(EDITABLE)
@@ -201,7 +188,7 @@ def update_work_item(item, expected_version, actor, **changes):
     locked = tree.lock(item)
     node = locked[item.id]
     db.session.refresh(item)
-    _check_version(item, expected_version, changes)
+    check_version(item, expected_version, changes)
     changes = clean(changes, item.work_type)
     changes = {k: v for k, v in changes.items() if getattr(item, k) != v}
     if not changes:
@@ -235,20 +222,10 @@ class _Envelope:
         self.title, self.allocated_budget = title, allocated_budget
 
 
-def _check_locked_version(item, node, expected_version):
-    """Inside the tree lock: Conflict (409) unless `item` is still at `expected_version` (`node`: its row read
-    inside the lock; the item is reloaded only to describe a conflict). None: not checked."""
-    if expected_version is None:
-        return
-    if str(expected_version).strip() != str(node.version):
-        db.session.refresh(item)
-        check_version(item, expected_version)
-
-
-def move_work_item(item, actor, parent=None, before=None, expected_version=None):
+def move_work_item(item, actor, expected_version, parent=None, before=None):
     """Move `item` with its subtree under `parent` (last, or before its child `before`), or to the root
-    level (parent None), when it is still at `expected_version` (checked inside the tree lock; None: not
-    checked), else Conflict. Type, depth and allocation rules are checked on the new place; both old and new
+    level (parent None), when it is still at `expected_version` (checked inside the tree lock), else
+    Conflict. Type, depth and allocation rules are checked on the new place; both old and new
     ancestors are rolled up."""
     require(actor, "workitem.edit", item)
     if parent is not None:
@@ -264,7 +241,7 @@ def move_work_item(item, actor, parent=None, before=None, expected_version=None)
 
     locked = tree.lock(item, parent, height_of=item)
     n = locked[tree._id(item)]
-    _check_locked_version(item, n, expected_version)
+    check_version(item, expected_version, current_version=n.version)
     new_parent_id = tree._id(parent)
     changes, entries = {}, []
     if new_parent_id != n.parent_id:
@@ -275,6 +252,10 @@ def move_work_item(item, actor, parent=None, before=None, expected_version=None)
         changes = rollup.plan(locked, replace=replace)
         entries = change_entries(WorkItem, {n.id: {"parent_id": (n.parent_id, new_parent_id)}},
                                  versions={n.id: n.version + 1}, cause="moved")
+    elif n.parent_id is not None:
+        old, new = _sibling_positions(locked.kids[n.parent_id], n.id, tree._id(before))
+        entries = change_entries(WorkItem, {n.id: {"position": (old, new)}}, versions={n.id: n.version + 1},
+                                 cause="reordered")
     cause = f"derived from moved child #{n.id}"
     with rollup.folded(changes, cause) as also:
         moved = tree.move_subtree(item, parent=parent, before=before, check=check, locked=locked, also=also,
@@ -283,14 +264,22 @@ def move_work_item(item, actor, parent=None, before=None, expected_version=None)
     return moved
 
 
-def delete_work_item(item, actor, expected_version=None):
+def _sibling_positions(siblings, node_id, before_id):
+    """(old, new) place of `node_id` among `siblings` (1 = first) when it moves before `before_id` (None: last)."""
+    order = [kid.id for kid in siblings]
+    others = [kid_id for kid_id in order if kid_id != node_id]
+    new = others.index(before_id) if before_id in others else len(others)
+    return order.index(node_id) + 1, new + 1
+
+
+def delete_work_item(item, actor, expected_version):
     """Delete `item` and its subtree (the view asks for confirmation showing subtree_size first) when it is
-    still at `expected_version` (checked inside the tree lock; None: not checked), else Conflict; returns
+    still at `expected_version` (checked inside the tree lock), else Conflict; returns
     the number of nodes deleted. The former parent and its ancestors are rolled up."""
     require(actor, "workitem.delete", item)
     locked = tree.lock(item)
     n = locked[tree._id(item)]
-    _check_locked_version(item, n, expected_version)
+    check_version(item, expected_version, current_version=n.version)
     changes = {}
     if n.parent_id is not None:
         changes = rollup.plan(locked, replace={n.parent_id: {n.id: None}}, skip={n.id})

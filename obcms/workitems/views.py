@@ -28,14 +28,15 @@ from flask_login import current_user
 from jinja2 import TemplateNotFound
 
 from ..auth.models import Organization
-from ..auth.permissions import EDIT_ALL, can, require, scope
-from ..errors import Conflict, NotFound, ValidationFailed
+from ..auth.permissions import EDIT_ALL, can, load_in_scope, not_found, require
+from ..errors import Conflict, ValidationFailed, conflict_context
 from ..extensions import db
 from ..htmx import TREE_CHANGED, is_htmx, render_page, toast, trigger
 from ..ids import parse_id
 from ..workflow import available_transitions, fire, machine_for
+from ..workflow.locking import keep_theirs_where_untouched, resubmission
 from . import outline, services, tree
-from .forms import ChildForm, EditForm, MoveForm, ProjectForm, VersionForm
+from .forms import ChildForm, EditForm, MoveForm, ProjectForm, VersionForm, edit_form_data
 from .models import WorkItem
 
 bp = Blueprint("workitems", __name__, url_prefix="/work-items")
@@ -45,12 +46,13 @@ PANEL_ID = "wi-panel"
 
 # ------------------------------------------------------------------------------------------------- loading
 def _load(item_id, permission="workitem.read"):
-    """The work item if the user may reach it: 404 outside their scope, 403 without the permission."""
-    item = db.session.scalar(scope(sa.select(WorkItem).where(WorkItem.id == item_id), WorkItem, current_user))
-    if item is None:
-        raise NotFound(f"There is no work item #{item_id} here.")
-    require(current_user, permission, item)
-    return item
+    """The work item if the user may reach it: 404 outside their scope (or gone), 403 without the permission."""
+    return load_in_scope(WorkItem, item_id, current_user, permission, label="work item")
+
+
+def _gone(item_id):
+    """The 404 for a work item that went (deleted or moved out of reach) while this request ran."""
+    return not_found(WorkItem, item_id, current_user, "work item")
 
 
 def _open_ids():
@@ -131,6 +133,8 @@ def show(item_id):
     root = item
     if item.parent_id is not None:
         detail = _detail_context(item)
+        if not detail["trail"]:  # it became a tree of its own meanwhile
+            return redirect(url_for(".show", item_id=item.id))
         root = detail["trail"][0]
         open_ids |= {a.id for a in detail["trail"]}
     view = outline.tree_view(root, current_user, open_ids)
@@ -138,9 +142,12 @@ def show(item_id):
 
 
 def _detail_context(item):
-    """The panel: breadcrumb (one query), the row's figures and assignees, workflow and history panels."""
-    trail = tree.ancestors(item)
-    row = outline.rows_by_id([item.id])[item.id]
+    """The panel: breadcrumb (one query), the row's figures and assignees, workflow and history panels.
+    404 when the item went while the request ran."""
+    row = outline.rows_by_id([item.id]).get(item.id)
+    if row is None:
+        raise _gone(item.id)
+    trail = tree.ancestors(item.id) if row.parent_id is not None else []
     outline.attach_assignees([row])
     return dict(item=item, row=row, trail=trail, has_machine=machine_for(WorkItem) is not None,
                 has_history=_history_template(), may_edit=can(current_user, "workitem.edit", item))
@@ -217,11 +224,9 @@ def _form_response(template, status=200, **context):
     return render_template("workitems/form_page.html", row_template=template, **context), status
 
 
-def _conflict_context(error, item):
-    back = request.headers.get("HX-Current-URL") or request.referrer or url_for(".show", item_id=item.id)
-    return dict(problem=error.problem(), action=request.url, htmx_target=f"wi-{item.id}", back_url=back,
-                resubmit=[(name, value) for name, value in request.form.items(multi=True)
-                          if name not in ("csrf_token",) and not name.endswith("-version")])
+def _conflict_context(error, item, form):
+    """The 409 panel above `form` (already holding the current version and the colleague's values)."""
+    return conflict_context(error.problem(), resubmission(form), htmx_target=f"wi-{item.id}")
 
 
 def _child_form(parent):
@@ -302,9 +307,9 @@ def update(item_id):
     except Conflict as error:
         db.session.rollback()
         item = _load(item_id)
-        form.version.data = error.current_version  # saving again applies the user's values on theirs
+        keep_theirs_where_untouched(form, error, edit_form_data(item, [u.id for u in item.assignees]))
         return _form_response("workitems/_edit_form.html", status=409, item=item, form=form,
-                              conflict=_conflict_context(error, item))
+                              conflict=_conflict_context(error, item, form))
     item = _load(item_id)
     if not is_htmx():
         return redirect(_page_url(item, _open_ids()), code=303)
@@ -371,8 +376,7 @@ def _move(item_id, choose, describe):
     form = _move_form(item)
     try:
         parent, before = choose(item, form)
-        moved = services.move_work_item(item, current_user, parent=parent, before=before,
-                                        expected_version=form.version.data or "")
+        moved = services.move_work_item(item, current_user, form.version.data, parent=parent, before=before)
         db.session.commit()
     except ValidationFailed as error:
         db.session.rollback()
@@ -382,7 +386,7 @@ def _move(item_id, choose, describe):
         db.session.rollback()
         item = _load(item_id)
         form.version.data = error.current_version
-        return _move_page(item, form, status=409, conflict=_conflict_context(error, item))
+        return _move_page(item, form, status=409, conflict=_conflict_context(error, item, form))
     if not is_htmx():
         return redirect(url_for(".show", item_id=item_id), code=303)
     return _moved_response(item_id, moved, _open_ids(), f"Moved “{item.title}” {describe(moved)}.")
@@ -440,14 +444,16 @@ def delete(item_id):
     form = VersionForm()
     parent_id, title, is_root = item.parent_id, item.title, item.parent_id is None
     try:
-        gone = services.delete_work_item(item, current_user, expected_version=form.version.data or "")
+        gone = services.delete_work_item(item, current_user, form.version.data)
         db.session.commit()
     except (Conflict, ValidationFailed) as error:
         db.session.rollback()
         if not is_htmx():
             raise
         item = _load(item_id)
-        conflict = _conflict_context(error, item) if isinstance(error, Conflict) else None
+        if isinstance(error, Conflict):
+            form.version.data = error.current_version
+        conflict = _conflict_context(error, item, form) if isinstance(error, Conflict) else None
         html = render_template("workitems/_error_row.html", item=item, error=error, conflict=conflict)
         return html, error.status, {"HX-Retarget": f"#wi-{item_id}", "HX-Reswap": "afterend"}
     message = f"Deleted “{title}”" + (f" and {gone - 1} item{'s' if gone != 2 else ''} under it." if gone > 1 else ".")

@@ -230,7 +230,7 @@ def test_restore_is_refused_when_the_children_changed(tracked, users):
     _, root, kids = tracked
     actor = users["oobc_staff"]
     first = _apply(root, "equal", {}, actor)
-    workitem_services.delete_work_item(kids[2], actor)
+    workitem_services.delete_work_item(kids[2], actor, kids[2].version)
     with pytest.raises(Conflict, match="cannot be restored"):
         services.restore_distribution(first, actor)
 

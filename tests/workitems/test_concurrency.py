@@ -53,9 +53,9 @@ def _worker(url, root_ids, actor_id, seed, start_at, results):
                     target = db.session.get(WorkItem, rng.choice(ids))
                     if target is None:
                         continue
-                    services.move_work_item(node, actor, parent=target)
+                    services.move_work_item(node, actor, node.version, parent=target)
                 else:
-                    services.delete_work_item(node, actor)
+                    services.delete_work_item(node, actor, node.version)
                 db.session.commit()
                 counts[op] += 1
             except DomainError:  # a rule (depth, under itself) or a node deleted meanwhile

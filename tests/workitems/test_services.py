@@ -48,8 +48,8 @@ def test_moving_a_subtree_keeps_the_depth_limit(staff):
     chain = make(q, staff, "subtask")
     make(chain, staff, "subtask")
     with pytest.raises(ValidationFailed, match="7 levels deep"):
-        services.move_work_item(chain, staff, parent=deep)  # depth 5 + a child at 6 = 7 levels
-    services.move_work_item(chain, staff, parent=deep.parent)  # 6 levels: fine
+        services.move_work_item(chain, staff, chain.version, parent=deep)  # depth 5 + a child at 6 = 7 levels
+    services.move_work_item(chain, staff, chain.version, parent=deep.parent)  # 6 levels: fine
     assert tree.check_integrity() == []
 
 
@@ -60,7 +60,7 @@ def test_type_rule_on_create_and_move(staff):
         make(t, staff, "activity")
     a = make(p, staff, "activity")
     with pytest.raises(ValidationFailed, match="cannot be placed"):
-        services.move_work_item(a, staff, parent=t)
+        services.move_work_item(a, staff, a.version, parent=t)
 
 
 def test_activity_category_only_on_activities(staff):
@@ -89,7 +89,7 @@ def test_moa_staff_work_only_in_their_organization(users, organizations):
     with pytest.raises(NotAllowed):
         services.update_work_item(child, child.version, users["viewer"], title="x")
     with pytest.raises(NotAllowed):
-        services.delete_work_item(child, other)
+        services.delete_work_item(child, other, child.version)
 
 
 def test_stale_version_is_a_conflict_naming_the_changed_fields(staff):
@@ -102,15 +102,17 @@ def test_stale_version_is_a_conflict_naming_the_changed_fields(staff):
     assert error.value.current_version == seen + 1
 
 
-def test_a_version_moved_on_only_by_tree_shifts_is_not_a_conflict(staff):
+def test_tree_shifts_leave_the_version_alone(staff):
     p = make(None, staff, "project")
     a = make(p, staff, "activity")
     b = make(p, staff, "activity")
     seen = db.session.get(WorkItem, b.id).version
-    make(a, staff, "task")  # shifts B (it lies to the right): its version goes up
+    make(a, staff, "task")  # shifts B (it lies to the right): nothing of B a person sees changed
     b = db.session.get(WorkItem, b.id)
-    assert b.version > seen
-    services.update_work_item(b, seen, staff, title="Renamed")
+    assert b.version == seen
+    services.move_work_item(b, staff, seen, parent=p, before=a)  # so a move or delete on it is no conflict
+    services.update_work_item(b, b.version, staff, title="Renamed")
+    seen = b.version - 1
     assert b.title == "Renamed"
     with pytest.raises(Conflict):  # but a real change in between is one
         services.update_work_item(b, seen, staff, title="Mine")
@@ -141,7 +143,7 @@ def test_delete_returns_the_subtree_size_and_rolls_up(staff):
     done = make(p, staff, "activity")
     services.update_work_item(done, done.version, staff, progress=100)
     assert tree.subtree_size(a) == 2
-    assert services.delete_work_item(a, staff) == 2
+    assert services.delete_work_item(a, staff, a.version) == 2
     db.session.expire_all()
     assert db.session.get(WorkItem, p.id).progress == 100
     assert tree.check_integrity() == []
@@ -190,10 +192,10 @@ def test_service_writes_stay_within_six_statements_after_the_lock(staff, count_q
     assert counted.count - 1 <= 6, counted.statements
     a, q = db.session.get(WorkItem, a.id), db.session.get(WorkItem, q.id)
     with count_queries() as counted:  # locks, read, UPDATE, audit of the move, roll-up UPDATE, audit
-        services.move_work_item(a, staff, parent=q)
+        services.move_work_item(a, staff, a.version, parent=q)
     assert counted.count - 1 <= 6, counted.statements
     a = db.session.get(WorkItem, a.id)
     with count_queries() as counted:  # lock, read, DELETE, close the gap, audit, roll-up UPDATE, audit
-        services.delete_work_item(a, staff)
+        services.delete_work_item(a, staff, a.version)
     assert counted.count - 1 <= 6, counted.statements
     assert tree.check_integrity() == []

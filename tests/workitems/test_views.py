@@ -381,12 +381,14 @@ def test_delete_asks_with_the_subtree_size_then_deletes(client_as, csrf_token, r
 def test_stale_delete_is_a_409_shown_under_the_row(client_as, csrf_token, road, staff):
     client = client_as("moa_staff")
     a1 = item("A1")
-    services.create_work_item(a1, staff, title="Late child", work_type="task")
+    seen = a1.version
+    services.update_work_item(a1, seen, staff, title="A1 renamed")
     db.session.flush()
-    response = post(client, csrf_token(client), f"/work-items/{a1.id}/delete", {"version": str(a1.version - 1)})
+    response = post(client, csrf_token(client), f"/work-items/{a1.id}/delete", {"version": str(seen)})
     assert response.status_code == 409
+    assert "A1 renamed" in response.get_data(as_text=True)  # the 409 names what changed
     assert response.headers["HX-Retarget"] == f"#wi-{a1.id}" and response.headers["HX-Reswap"] == "afterend"
-    assert 'class="wi-error-row"' in response.get_data(as_text=True) and item("A1") is not None
+    assert 'class="wi-error-row"' in response.get_data(as_text=True) and item("A1 renamed") is not None
 
 
 def test_deleting_the_root_goes_back_to_the_list(client_as, csrf_token, road):
