@@ -106,6 +106,10 @@ def test_format_pesos():
     assert format_pesos(None) == "—"
 
 
+def test_the_money_filter_is_format_pesos(app):
+    assert app.jinja_env.filters["money"] is format_pesos
+
+
 cents = st.integers(min_value=-(10**14 - 1), max_value=10**14 - 1)
 
 
