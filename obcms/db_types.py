@@ -5,7 +5,7 @@ from decimal import Decimal
 import sqlalchemy as sa
 from sqlalchemy.types import TypeDecorator
 
-CENT = Decimal("0.01")
+from .money import CENT
 
 
 def utcnow():

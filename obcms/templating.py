@@ -7,6 +7,7 @@ from flask import current_app, request, url_for
 from flask_login import current_user
 
 from .auth.permissions import can
+from .money import format_pesos
 
 # (label, endpoint, permission) in the order shown. Domains add their entries here as they arrive.
 NAVIGATION = [
@@ -17,14 +18,6 @@ NAVIGATION = [
     ("Audit log", "audit.index", "audit.read"),
     ("Admin console", "admin.index", "admin.console"),
 ]
-
-
-def format_money(value, symbol=True):
-    if value is None:
-        return "—"
-    value = Decimal(value).quantize(Decimal("0.01"))
-    text = f"{value:,.2f}"
-    return f"₱ {text}" if symbol else text
 
 
 def format_date(value):
@@ -80,7 +73,7 @@ def navigation_for(user):
 
 
 def init_templating(app):
-    app.jinja_env.filters.update(money=format_money, date=format_date, datetime=format_datetime,
+    app.jinja_env.filters.update(money=format_pesos, date=format_date, datetime=format_datetime,
                                  percent=format_percent)
     app.jinja_env.globals.update(can=can, today=date.today, url_with=url_with)
 

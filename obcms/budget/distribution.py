@@ -1,11 +1,12 @@
 """Budget distribution over the children of one node: equal, weighted, manual (DOMAIN.md "Budget distribution").
 
-Pure: no database. Decimal in, Decimal out; the arithmetic runs on integer centavos, so it is exact.
+Pure: no database. Decimal in, Decimal out. Amounts, manual shares and weights are read by
+obcms.money.parse_amount (a weight may end in "%"; it is a percentage with at most 2 decimals).
 
-Rounding (largest remainder at the centavo): every share is floored to the centavo, then the centavos left
-over are given one by one to the shares with the largest remainders, ties going to the earlier child in the
-given (tree) order. The shares therefore always sum to the amount exactly and none is a centavo or more away
-from its ideal value.
+Rounding (obcms.money.split_largest_remainder at the centavo): every share is floored to the centavo, then
+the centavos left over are given one by one to the shares with the largest remainders, ties going to the
+earlier child in the given (tree) order. The shares therefore always sum to the amount exactly and none is a
+centavo or more away from its ideal value.
 
     result = distribute_weighted(Decimal("1000.00"), {"a": "50", "b": "30", "c": "20"})
     result.is_valid, result.amounts()    # True, {"a": Decimal("500.00"), "b": Decimal("300.00"), ...}
@@ -15,12 +16,22 @@ Invalid input never raises: the result carries `errors` keyed by the child (or A
 and `messages(labels)` spells them out with the child's name.
 """
 from dataclasses import dataclass, field
-from decimal import Decimal, InvalidOperation
+from decimal import Decimal
+
+from ..money import (
+    BLANK,
+    NEGATIVE,
+    NOT_A_NUMBER,
+    TOO_LARGE,
+    TOO_MANY_DECIMALS,
+    AmountError,
+    format_pesos,
+    parse_amount,
+    split_largest_remainder,
+)
 
 METHODS = ("equal", "weighted", "manual")
-CENT = Decimal("0.01")
 HUNDRED = Decimal(100)
-TOO_LARGE = Decimal(10) ** 20  # far beyond any budget; keeps quantize() within Decimal's 28 digits
 AMOUNT = "amount"  # error key: the amount being distributed
 ALL = "__all__"    # error key: the distribution as a whole (no children, totals off)
 
@@ -82,8 +93,7 @@ def distribute_equal(amount, children):
         errors.setdefault(ALL, []).append("There are no children to distribute over.")
     if errors:
         return DistributionResult("equal", value, tuple(Share(k, None) for k in keys), errors)
-    cents = _to_cents(value)
-    return DistributionResult("equal", value, _largest_remainder(cents, keys, [1] * len(keys)))
+    return DistributionResult("equal", value, _shares(value, keys, [1] * len(keys)))
 
 
 def distribute_weighted(amount, weights):
@@ -97,7 +107,7 @@ def distribute_weighted(amount, weights):
         errors.setdefault(ALL, []).append("There are no children to distribute over.")
     parsed = []
     for key, raw in pairs:
-        weight = _number(raw, key, errors, "weight", "Enter a weight in percent (0 for none).")
+        weight = _number(_without_percent(raw), key, errors, "weight", "Enter a weight in percent (0 for none).")
         if weight is not None and weight > HUNDRED:
             errors.setdefault(key, []).append("The weight cannot be more than 100 %.")
             weight = None
@@ -113,9 +123,7 @@ def distribute_weighted(amount, weights):
         shares = tuple(Share(k, _floor_share(value, w) if value is not None and w is not None else None, w)
                        for k, w in parsed)
         return DistributionResult("weighted", value, shares, errors)
-    cents = _to_cents(value)
-    basis = [int(w * HUNDRED) for _, w in parsed]  # hundredths of a percent: integers summing to 10 000
-    shares = _largest_remainder(cents, [k for k, _ in parsed], basis)
+    shares = _shares(value, [k for k, _ in parsed], [w for _, w in parsed])
     return DistributionResult("weighted", value,
                               tuple(Share(s.key, s.amount, w) for s, (_, w) in zip(shares, parsed, strict=True)))
 
@@ -132,12 +140,13 @@ def distribute_manual(amount, amounts):
     shares = []
     for key, raw in pairs:
         share = _number(raw, key, errors, "amount", "Enter an amount (0 for none).")
-        shares.append(Share(key, share.quantize(CENT) if share is not None else None, share))
+        shares.append(Share(key, share, share))
     total = sum((s.amount for s in shares if s.amount is not None), Decimal("0.00"))
     if value is not None and shares and all(s.amount is not None for s in shares) and total != value:
         gap = value - total
-        side = f"₱ {gap:,.2f} left to distribute" if gap > 0 else f"₱ {-gap:,.2f} over"
-        errors.setdefault(ALL, []).append(f"The amounts add up to ₱ {total:,.2f}, not ₱ {value:,.2f} ({side}).")
+        side = f"{format_pesos(gap)} left to distribute" if gap > 0 else f"{format_pesos(-gap)} over"
+        errors.setdefault(ALL, []).append(
+            f"The amounts add up to {format_pesos(total)}, not {format_pesos(value)} ({side}).")
     return DistributionResult("manual", value, tuple(shares), errors)
 
 
@@ -154,14 +163,14 @@ def distribute(method, amount, children, inputs=None):
 
 def weights_from_amounts(amounts):
     """Percentages (2 decimals, summing to exactly 100) in proportion to {key: amount}; equal when all are 0.
-    Largest remainder, like the shares. {} for no keys."""
+    Largest remainder (at the hundredth of a percent), like the shares. {} for no keys."""
     keys = list(amounts)
     if not keys:
         return {}
-    basis = [_to_cents(Decimal(amounts[k])) for k in keys]
+    basis = [Decimal(amounts[k]) for k in keys]
     if not any(basis):
         basis = [1] * len(keys)
-    return {s.key: s.amount for s in _largest_remainder(10000, keys, basis)}
+    return dict(zip(keys, split_largest_remainder(HUNDRED, basis), strict=True))
 
 
 # Internals -----------------------------------------------------------------------------------------------
@@ -172,60 +181,25 @@ def _pairs(values):
     return list(enumerate(values))
 
 
-def parse_decimal(raw):
-    """A finite Decimal from a Decimal, int or text ("1,234.50", "₱ 10"); None when it is not a number.
-
-    Floats are refused (TypeError): money never goes through binary floating point."""
-    if isinstance(raw, bool):
-        raise TypeError("a boolean is not a number")
-    if isinstance(raw, float):
-        raise TypeError("floats are not accepted for money or weights; pass a Decimal or text")
-    if isinstance(raw, Decimal):
-        value = raw
-    elif isinstance(raw, int):
-        value = Decimal(raw)
-    elif isinstance(raw, str):
-        text = raw.replace(",", "").replace("₱", "").replace("%", "").strip()
-        if not text:
-            return None
-        try:
-            value = Decimal(text)
-        except InvalidOperation:
-            return None
-    elif raw is None:
-        return None
-    else:
-        raise TypeError(f"cannot read a number from {type(raw).__name__}")
-    return value if value.is_finite() else None
-
-
-def has_at_most_two_decimals(value):
-    return value == value.quantize(CENT, rounding="ROUND_DOWN")
+def _without_percent(raw):
+    """A weight typed as "12.5 %" is read as 12.5."""
+    return raw.strip().removesuffix("%") if isinstance(raw, str) else raw
 
 
 def _number(raw, key, errors, what, missing):
-    value = parse_decimal(raw)
-    if value is None:
-        errors.setdefault(key, []).append(missing if raw is None or str(raw).strip() == "" else
-                                          f"The {what} is not a number.")
+    """The amount or weight in `raw` (≥ 0, at most 2 decimals), or None with its problems added to errors."""
+    try:
+        return parse_amount(raw)
+    except AmountError as error:
+        problems = {BLANK: missing, NOT_A_NUMBER: f"The {what} is not a number.",
+                    TOO_LARGE: f"The {what} is too large.", NEGATIVE: f"The {what} must be 0 or more.",
+                    TOO_MANY_DECIMALS: f"The {what} may have at most 2 decimals."}
+        errors.setdefault(key, []).extend(problems[reason] for reason in error.reasons)
         return None
-    if abs(value) >= TOO_LARGE:  # "1e999" would make quantize() raise
-        errors.setdefault(key, []).append(f"The {what} is too large.")
-        return None
-    problems = []
-    if value < 0:
-        problems.append(f"The {what} must be 0 or more.")
-    if not has_at_most_two_decimals(value):
-        problems.append(f"The {what} may have at most 2 decimals.")
-    if problems:
-        errors.setdefault(key, []).extend(problems)
-        return None
-    return value
 
 
 def _amount(raw, errors):
-    value = _number(raw, AMOUNT, errors, "amount", "Enter the amount to distribute.")
-    return value.quantize(CENT) if value is not None else None
+    return _number(raw, AMOUNT, errors, "amount", "Enter the amount to distribute.")
 
 
 def _to_cents(value):
@@ -237,17 +211,5 @@ def _floor_share(amount, weight):
     return Decimal(cents) / 100
 
 
-def _largest_remainder(cents, keys, basis):
-    """Split `cents` proportionally to the integer `basis`; exact, largest remainder, ties in order."""
-    whole = sum(basis)
-    floors = []
-    remainders = []
-    for b in basis:
-        q, r = divmod(cents * b, whole)
-        floors.append(q)
-        remainders.append(r)
-    leftover = cents - sum(floors)
-    # Sort by remainder descending; Python's sort is stable, so equal remainders keep the given order.
-    for index in sorted(range(len(keys)), key=lambda i: -remainders[i])[:leftover]:
-        floors[index] += 1
-    return tuple(Share(k, (Decimal(c) / 100).quantize(CENT)) for k, c in zip(keys, floors, strict=True))
+def _shares(amount, keys, weights):
+    return tuple(Share(k, a) for k, a in zip(keys, split_largest_remainder(amount, weights), strict=True))

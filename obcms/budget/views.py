@@ -25,6 +25,7 @@ from ..errors import Conflict, NotFound, ValidationFailed
 from ..extensions import db
 from ..htmx import TREE_CHANGED, is_htmx, toast, trigger
 from ..ids import parse_id
+from ..money import format_pesos
 from ..ppas.models import Ppa
 from ..workitems import outline, rollup
 from ..workitems.models import WorkItem
@@ -146,7 +147,7 @@ def apply(node_id):
         db.session.rollback()
         return _render("body", 409, **_context(_preview(_node(node_id)), conflict=error))
     node, record = applied.node, applied.record
-    message = f"Distributed {_money(record.amount)} over the items under “{node.title}” (#{record.id})."
+    message = f"Distributed {format_pesos(record.amount)} over the items under “{node.title}” (#{record.id})."
     if not is_htmx():
         db.session.commit()
         return redirect(_back_url(node, _origin()), code=303)
@@ -170,10 +171,6 @@ class _PpaFacts:
     execution_project_id: int | None
     budget_distribution_policy: str
     implementing_moa_id: int | None
-
-
-def _money(amount):
-    return rollup.money(amount)
 
 
 def _closing(response, message, dialog_id):

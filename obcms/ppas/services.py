@@ -15,9 +15,19 @@ import sqlalchemy as sa
 
 from ..auth.models import Organization
 from ..auth.permissions import require
-from ..budget.distribution import has_at_most_two_decimals, parse_decimal
 from ..errors import ValidationFailed
 from ..extensions import db
+from ..money import (
+    BLANK,
+    MAX_AMOUNT,
+    NEGATIVE,
+    NOT_A_NUMBER,
+    TOO_LARGE,
+    TOO_MANY_DECIMALS,
+    AmountError,
+    format_pesos,
+    parse_amount,
+)
 from ..workflow.locking import versioned_update
 from .locking import lock_ppa
 from .models import (
@@ -36,7 +46,9 @@ from .models import (
 )
 from .tracking import ROOT_FIELDS, follow_ppa_organization, follow_ppa_plan, follow_ppa_status
 
-MAX_AMOUNT = parse_decimal("999999999999.99")  # NUMERIC(14, 2)
+MONEY_PROBLEMS = {NOT_A_NUMBER: "Enter an amount in pesos, e.g. 1,250,000.00.",
+                  TOO_LARGE: f"The amount is too large (at most {format_pesos(MAX_AMOUNT)}).",
+                  NEGATIVE: "The amount cannot be negative.", TOO_MANY_DECIMALS: "Use at most 2 decimals (centavos)."}
 CODE_RE = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._/-]*$")
 
 # Fields a PPA's editors may set through create_ppa / update_ppa. The approval state, the submitter and the
@@ -173,13 +185,13 @@ def _check_code_unique(code, existing, errors):
 def _check_budget(clean, errors):
     ceiling, allocation, obc = clean["budget_ceiling"], clean["budget_allocation"], clean["budget_obc_allocation"]
     if ceiling is not None and allocation is not None and allocation > ceiling:
-        errors.add("budget_allocation", f"The allocation cannot exceed the budget ceiling (₱ {ceiling:,.2f}).")
+        errors.add("budget_allocation", f"The allocation cannot exceed the budget ceiling ({format_pesos(ceiling)}).")
     if obc is not None and "budget_allocation" not in errors:
         if allocation is None:
             errors.add("budget_obc_allocation", "Enter the budget allocation first: the OBC allocation is part of it.")
         elif obc > allocation:
             errors.add("budget_obc_allocation",
-                       f"The OBC allocation cannot exceed the budget allocation (₱ {allocation:,.2f}).")
+                       f"The OBC allocation cannot exceed the budget allocation ({format_pesos(allocation)}).")
 
 
 def _organizations(data, clean, actor, errors):
@@ -248,24 +260,14 @@ def _integer(value, field, errors, low, high, required=False):
 
 
 def _money(value, field, errors, allow_negative=False):
-    if value in (None, ""):
-        return None
+    """The amount in `value` (obcms.money.parse_amount), None when blank or wrong (the problems go to errors)."""
     try:
-        amount = parse_decimal(value)
-    except TypeError:
-        amount = None
-    if amount is None:
-        errors.add(field, "Enter an amount in pesos, e.g. 1,250,000.00.")
+        return parse_amount(value, allow_negative=allow_negative)
+    except AmountError as error:
+        for reason in error.reasons:
+            if reason != BLANK:
+                errors.add(field, MONEY_PROBLEMS[reason])
         return None
-    if abs(amount) > MAX_AMOUNT:  # first: quantizing a huge number overflows Decimal's precision
-        errors.add(field, "The amount is too large (at most ₱ 999,999,999,999.99).")
-        return None
-    problems = len(errors.get(field, ()))
-    if amount < 0 and not allow_negative:
-        errors.add(field, "The amount cannot be negative.")
-    if not has_at_most_two_decimals(amount):
-        errors.add(field, "Use at most 2 decimals (centavos).")
-    return amount.quantize(parse_decimal("0.01")) if len(errors.get(field, ())) == problems else None
 
 
 def _date(value, field, errors):

@@ -20,9 +20,9 @@ Generation (one bulk insert through workitems.services.build_tree, in the caller
 - Budgets: each level's percentages are the weights of obcms/budget/distribution.py (largest remainder at the
   centavo; ties to the earlier sibling), so every level sums to its parent exactly.
 - Dates: a parent's window counts its days inclusively (start and due both belong to it). The days are split
-  over the children by the time percentages with the same largest-remainder rule on whole days, and the
-  children follow each other: each starts the day after its previous sibling's due date, and the last ends
-  on the parent's due date. A child whose share rounds to no whole day takes one from the sibling with the
+  over the children by the time percentages with the same largest-remainder rule on whole days (_split_days),
+  and the children follow each other: each starts the day after its previous sibling's due date, and the last
+  ends on the parent's due date. A child whose share rounds to no whole day takes one from the sibling with the
   most days (the earlier on ties); only in a window with fewer days than children do the extra children
   get the single day where they would begin (sharing it), never a day outside the parent. Without both PPA
   dates no dates are set.
@@ -61,6 +61,7 @@ from ..database import is_sqlite
 from ..db_types import utcnow
 from ..errors import Conflict, ValidationFailed
 from ..extensions import db
+from ..money import format_pesos, split_largest_remainder
 from ..workflow import fire
 from ..workflow.guard import derived_status
 from ..workitems import rollup
@@ -116,12 +117,12 @@ SYNC_STATUSES = ("planning", "ongoing")  # the nightly job's PPAs
 
 
 # ------------------------------------------------------------------------------------------------- generation
-def _days(count, weights):
-    """Whole days per child: `count` split by `weights` (percentages, or None for equal shares) by largest
-    remainder — the distribution rule on integers (a day is counted as one centavo)."""
-    units = Decimal(count).scaleb(-2)
-    result = distribute_equal(units, len(weights)) if weights[0] is None else distribute_weighted(units, weights)
-    days = [int(amount.scaleb(2)) for amount in result.amounts().values()]
+def _split_days(count, weights):
+    """Whole days per child: `count` days split by `weights` (percentages, or None for equal shares) by
+    largest remainder in whole days (obcms.money.split_largest_remainder with unit 1); then a child left
+    without a day takes one from the sibling with the most (the earlier on ties), while there are enough days."""
+    basis = [1] * len(weights) if weights[0] is None else [Decimal(w) for w in weights]
+    days = [int(d) for d in split_largest_remainder(count, basis, unit=1)]
     while 0 in days and count >= len(days):
         days[days.index(max(days))] -= 1
         days[days.index(0)] = 1
@@ -133,7 +134,7 @@ def _windows(start, due, weights):
     if start is None or due is None:
         return [(None, None)] * len(weights)
     out, cursor = [], start
-    for days in _days((due - start).days + 1, weights):
+    for days in _split_days((due - start).days + 1, weights):
         if days == 0:
             day = min(cursor, due)
             out.append((day, day))
@@ -486,7 +487,7 @@ def follow_ppa_plan(ppa, actor, before):
         held = db.session.scalar(sa.select(sa.func.coalesce(sa.func.sum(W.c.allocated_budget), 0))
                                  .where(W.c.parent_id == root.id))
         if Decimal(held) > changes["allocated_budget"]:
-            message = f"The work items already hold ₱ {Decimal(held):,.2f}; the budget cannot go below that."
+            message = f"The work items already hold {format_pesos(held)}; the budget cannot go below that."
             raise ValidationFailed(message, errors={"budget_allocation": [message]})
     with audit_cause(f"the plan of {ppa.display_code} changed"):
         try:

@@ -37,9 +37,10 @@ from sqlalchemy.orm.util import identity_key
 from ..audit.context import audit_cause
 from ..audit.recording import change_entries, storage_type, write_entries
 from ..database import is_sqlite
-from ..db_types import CENT, utcnow
+from ..db_types import utcnow
 from ..errors import ValidationFailed
 from ..extensions import db
+from ..money import CENT, format_pesos
 from ..workflow.guard import derived_status
 from . import tree
 from .models import WorkItem
@@ -379,17 +380,13 @@ def rollup_trees(tree_ids=None, cause=None, session=None):
 
 
 # ------------------------------------------------------------------------------------------------- money
-def money(amount):
-    return f"₱{Decimal(amount):,.2f}"
-
-
 def check_allocation(parent, children_allocated):
     """Refuse when children's allocations exceed the parent's envelope. `parent` is a tree.Fresh (or any
     object with title and allocated_budget); `children_allocated` the total the children would have."""
     over = (Decimal(children_allocated) - Decimal(parent.allocated_budget)).quantize(CENT)
     if over > 0:
-        message = (f"The children of '{parent.title}' would be allocated {money(children_allocated)}, "
-                   f"{money(over)} more than its {money(parent.allocated_budget)}.")
+        message = (f"The children of '{parent.title}' would be allocated {format_pesos(children_allocated)}, "
+                   f"{format_pesos(over)} more than its {format_pesos(parent.allocated_budget)}.")
         raise ValidationFailed(message, errors={"allocated_budget": [message]}, amount_over=str(over))
 
 

@@ -16,7 +16,7 @@ derived container status is written by rollup.py.
 """
 import re
 from datetime import date, time
-from decimal import Decimal, InvalidOperation
+from decimal import Decimal
 
 import sqlalchemy as sa
 from sqlalchemy.orm.attributes import set_committed_value
@@ -24,9 +24,9 @@ from sqlalchemy.orm.attributes import set_committed_value
 from ..audit.recording import NEW_ID, change_entries, record_bulk_change
 from ..auth.models import User
 from ..auth.permissions import load_in_scope, require
-from ..db_types import CENT
 from ..errors import ValidationFailed
 from ..extensions import db
+from ..money import NEGATIVE, TOO_LARGE, TOO_MANY_DECIMALS, AmountError, parse_amount
 from ..workflow.locking import check_version
 from . import rollup, tree
 from .models import ACTIVITY_CATEGORIES, PRIORITIES, STATUSES, WORK_TYPES, WorkItem
@@ -71,21 +71,16 @@ def _fail(field, message):
     raise ValidationFailed(message, errors={field: [message]})
 
 
-MONEY_LIMIT = Decimal("1e12")
-
-
 def _money(field, value):
-    if type(value) is not Decimal:
-        try:
-            value = Decimal(str(value if value is not None else "0"))
-        except InvalidOperation:
-            _fail(field, "Enter an amount such as 1250.50.")
-    amount = value
-    if amount.is_finite() and abs(amount) >= MONEY_LIMIT:  # first: quantize() of a huge number raises
-        _fail(field, "That amount is too large.")
-    if not amount.is_finite() or amount < 0 or amount != amount.quantize(CENT):
-        _fail(field, "Enter an amount of zero or more with at most two decimals (centavos).")
-    return amount
+    """The amount in `value` (obcms.money.parse_amount; None is 0), else ValidationFailed on `field`."""
+    try:
+        return parse_amount(value if value is not None else 0)
+    except AmountError as error:
+        if TOO_LARGE in error.reasons:
+            _fail(field, "That amount is too large.")
+        if {NEGATIVE, TOO_MANY_DECIMALS}.issuperset(error.reasons):
+            _fail(field, "Enter an amount of zero or more with at most two decimals (centavos).")
+        _fail(field, "Enter an amount such as 1250.50.")
 
 
 def clean(fields, work_type):

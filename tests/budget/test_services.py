@@ -171,7 +171,7 @@ def test_over_allocation_is_refused_for_the_node_and_for_a_child_with_items_belo
     versions = services.preview_distribution(root, "equal", {}).versions
     with pytest.raises(ValidationFailed) as caught:
         services.apply_distribution(root, "equal", {}, actor, versions, amount="1000000.01")
-    assert "₱0.01 more than its ₱1,000,000.00" in caught.value.detail
+    assert "₱ 0.01 more than its ₱ 1,000,000.00" in caught.value.detail
     services.apply_distribution(root, "manual", {planning.id: "200000", implementation.id: "600000",
                                                  evaluation.id: "200000"}, actor, versions)
     services.apply_distribution(implementation, "equal", {}, actor,
@@ -182,7 +182,7 @@ def test_over_allocation_is_refused_for_the_node_and_for_a_child_with_items_belo
     with pytest.raises(ValidationFailed) as caught:
         services.apply_distribution(root, "manual", inputs, actor, preview.versions)
     assert caught.value.errors[str(implementation.id)] == [
-        "The children of 'Implementation' would be allocated ₱600,000.00, ₱500,000.00 more than its ₱100,000.00."]
+        "The children of 'Implementation' would be allocated ₱ 600,000.00, ₱ 500,000.00 more than its ₱ 100,000.00."]
     assert allocations(planning, implementation, evaluation) == [D("200000.00"), D("600000.00"), D("200000.00")]
 
 

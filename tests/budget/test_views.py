@@ -128,7 +128,7 @@ def test_apply_from_the_tree_swaps_cells_and_stat_cards_and_closes_the_dialog(tr
     assert f'id="wi-{root.id}-allocated" class="money" hx-swap-oob="true"' in html
     assert f'id="wi-stats-{root.id}" class="cards wi-stats" hx-swap-oob="true"' in html
     assert "₱ 600,000.00" in html
-    assert json.loads(response.headers["HX-Trigger"])["obcms:toast"]["message"].startswith("Distributed ₱1,000,000.00")
+    assert json.loads(response.headers["HX-Trigger"])["obcms:toast"]["message"].startswith("Distributed ₱ 1,000,000.00")
     assert TREE_CHANGED in json.loads(response.headers["HX-Trigger"])  # the PPA page's header reloads
     assert json.loads(response.headers["HX-Trigger-After-Settle"]) == {"obcms:close-dialog": {"id": "distribute-dialog"}}
 

@@ -63,7 +63,7 @@ def test_distribute_by_weights_with_a_mistake_then_restore(signed_in_page, live_
 
     dialog.get_by_role("button", name="Apply").click()
     expect(dialog).to_have_count(0)
-    expect(page.locator("#toasts")).to_contain_text("Distributed ₱1,000,000.00")
+    expect(page.locator("#toasts")).to_contain_text("Distributed ₱ 1,000,000.00")
     expect(alloc_cell(page, "Implementation", "allocated")).to_have_text("₱ 700,000.00")
     expect(page.locator("#budget-history .dist-entry")).to_have_count(1)
 

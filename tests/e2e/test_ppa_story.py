@@ -84,7 +84,7 @@ def _distribute(page):
     expect(dialog.get_by_role("button", name="Apply")).to_be_disabled()
     dialog.get_by_label("Weight for Implementation").fill("50")
     expect(dialog.locator("#distribute-rows")).to_contain_text(
-        "The children of 'Implementation' would be allocated ₱600,000.00, ₱100,000.00 more than its ₱500,000.00.")
+        "The children of 'Implementation' would be allocated ₱ 600,000.00, ₱ 100,000.00 more than its ₱ 500,000.00.")
     expect(dialog.get_by_role("button", name="Apply")).to_be_disabled()
     dialog.get_by_role("button", name="Cancel").click()
     expect(dialog).to_have_count(0)

@@ -79,7 +79,7 @@ def test_activity_template_structure(make_ppa):
 
 
 def test_every_child_gets_a_day_when_the_window_has_enough(make_ppa):
-    assert tracking._days(5, ["20", "70", "10"]) == [1, 3, 1]  # 1, 3.5, 0.5 → 1, 4, 0 → the 0 takes one
+    assert tracking._split_days(5, ["20", "70", "10"]) == [1, 3, 1]  # 1, 3.5, 0.5 → 1, 4, 0 → the 0 takes one
     ppa = make_ppa(start_date=date(2026, 3, 1), target_end_date=date(2026, 3, 9))
     [root] = tracking.preview_structure(ppa, "program")
     check_levels(root)

@@ -90,7 +90,7 @@ def test_over_allocation_is_refused_naming_the_amount(project):
     actor, p, a, b, t1, t2 = project
     with pytest.raises(ValidationFailed) as error:
         services.create_work_item(a, actor, title="T3", work_type="task", allocated_budget="200.01")
-    assert "₱0.01 more" in error.value.detail
+    assert "₱ 0.01 more" in error.value.detail
     assert error.value.extra["amount_over"] == "0.01"
     with pytest.raises(ValidationFailed):
         services.update_work_item(a, a.version, actor, allocated_budget="399.99")

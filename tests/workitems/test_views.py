@@ -192,7 +192,7 @@ def test_only_allowed_types_and_over_allocation_are_refused_inline(client_as, cs
     response = post(client, token, f"/work-items/{road.id}/children", {
         f"n{road.id}-title": "Too rich", f"n{road.id}-work_type": "activity", f"n{road.id}-allocated_budget": "1200"})
     html = response.get_data(as_text=True)
-    assert response.status_code == 422 and "₱200.00 more than" in html
+    assert response.status_code == 422 and "₱ 200.00 more than" in html
     assert f'id="wi-{road.id}-new" class="wi-form-row"' in html and 'value="Too rich"' in html
     assert item("Too rich") is None
 
@@ -276,7 +276,7 @@ def test_over_allocation_on_edit_is_a_422_inline(client_as, csrf_token, road):
     client = client_as("moa_staff")
     a1 = item("A1")
     response = post(client, csrf_token(client), f"/work-items/{a1.id}/edit", edit_data(client, a1, allocated_budget="1000.01"))
-    assert response.status_code == 422 and "₱0.01 more than" in response.get_data(as_text=True)
+    assert response.status_code == 422 and "₱ 0.01 more than" in response.get_data(as_text=True)
     assert item("A1").allocated_budget == Decimal("0.00")
 
 
