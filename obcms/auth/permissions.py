@@ -9,6 +9,7 @@ A scoped model names the column holding its organization in `__scope_column__`.
 import sqlalchemy as sa
 
 from ..errors import NotAllowed, NotFound
+from ..extensions import db
 
 READ_ALL = ("admin", "oobc_executive", "oobc_staff", "mfbm_analyst", "bpda_planner")
 EDIT_ALL = ("admin", "oobc_executive", "oobc_staff")
@@ -84,8 +85,6 @@ def scope(stmt, model, user):
 def load_in_scope(model, object_id, user, permission, label=None):
     """The `model` row with this id when it is within the user's scope — else NotFound (404: out of scope
     looks like missing) — and the user holds `permission` on it (else NotAllowed). One query."""
-    from ..extensions import db
-
     obj = db.session.scalar(scope(sa.select(model).where(model.id == object_id), model, user))
     if obj is None:
         raise NotFound(f"There is no {label or model.__name__} #{object_id} here.")
