@@ -8,6 +8,7 @@ from sqlalchemy.orm import joinedload
 
 from ..auth.models import Organization
 from ..auth.permissions import require, scope
+from ..budget.views import budget_tab_context
 from ..errors import Conflict, ValidationFailed
 from ..extensions import db
 from ..htmx import is_htmx, render_page, toast
@@ -216,8 +217,6 @@ def _tab_context(row, tab, tranche_form=None):
     if tab == "work-items":
         context["work_items"] = work_items_context(row.Ppa, current_user, request.args.get("open"))
     if tab == "budget":
-        from ..budget.views import budget_tab_context
-
         context.update(budget_tab_context(row.Ppa))
     if tab == "approval":
         ppa = row.Ppa
