@@ -95,13 +95,14 @@ def _init_extensions(app):
 
 def import_models():
     """Import every model module so metadata (and so Alembic) sees all tables."""
-    from jobs import models as _jobs  # noqa: F401
+    import jobs  # noqa: F401  (registers the job functions with obcms.jobqueue)
 
     from .api import models as _api  # noqa: F401
     from .audit import listener as _audit_listener  # noqa: F401
     from .audit import models as _audit  # noqa: F401
     from .auth import models as _auth  # noqa: F401
     from .budget import models as _budget  # noqa: F401
+    from .jobqueue import models as _jobqueue  # noqa: F401
     from .notifications import models as _notifications  # noqa: F401
     from .ppas import models as _ppas  # noqa: F401
     from .ppas import reminders as _ppa_reminders  # noqa: F401
