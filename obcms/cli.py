@@ -11,12 +11,17 @@ from rq import Worker
 
 from jobs.schedule import crontab_lines
 
+from .api.cli import api_cli
 from .audit.context import acting_as
+from .auth import services
+from .auth.models import Organization
+from .demo import demo_is_loaded, seed_demo
 from .errors import ValidationFailed
 from .extensions import db
 from .jobqueue import JOBS, JobRun, enqueue
 from .jobqueue.queue import redis_connection, rq_queue
 from .jobqueue.runner import use_app_for_workers
+from .workitems.cli import tree_cli
 
 obcms_cli = AppGroup("obcms", help="obcms administration commands.")
 jobs_cli = AppGroup("jobs", help="Background jobs: enqueue, run, list runs, print the cron schedule.")
@@ -39,9 +44,6 @@ def _fail(error):
               help="Acronym of an existing organization (optional).")
 def create_admin(username, email, password, acronym):
     """Create an administrator account."""
-    from .auth import services
-    from .auth.models import Organization
-
     org = db.session.scalar(sa.select(Organization).where(Organization.acronym == acronym)) if acronym else None
     try:
         with acting_as("cli:create-admin"):
@@ -57,8 +59,6 @@ def create_admin(username, email, password, acronym):
 @click.option("--if-empty", is_flag=True, help="Only when the database has no organizations yet.")
 def seed_demo_command(if_empty):
     """Load the demo organizations and one user per role."""
-    from .demo import demo_is_loaded, seed_demo
-
     if if_empty and demo_is_loaded():
         click.echo("Demo data already loaded; nothing to do.")
         return
@@ -132,9 +132,6 @@ def worker(burst):
 
 
 def register_cli(app):
-    from .api.cli import api_cli
-    from .workitems.cli import tree_cli
-
     obcms_cli.add_command(api_cli)
     obcms_cli.add_command(tree_cli)
     app.cli.add_command(obcms_cli)
