@@ -1,9 +1,9 @@
-"""Background jobs: idempotent functions of ids, one enqueue helper, a JobRun row per run.
+"""Background job functions: idempotent functions of ids, registered with @job("name") (obcms.jobqueue).
 
-    from jobs import enqueue
+    from obcms.jobqueue import enqueue
     enqueue("sync_ppa_progress", requested_by=current_user)   # after commit: RQ, or inline without Redis
 
-Jobs register with @job("name"). Each receives the JobRun as `run` and returns a dict of counts.
+Each receives the JobRun as `run` and returns a dict of counts. Importing this package registers them all;
+the app factory does. jobs/runner.py is what RQ workers run; jobs/schedule.py is the cron schedule.
 """
-from .registry import JOBS, job  # noqa: F401
-from .runner import enqueue  # noqa: F401
+from . import approval, audit, builtin, ppas  # noqa: F401  (each registers its jobs)

@@ -1,7 +1,6 @@
 """Approval workflow upkeep."""
+from obcms.jobqueue import job
 from obcms.ppas.reminders import send_approval_reminders as remind
-
-from .registry import job
 
 
 @job("send_approval_reminders")

@@ -1,7 +1,6 @@
 """Audit trail upkeep."""
 from obcms.audit.retention import archive_audit_entries
-
-from .registry import job
+from obcms.jobqueue import job
 
 
 @job("archive_audit")

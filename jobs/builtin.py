@@ -1,7 +1,6 @@
 """Jobs that keep the system itself in order."""
 from obcms.db_types import utcnow
-
-from .registry import job
+from obcms.jobqueue import job
 
 
 @job("ping")

@@ -1,7 +1,6 @@
 """PPA jobs."""
+from obcms.jobqueue import job
 from obcms.ppas.tracking import sync_tracked_ppas
-
-from .registry import job
 
 
 @job("sync_ppa_progress")

@@ -1,11 +1,48 @@
 """obcms: plan and execute Programs, Projects and Activities."""
 import os
 
-from flask import Flask, request
+from flask import Flask, redirect, request, url_for
 from flask_login import current_user
 from werkzeug.middleware.proxy_fix import ProxyFix
 
+import jobs  # noqa: F401  (registers the job functions with obcms.jobqueue)
 from config import check_production, config_for_environment
+
+# Every model module, so metadata (and so Alembic) sees all tables, and the modules that register listeners,
+# state machines and roll-up subscribers (the domain packages' __init__ import theirs).
+from . import transaction  # noqa: F401  (registers the after-commit listeners)
+from .admin import init_admin
+from .api import models as _api  # noqa: F401
+from .api.tokens import load_user_from_request
+from .api.views import bp as api_bp
+from .audit import listener as _audit_listener  # noqa: F401
+from .audit import models as _audit  # noqa: F401
+from .audit.views import bp as audit_bp
+from .auth import models as _auth  # noqa: F401
+from .auth.services import load_user_from_session
+from .auth.views import bp as auth_bp
+from .budget import models as _budget  # noqa: F401
+from .budget.views import bp as budget_bp
+from .cli import register_cli
+from .database import engine_options, init_database
+from .errors import register_error_handlers, render_error, wants_json
+from .extensions import csrf, db, limiter, login_manager, migrate
+from .home.views import bp as home_bp
+from .jobqueue import models as _jobqueue  # noqa: F401
+from .notifications import models as _notifications  # noqa: F401
+from .notifications.views import bp as notifications_bp
+from .ops.security import init_security, init_url_converters
+from .ops.views import bp as ops_bp
+from .ppas import models as _ppas  # noqa: F401
+from .ppas import reminders as _ppa_reminders  # noqa: F401
+from .ppas.tracking_views import bp as ppa_tracking_bp
+from .ppas.views import bp as ppas_bp
+from .templating import init_templating
+from .workflow import guard as _workflow_guard  # noqa: F401
+from .workflow import models as _workflow  # noqa: F401
+from .workflow.views import bp as workflow_bp
+from .workitems import models as _workitems  # noqa: F401
+from .workitems.views import bp as workitems_bp
 
 # Endpoints reachable without signing in. Everything else requires a signed-in, active user.
 PUBLIC_ENDPOINTS = {"auth.login", "ops.health", "static", "admin.static"}
@@ -21,15 +58,9 @@ def create_app(config_object=None, **overrides):
         n = app.config["TRUSTED_PROXIES"]
         app.wsgi_app = ProxyFix(app.wsgi_app, x_for=n, x_proto=n, x_host=n)
 
-    from .ops.security import init_url_converters
-
     init_url_converters(app)
     _init_extensions(app)
     _register_blueprints(app)
-
-    from .errors import register_error_handlers
-    from .ops.security import init_security
-    from .templating import init_templating
 
     register_error_handlers(app)
     init_security(app)
@@ -40,22 +71,14 @@ def create_app(config_object=None, **overrides):
         if request.endpoint in PUBLIC_ENDPOINTS or request.endpoint is None:
             return None
         if not current_user.is_authenticated:
-            from .extensions import login_manager
-
             return login_manager.unauthorized()
         return None
-
-    from .cli import register_cli
 
     register_cli(app)
     return app
 
 
 def _init_extensions(app):
-    from . import transaction  # noqa: F401  (registers the after-commit listeners)
-    from .database import engine_options, init_database
-    from .extensions import csrf, db, limiter, login_manager, migrate
-
     app.config["SQLALCHEMY_ENGINE_OPTIONS"] = engine_options(app.config)
     db.init_app(app)
     init_database(app)
@@ -69,20 +92,11 @@ def _init_extensions(app):
     login_manager.login_message = "Please sign in to continue."
     login_manager.login_message_category = "info"
 
-    from .auth.services import load_user_from_session
-
     login_manager.user_loader(load_user_from_session)
-
-    from .api.tokens import load_user_from_request
-
     login_manager.request_loader(load_user_from_request)  # bearer tokens, /api/ only
 
     @login_manager.unauthorized_handler
     def unauthorized():
-        from flask import redirect, url_for
-
-        from .errors import render_error, wants_json
-
         if wants_json():
             return render_error(401, "unauthorized", "Sign in required", "Sign in or send a valid token.")
         login_url = url_for("auth.login", next=request.full_path.rstrip("?") if request.method == "GET" else None)
@@ -90,40 +104,8 @@ def _init_extensions(app):
             return "", 401, {"HX-Redirect": login_url}
         return redirect(login_url)
 
-    import_models()
-
-
-def import_models():
-    """Import every model module so metadata (and so Alembic) sees all tables."""
-    from jobs import models as _jobs  # noqa: F401
-
-    from .api import models as _api  # noqa: F401
-    from .audit import listener as _audit_listener  # noqa: F401
-    from .audit import models as _audit  # noqa: F401
-    from .auth import models as _auth  # noqa: F401
-    from .budget import models as _budget  # noqa: F401
-    from .notifications import models as _notifications  # noqa: F401
-    from .ppas import models as _ppas  # noqa: F401
-    from .ppas import reminders as _ppa_reminders  # noqa: F401
-    from .workflow import guard as _workflow_guard  # noqa: F401
-    from .workflow import models as _workflow  # noqa: F401
-    from .workitems import models as _workitems  # noqa: F401
-
 
 def _register_blueprints(app):
-    from .admin import init_admin
-    from .api.views import bp as api_bp
-    from .audit.views import bp as audit_bp
-    from .auth.views import bp as auth_bp
-    from .budget.views import bp as budget_bp
-    from .home.views import bp as home_bp
-    from .notifications.views import bp as notifications_bp
-    from .ops.views import bp as ops_bp
-    from .ppas.tracking_views import bp as ppa_tracking_bp
-    from .ppas.views import bp as ppas_bp
-    from .workflow.views import bp as workflow_bp
-    from .workitems.views import bp as workitems_bp
-
     app.register_blueprint(api_bp)
     app.register_blueprint(audit_bp)
     app.register_blueprint(auth_bp)

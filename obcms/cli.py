@@ -1,15 +1,27 @@
 """`flask obcms …` commands, one click group per domain."""
 import json
+import os
 import sys
 
 import click
 import sqlalchemy as sa
 from flask import current_app
 from flask.cli import AppGroup
+from rq import Worker
 
+from jobs.schedule import crontab_lines
+
+from .api.cli import api_cli
 from .audit.context import acting_as
+from .auth import services
+from .auth.models import Organization
+from .demo import demo_is_loaded, seed_demo
 from .errors import ValidationFailed
 from .extensions import db
+from .jobqueue import JOBS, JobRun, enqueue
+from .jobqueue.queue import redis_connection, rq_queue
+from .jobqueue.runner import use_app_for_workers
+from .workitems.cli import tree_cli
 
 obcms_cli = AppGroup("obcms", help="obcms administration commands.")
 jobs_cli = AppGroup("jobs", help="Background jobs: enqueue, run, list runs, print the cron schedule.")
@@ -32,9 +44,6 @@ def _fail(error):
               help="Acronym of an existing organization (optional).")
 def create_admin(username, email, password, acronym):
     """Create an administrator account."""
-    from .auth import services
-    from .auth.models import Organization
-
     org = db.session.scalar(sa.select(Organization).where(Organization.acronym == acronym)) if acronym else None
     try:
         with acting_as("cli:create-admin"):
@@ -50,8 +59,6 @@ def create_admin(username, email, password, acronym):
 @click.option("--if-empty", is_flag=True, help="Only when the database has no organizations yet.")
 def seed_demo_command(if_empty):
     """Load the demo organizations and one user per role."""
-    from .demo import demo_is_loaded, seed_demo
-
     if if_empty and demo_is_loaded():
         click.echo("Demo data already loaded; nothing to do.")
         return
@@ -72,10 +79,6 @@ def seed_demo_command(if_empty):
 @click.option("--arg", "args", multiple=True, help="key=value passed to the job (repeatable).")
 def jobs_enqueue(name, args):
     """Enqueue job NAME (cron calls this). Runs inline when REDIS_URL is not set."""
-    from jobs import JOBS, enqueue
-    from jobs.registry import load_jobs
-
-    load_jobs()
     if name not in JOBS:
         raise click.ClickException(f"Unknown job {name!r}. Known jobs: {', '.join(sorted(JOBS))}")
     arguments = {}
@@ -93,10 +96,6 @@ def jobs_enqueue(name, args):
 @jobs_cli.command("list")
 def jobs_list():
     """The jobs that can be enqueued."""
-    from jobs import JOBS
-    from jobs.registry import load_jobs
-
-    load_jobs()
     for name, fn in sorted(JOBS.items()):
         click.echo(f"{name:<28} {(fn.__doc__ or '').strip().splitlines()[0] if fn.__doc__ else ''}")
 
@@ -105,8 +104,6 @@ def jobs_list():
 @click.option("--limit", default=20, show_default=True)
 def jobs_runs(limit):
     """The latest job runs."""
-    from jobs.models import JobRun
-
     for run in db.session.scalars(sa.select(JobRun).order_by(JobRun.id.desc()).limit(limit)):
         click.echo(f"#{run.id:<6} {run.name:<24} {run.status:<10} attempts={run.attempts} "
                    f"counts={json.dumps(run.counts)} {run.error or ''}")
@@ -118,10 +115,6 @@ def jobs_runs(limit):
               help="File of KEY=value lines (DATABASE_URL, REDIS_URL, SECRET_KEY …) each cron line loads.")
 def jobs_schedule(flask_bin, env_file):
     """Print the crontab lines that trigger the scheduled jobs."""
-    import os
-
-    from jobs.schedule import crontab_lines
-
     for line in crontab_lines(os.getcwd(), flask_bin, env_file):
         click.echo(line)
 
@@ -132,21 +125,13 @@ def worker(burst):
     """Run an RQ worker for the obcms queue (needs REDIS_URL)."""
     if not current_app.config.get("REDIS_URL"):
         raise click.ClickException("REDIS_URL is not set: without it jobs run inline and need no worker.")
-    from rq import Worker
-
-    from jobs.queue import redis_connection, rq_queue
-    from jobs.runner import use_app_for_workers
-
     use_app_for_workers(current_app._get_current_object())
     connection = redis_connection()
-    # The scheduler runs the delayed retries of transient failures (jobs.runner.RETRY_INTERVALS).
+    # The scheduler runs the delayed retries of transient failures (obcms.jobqueue.runner.RETRY_INTERVALS).
     Worker([rq_queue(connection)], connection=connection).work(burst=burst, with_scheduler=True)
 
 
 def register_cli(app):
-    from .api.cli import api_cli
-    from .workitems.cli import tree_cli
-
     obcms_cli.add_command(api_cli)
     obcms_cli.add_command(tree_cli)
     app.cli.add_command(obcms_cli)

@@ -4,7 +4,10 @@ SQLite: foreign keys on, WAL, a busy timeout, and real transactions (pysqlite's 
 turned off and SQLAlchemy emits BEGIN), so SAVEPOINTs and rolled-back tests work as on PostgreSQL; writers
 begin with BEGIN IMMEDIATE (see _writes_expected).
 """
+import os
+
 import sqlalchemy as sa
+from flask import has_request_context, request
 from sqlalchemy import event
 
 from .extensions import db
@@ -32,8 +35,6 @@ def init_database(app):
         if engine.dialect.name == "sqlite":
             _configure_sqlite(engine)
             if engine.url.database and engine.url.database != ":memory:":
-                import os
-
                 os.makedirs(os.path.dirname(os.path.abspath(engine.url.database)), exist_ok=True)
 
 
@@ -62,8 +63,6 @@ def _writes_expected():
     """SQLite: a transaction that reads, then writes, fails at once with "database is locked" when another
     writer committed in between. Requests that may write (and jobs, commands) therefore take the write lock
     at BEGIN and queue behind each other (busy_timeout); reads (GET) stay concurrent."""
-    from flask import has_request_context, request
-
     return not has_request_context() or request.method not in ("GET", "HEAD", "OPTIONS")
 
 

@@ -1,9 +1,15 @@
 """Demo data for a new installation: the organizations and one user per role."""
+from datetime import date, timedelta
+from decimal import Decimal
+
 import sqlalchemy as sa
 
 from .auth import services
 from .auth.models import ROLES, Organization, User
 from .extensions import db
+from .ppas.models import Ppa
+from .ppas.services import add_tranche, create_ppa
+from .ppas.tracking import enable_tracking
 
 DEMO_ORGANIZATIONS = [
     ("Office for Other Bangsamoro Communities", "OOBC", "oobc", "oobc@example.gov.ph"),
@@ -83,12 +89,6 @@ DEMO_TRACKED = {"MBHTE-2026-004": "program", "OOBC-2026-005": "activity"}
 
 def seed_demo_ppas(orgs):
     """A small living portfolio across MOAs and sectors, with money movements (only into an empty table)."""
-    from datetime import date, timedelta
-    from decimal import Decimal
-
-    from .ppas.models import Ppa
-    from .ppas.services import add_tranche, create_ppa
-
     if db.session.scalar(sa.select(sa.func.count(Ppa.id))):
         return
     actor = db.session.scalar(sa.select(User).where(User.role == "oobc_staff").order_by(User.id))
@@ -113,6 +113,4 @@ def seed_demo_ppas(orgs):
             add_tranche(ppa, actor, kind=kind, amount=Decimal(amount),
                         tranche_date=start_date + timedelta(days=offset), source="SARO-BARMM-" + code)
         if code in DEMO_TRACKED:
-            from .ppas.tracking import enable_tracking
-
             enable_tracking(ppa, actor, DEMO_TRACKED[code], "weighted")

@@ -8,7 +8,10 @@ import uuid
 
 from flask import g, jsonify, render_template, request
 from flask_wtf.csrf import CSRFError
+from sqlalchemy.orm.exc import StaleDataError
 from werkzeug.exceptions import HTTPException
+
+from .extensions import db
 
 log = logging.getLogger(__name__)
 
@@ -145,10 +148,6 @@ def _render_conflict(context):
 
 
 def register_error_handlers(app):
-    from sqlalchemy.orm.exc import StaleDataError
-
-    from .extensions import db
-
     @app.errorhandler(StaleDataError)
     def handle_stale_data(error):
         db.session.rollback()

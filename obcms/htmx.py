@@ -1,4 +1,6 @@
 """One template, fragments by block: render the whole page, or only a block for an HTMX request."""
+import json
+
 from flask import render_template, request
 from jinja2_fragments.flask import render_block
 
@@ -23,8 +25,6 @@ TREE_CHANGED = "obcms:tree-changed"  # a work-item tree was written (edit, add, 
 
 def trigger(response, event, detail=None):
     """Add the client event `event` (with `detail`) to the response's HX-Trigger, keeping any already set."""
-    import json
-
     triggers = {}
     if response.headers.get("HX-Trigger"):
         try:

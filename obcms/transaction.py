@@ -7,12 +7,12 @@ A rolled-back transaction drops what was registered, so it leaves no trace.
 from sqlalchemy import event
 from sqlalchemy.orm import Session
 
+from .extensions import db
+
 _KEY = "obcms_after_commit"
 
 
 def after_commit(callback, session=None):
-    from .extensions import db
-
     session = session or db.session()
     session.info.setdefault(_KEY, []).append(callback)
 

@@ -12,11 +12,11 @@ from decimal import Decimal
 import pytest
 import sqlalchemy as sa
 
-from jobs.models import JobRun
 from obcms.audit.models import AuditEntry
 from obcms.budget import services as budget_services
 from obcms.budget.models import Distribution
 from obcms.extensions import db
+from obcms.jobqueue import JobRun
 from obcms.notifications.models import Notification
 from obcms.notifications.services import notify
 from obcms.ppas import tracking

@@ -19,6 +19,7 @@ from ..auth.models import ORGANIZATION_KINDS, ROLE_LABELS, ROLES, Organization, 
 from ..auth.permissions import can
 from ..errors import Conflict, DomainError, ValidationFailed
 from ..extensions import db
+from ..jobqueue.models import JobRun
 from ..workflow.locking import check_version
 
 MAX_LIST_PAGE = 1_000_000
@@ -216,8 +217,6 @@ class JobRunAdmin(ReadOnlyAdmin):
 
 def init_admin(app):
     """A console per app (tests build several apps; Flask-Admin views are bound to one)."""
-    from jobs.models import JobRun
-
     console = Admin(app, name="obcms admin", index_view=HomeView(url="/admin"))
     console.add_view(UserAdmin(User, db, name="Users", category="People"))
     console.add_view(OrganizationAdmin(Organization, db, name="Organizations", category="People"))

@@ -10,6 +10,9 @@ from contextlib import contextmanager
 from contextvars import ContextVar
 
 from flask import current_app, g, has_app_context, has_request_context, request
+from sqlalchemy import inspect
+
+from ..errors import request_id
 
 _cause: ContextVar[str | None] = ContextVar("obcms_audit_cause", default=None)
 _actor_label: ContextVar[str | None] = ContextVar("obcms_actor_label", default=None)
@@ -65,8 +68,6 @@ def current_actor():
 
 
 def sa_identity(user):
-    from sqlalchemy import inspect
-
     state = inspect(user)
     return state.identity[0] if state.identity else user.__dict__.get("id")
 
@@ -89,6 +90,4 @@ def client_ip():
 def current_request_id():
     if not has_request_context():
         return None
-    from ..errors import request_id
-
     return request_id()

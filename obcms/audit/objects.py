@@ -6,6 +6,7 @@
 import re
 
 from ..extensions import db
+from .mixins import Audited
 
 _CAMEL = re.compile(r"(?<!^)(?=[A-Z])")
 
@@ -23,6 +24,4 @@ def model_for(object_type):
 
 
 def audited_object_types():
-    from .mixins import Audited
-
     return sorted(object_type_of(m.class_) for m in db.Model.registry.mappers if issubclass(m.class_, Audited))

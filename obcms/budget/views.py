@@ -27,6 +27,7 @@ from ..htmx import TREE_CHANGED, is_htmx, toast, trigger
 from ..ids import parse_id
 from ..money import format_pesos
 from ..ppas.models import Ppa
+from ..ppas.views import TAB_CONTEXTS
 from ..workitems import outline, rollup
 from ..workitems.models import WorkItem
 from . import services
@@ -210,6 +211,9 @@ def budget_tab_context(ppa):
     return dict(allocation=nodes, containers={n["parent_id"] for n in nodes if n["parent_id"] is not None},
                 history=services.distribution_history(ppa, tree_nodes=nodes),
                 may_distribute=can(current_user, "budget.distribute", ppa))
+
+
+TAB_CONTEXTS["budget"] = budget_tab_context
 
 
 def _budget_oob(ppa):

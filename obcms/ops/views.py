@@ -2,6 +2,7 @@ import sqlalchemy as sa
 from flask import Blueprint, current_app, jsonify
 
 from ..extensions import db
+from ..jobqueue.queue import redis_connection
 
 bp = Blueprint("ops", __name__)
 
@@ -22,8 +23,6 @@ def redis_status():
     if not url:
         return "not_configured"
     try:
-        from jobs.queue import redis_connection
-
         redis_connection().ping()
         return "ok"
     except Exception:

@@ -1,5 +1,5 @@
 """The PPA approval workflow (DOMAIN.md "Approval workflow"), declared as data and attached to Ppa as its
-`__state_machine__` on `approval_status`. Fire it with obcms.workflow.fire(ppa, "submit", actor, …).
+`__state_machine__` on `approval_status` (registered here). Fire it with obcms.workflow.fire(ppa, "submit", actor, …).
 
 Who acts:
 - Submit (draft → technical_review) and resubmit (rejected → draft): the PPA's editors as DOMAIN.md names
@@ -26,14 +26,19 @@ import sqlalchemy as sa
 from flask import has_request_context, url_for
 from sqlalchemy.orm import Mapped, mapped_column
 
+from ..auth.models import User
 from ..auth.permissions import can
 from ..db_types import UTCDateTime, utcnow
 from ..extensions import db
-from ..workflow import StateMachine, Transition, derived_status
+from ..notifications import notify
+from ..workflow import StateMachine, Transition, derived_status, fire, register_machine
+from ..workitems import tree
+from ..workitems.models import WorkItem
+from ..workitems.states import OPEN
 from .locking import lock_ppa
+from .models import APPROVAL_STATES, Ppa
+from .tracking import ensure_execution_project
 
-APPROVAL_STATES = ("draft", "technical_review", "budget_review", "stakeholder_consultation",
-                   "executive_approval", "approved", "enacted", "rejected")
 # The way to enactment, in order, as the Approval tab's stepper shows it (stakeholder consultation may be skipped).
 APPROVAL_PATH = ("draft", "technical_review", "budget_review", "stakeholder_consultation", "executive_approval",
                  "approved", "enacted")
@@ -99,16 +104,11 @@ def record_submitter(ppa, transition, actor):
 
 def create_execution_project(ppa, transition, actor):
     if ppa.workitem_tracking_enabled and ppa.execution_project_id is None:
-        from .tracking import ensure_execution_project  # tracking imports the PPA model
-
         ensure_execution_project(ppa, actor)
 
 
 def close_review_tasks(ppa, transition, actor):
     """The reviewer tasks still open for this PPA are done (advanced) or cancelled (rejected)."""
-    from ..workitems.models import WorkItem
-    from ..workitems.states import OPEN
-
     status = "cancelled" if transition.target == "rejected" else "completed"
     tasks = db.session.scalars(
         sa.select(WorkItem).join(ApprovalTask, ApprovalTask.work_item_id == WorkItem.id)
@@ -124,10 +124,6 @@ def close_review_tasks(ppa, transition, actor):
 
 def open_review_task(ppa, transition, actor):
     """A task for every active user of the role that acts in the state just entered."""
-    from ..auth.models import User
-    from ..workitems import tree
-    from ..workitems.models import WorkItem
-
     state = transition.target
     spec = REVIEW_TASKS[state]
     reviewers = db.session.scalars(sa.select(User).where(User.role == REVIEWERS[state], User.is_active)
@@ -145,9 +141,6 @@ def open_review_task(ppa, transition, actor):
 def start_execution_project(ppa, transition, actor):
     if ppa.execution_project_id is None:
         return
-    from ..workflow import fire
-    from ..workitems.models import WorkItem
-
     project = db.session.get(WorkItem, ppa.execution_project_id)
     if project is not None and project.status == "not_started":
         fire(project, "start", actor)
@@ -159,8 +152,6 @@ def approval_url(ppa):
 
 
 def notify_submitter(ppa, transition, actor):
-    from ..notifications import notify
-
     if ppa.submitted_by_id is None or ppa.submitted_by_id == getattr(actor, "id", None):
         return
     who = getattr(actor, "display_name", None) or "the system"
@@ -214,3 +205,4 @@ APPROVAL_MACHINE = StateMachine(
                    effects=[notify_submitter]),
     ],
 )
+register_machine(Ppa, APPROVAL_MACHINE)

@@ -14,6 +14,7 @@ import sqlalchemy as sa
 from ..database import is_sqlite, lock_rows
 from ..errors import Conflict
 from ..extensions import db
+from ..workitems import tree
 
 
 def lock_ppa(ppa, session=None):
@@ -21,8 +22,6 @@ def lock_ppa(ppa, session=None):
     (read the project, lock its root, lock the PPA re-reading the project), two on SQLite (the first lock takes
     the database write lock). The project is read before any lock is held; if tracking changed it in between,
     a Conflict asks to try again (locking the new tree now would break the order)."""
-    from ..workitems import tree  # the work-item package imports the PPA model
-
     session = session or db.session
     session.flush()
     table = type(ppa).__table__

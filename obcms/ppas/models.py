@@ -12,9 +12,12 @@ from sqlalchemy.orm import Mapped, mapped_column, relationship
 from ..audit.mixins import Audited
 from ..db_types import Money, UTCDateTime, enum_column_type, utcnow
 from ..extensions import db
-from .approval import APPROVAL_MACHINE, APPROVAL_STATES
+from ..workitems.models import WorkItem
 
 CATEGORIES = ("moa_ppa", "oobc_ppa", "obc_request")
+# The states of the approval machine (obcms/ppas/approval.py, which registers it on Ppa).
+APPROVAL_STATES = ("draft", "technical_review", "budget_review", "stakeholder_consultation",
+                   "executive_approval", "approved", "enacted", "rejected")
 STATUSES = ("planning", "ongoing", "completed", "on_hold", "cancelled")
 PRIORITIES = ("low", "medium", "high", "urgent")
 SECTORS = ("economic", "social", "infrastructure", "environment", "governance", "peace_security")
@@ -52,7 +55,7 @@ class Ppa(Audited, db.Model):
     __tablename__ = "ppas"
     __scope_column__ = "implementing_moa_id"
     __read_permission__ = "ppa.read"  # who may read its audit History fragment (obcms/audit/views.py)
-    __state_machine__ = APPROVAL_MACHINE  # approval_status changes only through fire() (obcms/ppas/approval.py)
+    # approval_status changes only through fire(): its machine is registered on Ppa by obcms/ppas/approval.py.
 
     id: Mapped[int] = mapped_column(primary_key=True)
     title: Mapped[str] = mapped_column(sa.String(500), nullable=False)
@@ -198,8 +201,6 @@ def _link_work_items_to_ppas():
     The tree belongs to its PPA and goes with it. (Deleting a PPA through the service should still delete the
     tree through the tree service first, so the audit trail records each node; the cascade is the backstop.)
     """
-    from ..workitems.models import WorkItem
-
     column = WorkItem.__table__.c.ppa_id
     if not column.foreign_keys:
         WorkItem.__table__.append_constraint(

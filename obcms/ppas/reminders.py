@@ -15,8 +15,13 @@ import sqlalchemy as sa
 from flask import current_app
 from sqlalchemy.orm import Mapped, mapped_column
 
+from ..auth.models import User
 from ..db_types import UTCDateTime, enum_column_type, utcnow
 from ..extensions import db
+from ..notifications.services import notify_each
+from .approval import REVIEW_STATES, REVIEWERS, approval_url
+from .models import Ppa
+from .queue import entered_at
 
 SEVERITIES = ("high", "critical")
 HIGH_AFTER = timedelta(days=7)
@@ -51,12 +56,6 @@ def send_approval_reminders(now=None, session=None):
     Set-based, four statements whatever the number of PPAs: the overdue PPAs not yet reminded today, the
     active users of the roles that must act, one INSERT of reminder records, one INSERT of notifications.
     Never commits (the job does). Returns counts for the JobRun."""
-    from ..auth.models import User
-    from ..notifications.services import notify_each
-    from .approval import REVIEW_STATES, REVIEWERS, approval_url
-    from .models import Ppa
-    from .queue import entered_at
-
     session = session or db.session
     now = now or utcnow()
     today = local_today()

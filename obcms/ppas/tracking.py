@@ -62,11 +62,12 @@ from ..db_types import utcnow
 from ..errors import Conflict, ValidationFailed
 from ..extensions import db
 from ..money import format_pesos, split_largest_remainder
+from ..notifications.services import notify_each
 from ..workflow import fire
 from ..workflow.guard import derived_status
 from ..workitems import rollup
 from ..workitems.models import WorkItem
-from ..workitems.services import build_tree
+from ..workitems.services import build_tree, update_work_item
 from .locking import lock_ppa
 from .models import DISTRIBUTION_POLICIES, STRUCTURE_TEMPLATES, Ppa, label
 
@@ -474,8 +475,6 @@ def follow_ppa_plan(ppa, actor, before):
     the root's children already hold is refused on budget_allocation, naming that amount. Call it holding
     lock_ppa (update_ppa does). Returns the root, or None when the PPA has no execution project or nothing
     the root carries changed."""
-    from ..workitems.services import update_work_item
-
     changes = {ROOT_FIELDS[name]: getattr(ppa, name) for name in ROOT_FIELDS
                if name in before and getattr(ppa, name) != before[name]}
     if not changes or not ppa.execution_project_id:
@@ -509,8 +508,6 @@ def sync_tracked_ppas(ppa_ids=None, session=None):
     creator and submitter of each progress move of ≥ NOTIFY_POINTS, in one INSERT. A constant number of
     statements for any number of PPAs. When the batch fails, each PPA is retried alone in its own savepoint,
     its error recorded and the run going on. Returns the counts for the JobRun row."""
-    from ..notifications.services import notify_each  # notifications is optional for everything else here
-
     session = session or db.session
     statuses = SYNC_STATUSES if ppa_ids is None else None
     stmt = (sa.select(P.c.id, P.c.execution_project_id).where(

@@ -9,13 +9,11 @@
 from flask import Blueprint, current_app, redirect, render_template, request, url_for
 from flask_login import current_user
 
-from jobs import enqueue
-from jobs.models import JobRun
-
 from ..auth.permissions import require
 from ..errors import NotFound, ValidationFailed
 from ..extensions import db
 from ..htmx import is_htmx, render_page, toast
+from ..jobqueue import JobRun, enqueue
 from ..workitems import tree
 from . import tracking
 from .views import _load, _tab_context

@@ -37,6 +37,9 @@ bp = Blueprint("ppas", __name__, url_prefix="/ppas")
 
 TABS = (("overview", "Overview"), ("work-items", "Work Items"), ("budget", "Budget"), ("funding", "Funding"),
         ("approval", "Approval"), ("history", "History"))
+# What a tab shows that a package built on PPAs provides: {tab: context(ppa) → dict}. The budget views add the
+# Budget tab's (obcms/budget/views.py), so this package does not import them.
+TAB_CONTEXTS = {}
 
 
 @bp.app_template_global()
@@ -206,10 +209,8 @@ def _tab_context(row, tab, tranche_form=None):
         context.update(entries=ppa_history(row.Ppa.id), object_type="ppa", object_id=row.Ppa.id)
     if tab == "work-items":
         context["work_items"] = work_items_context(row.Ppa, current_user, request.args.get("open"))
-    if tab == "budget":
-        from ..budget.views import budget_tab_context
-
-        context.update(budget_tab_context(row.Ppa))
+    if tab in TAB_CONTEXTS:
+        context.update(TAB_CONTEXTS[tab](row.Ppa))
     if tab == "approval":
         ppa = row.Ppa
         context.update(obj=ppa, object_type="ppa", machine=APPROVAL_MACHINE, errors={}, comment=None,

@@ -15,7 +15,7 @@ from contextlib import contextmanager
 from contextvars import ContextVar
 
 from sqlalchemy import event, inspect
-from sqlalchemy.orm import Mapper, Session
+from sqlalchemy.orm import Session
 
 from ..audit.context import audit_cause
 from ..errors import ValidationFailed
@@ -115,14 +115,3 @@ def _model_of_table(table):
             return model
     return None
 
-
-def _keep_old_value(target, value, oldvalue, initiator):
-    return value
-
-
-@event.listens_for(Mapper, "mapper_configured")
-def _track_old_status(mapper, cls):
-    """Load the old status on assignment, so a change is seen even on an expired object."""
-    machine = cls.__dict__.get("__state_machine__")
-    if machine is not None:
-        event.listen(getattr(cls, machine.field), "set", _keep_old_value, active_history=True, retval=True)

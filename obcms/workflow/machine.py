@@ -1,13 +1,26 @@
-"""State machines declared as data on their model, and the registry that finds them.
+"""State machines declared as data, registered on their model, and the registry that finds them.
 
-    class WorkItem(db.Model):
+A domain declares its machine in its states module, beside the effects the transitions run, and registers
+it there on the model; the model module never imports the states module (the effects import the domain's
+services, which import the model):
+
+    # obcms/workitems/states.py
+    WORK_ITEM_MACHINE = StateMachine(
+        field="status", states=("not_started", "in_progress", "completed"), permission="workitem.read",
+        transitions=[
+            Transition("start", "not_started", "in_progress", roles=EDITORS),
+            Transition("complete", ("not_started", "in_progress"), "completed", roles=EDITORS,
+                       effects=[set_completed_at]),
+        ])
+    register_machine(WorkItem, WORK_ITEM_MACHINE)
+
+The domain package's __init__ imports its states module, so the machine is registered whenever the model
+can be used. A model whose machine needs nothing of the domain (a test or benchmark model) may declare it
+on itself instead, and is registered when its mapper is configured:
+
+    class Gadget(Base):
         __state_machine__ = StateMachine(
-            field="status", states=("not_started", "in_progress", "completed"), permission="workitem.read",
-            transitions=[
-                Transition("start", "not_started", "in_progress", roles=EDITORS),
-                Transition("complete", ("not_started", "in_progress"), "completed", roles=EDITORS,
-                           effects=[set_completed_at]),
-            ])
+            field="status", states=("draft", "done"), transitions=[Transition("finish", "draft", "done", roles=…)])
 
 A transition names where it may start (one state or several), where it goes, and who may fire it:
 `roles` (the actor's role must be one of them) and/or `allow(obj, actor)` for object-level rules (returns
@@ -20,8 +33,9 @@ run inside the transaction; `after_commit(obj, transition, actor)` callbacks run
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 
+import sqlalchemy as sa
 from sqlalchemy import event
-from sqlalchemy.orm import Mapper
+from sqlalchemy.orm import Mapper, configure_mappers
 
 from ..audit.objects import object_type_of
 
@@ -112,6 +126,26 @@ class StateMachine:
 _MACHINES = {}
 
 
+def register_machine(model, machine):
+    """Make `machine` the state machine of the mapped class `model` (its `__state_machine__`), now: the
+    generic routes find it by object type, and assigning its field loads the old value (so the status guard
+    sees a change even on an expired object). Registering the same pair again does nothing."""
+    if machine.model is model and model.__dict__.get("__state_machine__") is machine:
+        return
+    if machine.model is not None:
+        raise ValueError(f"this machine is already registered on {machine.model.__name__}")
+    if machine.field not in sa.inspect(model).columns:
+        raise ValueError(f"{model.__name__}.__state_machine__ field {machine.field!r} is not a column")
+    model.__state_machine__ = machine
+    machine.model = model
+    _MACHINES[object_type_of(model)] = model
+    event.listen(getattr(model, machine.field), "set", _keep_old_value, active_history=True, retval=True)
+
+
+def _keep_old_value(target, value, oldvalue, initiator):
+    return value
+
+
 def machine_for(obj_or_cls):
     """The StateMachine of a model (class or instance), or None."""
     cls = obj_or_cls if isinstance(obj_or_cls, type) else type(obj_or_cls)
@@ -120,8 +154,6 @@ def machine_for(obj_or_cls):
 
 def managed_model(object_type):
     """The machine-managed model registered under `object_type` (for the generic routes), or None."""
-    from sqlalchemy.orm import configure_mappers
-
     configure_mappers()
     return _MACHINES.get(object_type)
 
@@ -132,10 +164,7 @@ def managed_models():
 
 @event.listens_for(Mapper, "mapper_configured")
 def _register(mapper, cls):
+    """A model that declares its own `__state_machine__` is registered when its mapper is configured."""
     machine = cls.__dict__.get("__state_machine__")
-    if machine is None:
-        return
-    if machine.field not in mapper.columns:
-        raise ValueError(f"{cls.__name__}.__state_machine__ field {machine.field!r} is not a column")
-    machine.model = cls
-    _MACHINES[object_type_of(cls)] = cls
+    if machine is not None:
+        register_machine(cls, machine)

@@ -15,6 +15,7 @@ from ..errors import Conflict, NotAllowed, NotFound, ValidationFailed
 from ..extensions import db
 from ..transaction import after_commit
 from .guard import firing
+from .locking import check_version
 from .machine import machine_for
 from .models import TransitionLog
 
@@ -151,8 +152,6 @@ def fire(obj, transition_name, actor, comment=None, expected_version=None, sessi
         lock_rows(type(obj), [obj.id], session)
     session.refresh(obj)
     if expected_version not in (None, ""):
-        from .locking import check_version
-
         check_version(obj, expected_version, session=session)
 
     option = _check(obj, machine, transition, actor,

@@ -27,7 +27,6 @@ from sqlalchemy.orm import Mapped, mapped_column, relationship
 from ..audit.mixins import Audited
 from ..db_types import Money, UTCDateTime, enum_column_type, utcnow
 from ..extensions import db
-from .states import WORK_ITEM_MACHINE
 
 WORK_TYPES = ("project", "sub_project", "activity", "sub_activity", "task", "subtask")
 STATUSES = ("not_started", "in_progress", "at_risk", "blocked", "completed", "cancelled")
@@ -50,7 +49,7 @@ class WorkItem(Audited, db.Model):
     __scope_column__ = "organization_id"
     __audit_exclude__ = TREE_COLUMNS
     __audit_facts__ = ("position",)  # its place among its siblings (1 = first), recorded when it is reordered
-    __state_machine__ = WORK_ITEM_MACHINE
+    # Its status machine is registered on it by obcms/workitems/states.py.
 
     id: Mapped[int] = mapped_column(primary_key=True)
     # The nested set (tree.py only).

@@ -1,4 +1,4 @@
-"""The work-item status machine, declared as data (attached to WorkItem as `__state_machine__`).
+"""The work-item status machine, declared as data and registered on WorkItem (its `__state_machine__`).
 
 Statuses (DOMAIN.md): not_started, in_progress, at_risk, blocked, completed, cancelled. Editors of the item
 (admin, OOBC executive and staff, MOA staff of its organization) fire every transition. Completing sets
@@ -9,7 +9,10 @@ obcms.workflow.derived_status with the cause "<transition> of child #<id>"). fir
 """
 from ..auth.permissions import can
 from ..db_types import utcnow
-from ..workflow import StateMachine, Transition
+from ..workflow import StateMachine, Transition, register_machine
+from . import tree
+from .models import WorkItem
+from .rollup import update_ancestors
 
 STATUSES = ("not_started", "in_progress", "at_risk", "blocked", "completed", "cancelled")
 EDITOR_ROLES = ("admin", "oobc_executive", "oobc_staff", "moa_staff")
@@ -33,14 +36,10 @@ def clear_completed_at(item, transition, actor):
 
 
 def roll_up_ancestors(item, transition, actor):
-    from .rollup import update_ancestors  # rollup imports the model, which imports this module
-
     update_ancestors([item.id], locked=True, cause=f"{transition.name} of child #{item.id}")
 
 
 def lock_tree(item, session):
-    from . import tree
-
     tree.lock(item, session=session)
 
 
@@ -65,3 +64,4 @@ WORK_ITEM_MACHINE = StateMachine(
         _editors("reopen", ("completed", "cancelled"), "in_progress", effects=[clear_completed_at]),
     ],
 )
+register_machine(WorkItem, WORK_ITEM_MACHINE)

@@ -41,7 +41,8 @@ from functools import cache
 from typing import NamedTuple
 
 import sqlalchemy as sa
-from sqlalchemy.orm import aliased
+from sqlalchemy.orm import aliased, make_transient_to_detached
+from sqlalchemy.orm.attributes import set_committed_value
 
 from ..audit.recording import creation_entries, fill_new_id, json_insert, json_params, storage_type, write_entries
 from ..database import is_sqlite
@@ -294,8 +295,6 @@ def _expire(session, tree_ids=None, deleted=None, keep=None):
 
 
 def _set_loaded(obj, **values):
-    from sqlalchemy.orm.attributes import set_committed_value
-
     for key, value in values.items():
         set_committed_value(obj, key, value)
 
@@ -496,8 +495,6 @@ def _row_values(item, **structure):
 
 def _persist(session, item, values):
     """Make a transient item persistent with `values` as its loaded state (the row was just inserted)."""
-    from sqlalchemy.orm import make_transient_to_detached
-
     item.__dict__.update(values)
     make_transient_to_detached(item)
     session.add(item)

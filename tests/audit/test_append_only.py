@@ -5,7 +5,6 @@ from datetime import timedelta
 import pytest
 import sqlalchemy as sa
 
-from jobs.registry import JOBS, load_jobs
 from jobs.schedule import SCHEDULE
 from obcms.audit.context import acting_as
 from obcms.audit.models import AuditEntry
@@ -13,6 +12,7 @@ from obcms.audit.recording import write_entries
 from obcms.audit.retention import archive_audit_entries
 from obcms.db_types import utcnow
 from obcms.extensions import db
+from obcms.jobqueue import JOBS
 
 table = AuditEntry.__table__
 
@@ -74,5 +74,4 @@ def test_retention_with_nothing_old_does_nothing(tmp_path):
 
 
 def test_the_job_is_registered_and_scheduled():
-    load_jobs()
     assert "archive_audit" in JOBS and "archive_audit" in {name for _, name in SCHEDULE}

@@ -130,7 +130,7 @@ def test_client_ip_trusts_forwarded_for_only_behind_a_configured_proxy(app):
 
 
 def test_changes_made_by_a_job_carry_the_job_as_actor(monkeypatch, organizations, users):
-    from jobs import JOBS, enqueue
+    from obcms.jobqueue import JOBS, enqueue
 
     org_id = organizations["BPDA"].id
 

@@ -10,11 +10,10 @@ import pytest
 import sqlalchemy as sa
 
 from config import TestingConfig
-from jobs import JOBS, enqueue, runner
-from jobs.models import JobRun
-from jobs.queue import redis_connection, rq_queue
 from obcms import create_app
 from obcms.extensions import db
+from obcms.jobqueue import JOBS, JobRun, enqueue, runner
+from obcms.jobqueue.queue import redis_connection, rq_queue
 from tests.databases import create_database, drop_database
 
 ROOT = Path(__file__).resolve().parents[2]

@@ -6,10 +6,9 @@ import pytest
 import sqlalchemy as sa
 import time_machine
 
-from jobs import enqueue
-from jobs.models import JobRun
 from jobs.schedule import SCHEDULE
 from obcms.extensions import db
+from obcms.jobqueue import JobRun, enqueue
 from obcms.notifications.models import Notification
 from obcms.ppas.reminders import ApprovalReminder, send_approval_reminders
 from obcms.workflow import fire

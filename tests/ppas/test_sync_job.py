@@ -2,9 +2,9 @@
 import pytest
 import sqlalchemy as sa
 
-from jobs.registry import JOBS, load_jobs
 from jobs.schedule import SCHEDULE
 from obcms.extensions import db
+from obcms.jobqueue import JOBS
 from obcms.notifications.models import Notification
 from obcms.ppas import tracking
 from obcms.ppas.models import Ppa
@@ -32,12 +32,10 @@ def set_task_progress(root, progress):
 
 
 def run_job(**arguments):
-    load_jobs()
     return JOBS["sync_ppa_progress"](run=None, **arguments)
 
 
 def test_registered_nightly_at_two():
-    load_jobs()
     assert "sync_ppa_progress" in JOBS
     assert ("0 2 * * *", "sync_ppa_progress") in SCHEDULE
 

@@ -2,8 +2,8 @@
 import pytest
 import sqlalchemy as sa
 
-from jobs.models import JobRun
 from obcms.extensions import db
+from obcms.jobqueue import JobRun
 from obcms.ppas import tracking
 from obcms.ppas.models import Ppa
 from obcms.workitems.models import WorkItem

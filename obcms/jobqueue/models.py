@@ -2,8 +2,8 @@
 import sqlalchemy as sa
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
-from obcms.db_types import UTCDateTime, enum_column_type, utcnow
-from obcms.extensions import db
+from ..db_types import UTCDateTime, enum_column_type, utcnow
+from ..extensions import db
 
 JOB_STATUSES = ("queued", "running", "retrying", "succeeded", "failed")
 

@@ -1,4 +1,8 @@
-"""The named jobs cron and users may enqueue."""
+"""The named jobs cron and users may enqueue.
+
+The job functions live in the top-level `jobs` package and register here with @job("name"); importing
+`jobs` registers them all (the app factory does).
+"""
 
 JOBS = {}
 
@@ -13,8 +17,3 @@ def job(name, transient=()):
         return fn
 
     return decorate
-
-
-def load_jobs():
-    """Import every module that defines jobs (so the registry is complete in web, CLI and worker)."""
-    from . import approval, audit, builtin, ppas  # noqa: F401

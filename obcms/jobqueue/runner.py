@@ -1,0 +1,133 @@
+"""Enqueue a job after commit and execute it with a JobRun row, retries for transient failures.
+
+Inline (no REDIS_URL) a job runs in a fresh app context of the app that enqueued it. With Redis, RQ runs
+RQ_ENTRY_POINT (jobs/runner.py) in a worker, which builds or reuses the worker's app and calls execute().
+"""
+import logging
+import os
+import traceback
+
+import sqlalchemy as sa
+from flask import current_app
+from rq import Retry, get_current_job
+
+from ..audit.context import acting_as
+from ..db_types import utcnow
+from ..extensions import db
+from ..transaction import after_commit
+from .models import JobRun
+from .queue import rq_queue
+from .registry import JOBS
+
+log = logging.getLogger(__name__)
+
+# Failures worth another try: the database or Redis went away for a moment, a lock timed out.
+TRANSIENT_ERRORS = (sa.exc.OperationalError, sa.exc.InterfaceError, ConnectionError, TimeoutError)
+RETRY_INTERVALS = [5, 30, 120]
+# What an RQ worker runs, by name (kept stable: runs already queued in Redis name it).
+RQ_ENTRY_POINT = "jobs.runner.execute"
+
+_worker_app = None
+_worker_pid = None
+
+
+def enqueue(name, requested_by=None, **arguments):
+    """Record a JobRun and start it once the current transaction commits. Returns the JobRun."""
+    if name not in JOBS:
+        raise KeyError(f"unknown job {name!r}; known: {', '.join(sorted(JOBS))}")
+    run = JobRun(name=name, arguments=arguments, status="queued",
+                 requested_by_id=getattr(requested_by, "id", None),
+                 requested_by_label=getattr(requested_by, "username", None) or "system")
+    db.session.add(run)
+    db.session.flush()
+    run_id = run.id
+    app = current_app._get_current_object()
+    after_commit(lambda: _dispatch(app, run_id))
+    return run
+
+
+def _dispatch(app, run_id):
+    if app.config.get("REDIS_URL"):
+        with app.app_context():
+            retries = app.config.get("JOB_MAX_RETRIES", 3)
+            # The queue name is in the id: several installations (or test runs) may share one Redis.
+            rq_queue().enqueue(RQ_ENTRY_POINT, run_id, job_id=f"{app.config['RQ_QUEUE']}-jobrun-{run_id}",
+                               retry=Retry(max=retries, interval=RETRY_INTERVALS[:retries]) if retries else None,
+                               result_ttl=3600, failure_ttl=7 * 24 * 3600)
+        return
+    # Inline: a fresh app context gives the job its own session and transaction.
+    with app.app_context():
+        retries = app.config.get("JOB_MAX_RETRIES", 3)
+        for attempt in range(retries + 1):
+            try:
+                execute(run_id)
+                return
+            except Exception as error:
+                if attempt >= retries or not _is_transient(run_id, error):
+                    log.warning("job run %s failed: %s", run_id, error)
+                    return
+
+
+def _is_transient(run_id, error):
+    fn = JOBS.get(db.session.scalar(sa.select(JobRun.name).where(JobRun.id == run_id)))
+    extra = getattr(fn, "transient_errors", ())
+    return isinstance(error, TRANSIENT_ERRORS + extra)
+
+
+def use_app_for_workers(app):
+    """Let forked RQ work horses reuse the worker's app instead of building one per job."""
+    global _worker_app, _worker_pid
+    _worker_app, _worker_pid = app, os.getpid()
+
+
+def app_for_worker(create_app):
+    """The app a worker runs jobs in: the one use_app_for_workers() gave, else one `create_app()` builds once."""
+    global _worker_app, _worker_pid
+    if _worker_app is None:
+        use_app_for_workers(create_app())
+    elif _worker_pid != os.getpid():
+        # A forked work horse must not share the parent's pooled database connections.
+        with _worker_app.app_context():
+            db.engine.dispose(close=False)
+        _worker_pid = os.getpid()
+    return _worker_app
+
+
+def execute(run_id):
+    """Run one JobRun in the current app context (inline, or in an RQ worker through RQ_ENTRY_POINT).
+    Succeeded runs are not repeated."""
+    run = db.session.get(JobRun, run_id)
+    if run is None:
+        log.warning("job run %s no longer exists", run_id)
+        return None
+    if run.status == "succeeded":
+        return run.counts
+    fn = JOBS[run.name]
+    run.status, run.started_at, run.attempts, run.error = "running", utcnow(), run.attempts + 1, None
+    db.session.commit()
+    try:
+        with acting_as(f"job:{run.name}"):
+            counts = fn(run=run, **(run.arguments or {})) or {}
+        run = db.session.get(JobRun, run_id)
+        run.status, run.finished_at, run.counts = "succeeded", utcnow(), counts
+        db.session.commit()
+        return counts
+    except Exception as error:
+        db.session.rollback()
+        run = db.session.get(JobRun, run_id)
+        transient = isinstance(error, TRANSIENT_ERRORS + fn.transient_errors)
+        final = not transient or run.attempts > current_app.config.get("JOB_MAX_RETRIES", 3)
+        run.status = "failed" if final else "retrying"
+        run.finished_at = utcnow()
+        run.error = "".join(traceback.format_exception_only(type(error), error)).strip()[:4000]
+        db.session.commit()
+        if final:
+            _stop_rq_retries()
+        raise
+
+
+def _stop_rq_retries():
+    """RQ's Retry policy retries any exception: a permanent failure (or the last attempt) ends it here."""
+    rq_job = get_current_job()
+    if rq_job is not None:
+        rq_job.retries_left = 0
