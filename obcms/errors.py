@@ -8,7 +8,7 @@ import uuid
 
 from flask import g, jsonify, render_template, request
 from flask_wtf.csrf import CSRFError
-from sqlalchemy.orm.exc import StaleDataError
+from sqlalchemy.orm.exc import ObjectDeletedError, StaleDataError
 from werkzeug.exceptions import HTTPException
 
 from .extensions import db
@@ -154,6 +154,14 @@ def register_error_handlers(app):
         conflict = Conflict("Someone saved this record while you were saving it. Reload it and apply your "
                             "change again.")
         return render_error(conflict.status, conflict.code, conflict.title, conflict.detail, conflict.problem())
+
+    @app.errorhandler(ObjectDeletedError)
+    def handle_deleted_meanwhile(error):
+        """A row this request had loaded was deleted by someone else's committed change before it was read
+        again: a 404, as for a page about something deleted (never a 500)."""
+        db.session.rollback()
+        gone = NotFound("What this page is about was deleted by someone else a moment ago. Go back and reload.")
+        return render_error(gone.status, gone.code, gone.title, gone.detail, gone.problem())
 
     @app.errorhandler(DomainError)
     def handle_domain_error(error):
