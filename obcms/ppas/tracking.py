@@ -331,6 +331,15 @@ def disable_tracking(ppa, actor, confirmed=False):
 
 
 # ------------------------------------------------------------------------------------------------- sync
+def check_sync_allowed(ppa, actor):
+    """May `actor` ask for a progress sync of this PPA now ("Sync now")? It takes the right to edit it
+    (NotAllowed) and tracking being on (ValidationFailed on workitem_tracking_enabled)."""
+    require(actor, "ppa.edit", ppa)
+    if not ppa.workitem_tracking_enabled:
+        message = "WorkItem tracking is not enabled for this PPA."
+        raise ValidationFailed(message, errors={"workitem_tracking_enabled": [message]})
+
+
 @dataclass(frozen=True)
 class Move:
     """A PPA whose progress changed by NOTIFY_POINTS or more."""
