@@ -66,7 +66,7 @@ def writes(view=None, *, on_error=None, catch=(ValidationFailed,)):
             answer = view(*args, **kwargs)
         except handled as error:
             db.session.rollback()
-            return on_error(error, *args, **kwargs)
+            return current_app.make_response(on_error(error, *args, **kwargs))
         except BaseException:
             db.session.rollback()
             raise
