@@ -160,9 +160,8 @@ def test_a_running_sync_polls_itself(tracked_ppa, client_as, users):
 
 def test_sync_is_refused_while_tracking_is_off(make_ppa, users, client_as, csrf_token):
     ppa = make_ppa()
-    with pytest.raises(ValidationFailed) as caught:
+    with pytest.raises(ValidationFailed, match="not enabled"):
         tracking.check_sync_allowed(ppa, users["moa_staff"])
-    assert list(caught.value.errors) == ["workitem_tracking_enabled"]
     client = client_as("moa_staff")
     response = client.post(f"/ppas/{ppa.id}/tracking/sync", headers=HX, data={"csrf_token": csrf_token(client)})
     assert response.status_code == 422 and "not enabled" in response.get_data(as_text=True)
