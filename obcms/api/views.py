@@ -8,8 +8,9 @@ from flask_login import current_user
 
 from ..auth.permissions import load_in_scope
 from ..budget.allocation import allocation_json
-from ..extensions import csrf, db
+from ..extensions import csrf
 from ..ppas.models import Ppa
+from ..transaction import commit_bookkeeping
 from ..workitems import rollup
 from .tokens import touch_token
 
@@ -29,8 +30,7 @@ def csrf_unless_token():
 @bp.after_request
 def record_token_use(response):
     if g.get("api_token_touch"):
-        touch_token(g.api_token_id)
-        db.session.commit()
+        commit_bookkeeping(touch_token, g.api_token_id)
     return response
 
 

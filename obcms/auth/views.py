@@ -4,7 +4,8 @@ from flask import Blueprint, current_app, flash, redirect, render_template, requ
 from flask_limiter.util import get_remote_address
 from flask_login import current_user, login_required, login_user, logout_user
 
-from ..extensions import db, limiter
+from ..extensions import limiter
+from ..transaction import writes
 from . import services
 from .forms import LoginForm
 
@@ -34,6 +35,7 @@ def _account_attempted():
                error_message="Too many sign-in attempts from this address. Wait a minute and try again.")
 @limiter.limit(_login_limit, methods=["POST"], key_func=_account_attempted,
                error_message="Too many sign-in attempts for this account. Wait a minute and try again.")
+@writes
 def login():
     if current_user.is_authenticated:
         return redirect(url_for("home.index"))
@@ -42,10 +44,8 @@ def login():
     if form.validate_on_submit():
         user = services.authenticate(form.login.data, form.password.data)
         if user is not None:
-            db.session.commit()
             login_user(user, remember=form.remember.data)
             return redirect(_safe_next(request.args.get("next")) or url_for("home.index"))
-        db.session.rollback()
         form.form_errors.append("Those sign-in details are not right. Check them and try again.")
         status = 401
     elif request.method == "POST":

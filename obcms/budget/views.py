@@ -28,6 +28,7 @@ from ..ids import parse_id
 from ..money import format_pesos
 from ..ppas.models import Ppa
 from ..ppas.views import TAB_CONTEXTS
+from ..transaction import writes
 from ..workitems import outline, rollup
 from ..workitems.models import WorkItem
 from . import services
@@ -132,31 +133,32 @@ def preview(node_id):
     return _render("preview", **_context(_preview(node)))
 
 
+def _dialog_again(error, node_id):
+    """The dialog's body as sent: the preview's own errors or the apply's message (422), or what changed
+    meanwhile (409)."""
+    context = _context(_preview(_node(node_id)))
+    if isinstance(error, Conflict):
+        return _render("body", 409, **dict(context, conflict=error))
+    return _render("body", 422, **dict(context, failure=None if context["preview"].errors else error.detail))
+
+
 @bp.post("/work-items/<int:node_id>/distribute")
+@writes(on_error=_dialog_again, catch=(ValidationFailed, Conflict))
 def apply(node_id):
     """Apply: the service checks scope and permission on the node it reads inside the tree lock (no load of
-    its own). The answer is built from what the apply read (no re-query but the changed rows' cells)."""
+    its own). The answer is built from what the apply read (no re-query but the changed rows' cells), inside
+    the transaction (committed once it is rendered)."""
     method = _method()
-    try:
-        applied = services.apply(node_id, method, _inputs(method), current_user, _versions(),
-                                 request.form.get("amount"))
-    except ValidationFailed as error:
-        db.session.rollback()
-        context = _context(_preview(_node(node_id)))
-        return _render("body", 422, **dict(context, failure=None if context["preview"].errors else error.detail))
-    except Conflict as error:
-        db.session.rollback()
-        return _render("body", 409, **_context(_preview(_node(node_id)), conflict=error))
+    applied = services.apply(node_id, method, _inputs(method), current_user, _versions(),
+                             request.form.get("amount"))
     node, record = applied.node, applied.record
     message = f"Distributed {format_pesos(record.amount)} over the items under “{node.title}” (#{record.id})."
     if not is_htmx():
-        db.session.commit()
         return redirect(_back_url(node, _origin()), code=303)
     if _origin() == "budget":
         body = _budget_oob(_PpaFacts(node.ppa_id, node.ppa_root, node.ppa_policy, node.ppa_moa))
     else:
         body = _tree_cells(applied)
-    db.session.commit()  # after rendering: the answer reads what this transaction wrote, nothing expires first
     response = make_response(body)
     response.headers["HX-Reswap"] = "none"
     return _closing(response, message, "distribute-dialog")
@@ -233,20 +235,20 @@ def confirm_restore(distribution_id):
     return render_template("budget/restore.html", **context)
 
 
+def _restore_refused(error, distribution_id):
+    record, ppa = _distribution(distribution_id)
+    entry = next((e for e in services.distribution_history(ppa) if e.distribution.id == record.id), None)
+    context = dict(entry=entry, ppa=ppa, error=error, modal=is_htmx())
+    if is_htmx():
+        return render_block("budget/restore.html", "body", **context), error.status
+    return render_template("budget/restore.html", **context), error.status
+
+
 @bp.post("/distributions/<int:distribution_id>/restore")
+@writes(on_error=_restore_refused, catch=(ValidationFailed, Conflict))
 def restore(distribution_id):
     record, ppa = _distribution(distribution_id)
-    try:
-        new = services.restore_distribution(record, current_user)
-        db.session.commit()
-    except (Conflict, ValidationFailed) as error:
-        db.session.rollback()
-        record, ppa = _distribution(distribution_id)
-        entry = next((e for e in services.distribution_history(ppa) if e.distribution.id == record.id), None)
-        context = dict(entry=entry, ppa=ppa, error=error, modal=is_htmx())
-        if is_htmx():
-            return render_block("budget/restore.html", "body", **context), error.status
-        return render_template("budget/restore.html", **context), error.status
+    new = services.restore_distribution(record, current_user)
     if not is_htmx():
         return redirect(url_for("ppas.detail", ppa_id=ppa.id, tab="budget"), code=303)
     ppa = _scoped_ppa(ppa.id)

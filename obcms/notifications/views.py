@@ -13,6 +13,7 @@ from ..auth.permissions import require
 from ..errors import NotFound
 from ..extensions import db
 from ..htmx import is_htmx, render_page
+from ..transaction import writes
 from . import services
 from .models import Notification
 
@@ -41,7 +42,6 @@ def badge():
 
 
 def _changed():
-    db.session.commit()
     if not is_htmx():
         return redirect(url_for(".index", unread=request.values.get("unread") or None), code=303)
     response = current_app.make_response(_list_page())
@@ -50,6 +50,7 @@ def _changed():
 
 
 @bp.post("/<int:notification_id>/read")
+@writes
 def read(notification_id):
     require(current_user, "notification.read")
     notification = db.session.get(Notification, notification_id)
@@ -57,7 +58,6 @@ def read(notification_id):
         raise NotFound()
     services.mark_read(current_user, [notification_id])
     if request.form.get("open") and _local(notification.url):
-        db.session.commit()
         return redirect(notification.url, code=303)
     return _changed()
 
@@ -67,6 +67,7 @@ def _local(url):
 
 
 @bp.post("/read-all")
+@writes
 def read_all():
     require(current_user, "notification.read")
     services.mark_all_read(current_user)

@@ -332,6 +332,15 @@ def disable_tracking(ppa, actor, confirmed=False):
 
 
 # ------------------------------------------------------------------------------------------------- sync
+def check_sync_allowed(ppa, actor):
+    """May `actor` ask for a progress sync of this PPA now ("Sync now")? It takes the right to edit it
+    (NotAllowed) and tracking being on (ValidationFailed; it names no field: the button sends none, and the
+    error panel would repeat the message under a field name)."""
+    require(actor, "ppa.edit", ppa)
+    if not ppa.workitem_tracking_enabled:
+        raise ValidationFailed("WorkItem tracking is not enabled for this PPA.")
+
+
 @dataclass(frozen=True)
 class Move:
     """A PPA whose progress changed by NOTIFY_POINTS or more."""

@@ -10,10 +10,11 @@ from flask import Blueprint, current_app, redirect, render_template, request, ur
 from flask_login import current_user
 
 from ..auth.permissions import require
-from ..errors import NotFound, ValidationFailed
+from ..errors import NotFound
 from ..extensions import db
 from ..htmx import is_htmx, render_page, toast
 from ..jobqueue import JobRun, enqueue
+from ..transaction import respond_after_commit, writes
 from ..workitems import tree
 from . import tracking
 from .views import _load, _tab_context
@@ -38,20 +39,20 @@ def preview(ppa_id):
     return render_template("ppas/_tracking_preview.html", ppa=row.Ppa, form=form)
 
 
+def _enable_form_again(error, ppa_id):
+    row = _load(ppa_id)
+    context = _tab_context(row, "work-items")
+    context["work_items"]["form"] = enable_form_context(row.Ppa, request.form.get("template"),
+                                                        request.form.get("policy"), error.errors)
+    return render_page("ppas/detail.html", block="tab", **context), 422
+
+
 @bp.post("/<int:ppa_id>/tracking/enable")
+@writes(on_error=_enable_form_again)
 def enable(ppa_id):
     row = _load(ppa_id)
-    template, policy = request.form.get("template"), request.form.get("policy")
-    try:
-        root = tracking.enable_tracking(row.Ppa, current_user, template, policy)
-        size = tree.size(root)
-        db.session.commit()
-    except ValidationFailed as error:
-        db.session.rollback()
-        row = _load(ppa_id)
-        context = _tab_context(row, "work-items")
-        context["work_items"]["form"] = enable_form_context(row.Ppa, template, policy, error.errors)
-        return render_page("ppas/detail.html", block="tab", **context), 422
+    root = tracking.enable_tracking(row.Ppa, current_user, request.form.get("template"), request.form.get("policy"))
+    size = tree.size(root)
     if not is_htmx():
         return redirect(url_for("ppas.detail", ppa_id=ppa_id, tab="work-items"), code=303)
     body, status = _tab(ppa_id)
@@ -59,10 +60,10 @@ def enable(ppa_id):
 
 
 @bp.post("/<int:ppa_id>/tracking/disable")
+@writes
 def disable(ppa_id):
     row = _load(ppa_id)
     tracking.disable_tracking(row.Ppa, current_user, confirmed=request.form.get("confirm") == "1")
-    db.session.commit()
     if not is_htmx():
         return redirect(url_for("ppas.detail", ppa_id=ppa_id, tab="work-items"), code=303)
     body, status = _tab(ppa_id)
@@ -71,17 +72,15 @@ def disable(ppa_id):
 
 
 @bp.post("/<int:ppa_id>/tracking/sync")
+@writes
 def sync_now(ppa_id):
     row = _load(ppa_id)
-    require(current_user, "ppa.edit", row.Ppa)
-    if not row.Ppa.workitem_tracking_enabled:
-        raise ValidationFailed("WorkItem tracking is not enabled for this PPA.")
-    run = enqueue("sync_ppa_progress", requested_by=current_user, ppa_ids=[ppa_id])
-    run_id = run.id
-    db.session.commit()  # runs it inline without Redis; with Redis a worker picks it up
+    tracking.check_sync_allowed(row.Ppa, current_user)
+    run_id = enqueue("sync_ppa_progress", requested_by=current_user, ppa_ids=[ppa_id]).id
     if not is_htmx():
         return redirect(url_for("ppas.detail", ppa_id=ppa_id, tab="work-items"), code=303)
-    return sync_status(ppa_id, run_id)
+    # The commit starts the run (inline without Redis; with Redis a worker picks it up): the status after it.
+    return respond_after_commit(lambda: sync_status(ppa_id, run_id))
 
 
 @bp.get("/<int:ppa_id>/tracking/sync/<int:run_id>")

@@ -12,6 +12,7 @@ from ..errors import Conflict, ValidationFailed
 from ..extensions import db
 from ..htmx import is_htmx, render_page, toast
 from ..templating import url_with
+from ..transaction import writes
 from ..workflow import available_transitions, transition_history
 from ..workflow.locking import keep_theirs_where_untouched
 from . import services
@@ -108,33 +109,42 @@ def _organizations():
                               .order_by(Organization.acronym)).all()
 
 
+def _ppa_form_again(error, ppa_id=None):
+    """The form as sent, with every error on its field: the text that could not be read and the rules the
+    service found broken (422); or, for a stale edit, with the colleague's values kept where the user
+    changed nothing (409)."""
+    form = PpaForm()
+    form.set_organizations(_organizations())
+    ppa = _load(ppa_id).Ppa if ppa_id is not None else None
+    if isinstance(error, Conflict):
+        keep_theirs_where_untouched(form, error, ppa_form_data(ppa))  # the PPA as it is now
+        return _form_page(form, ppa, error), 409
+    _, errors = form.values()
+    for name, messages in error.errors.items():
+        errors.setdefault(name, []).extend(m for m in messages if m not in errors[name])
+    form.show_errors(errors)
+    return _form_page(form, ppa), 422
+
+
 @bp.route("/new", methods=["GET", "POST"])
+@writes(on_error=_ppa_form_again)
 def create():
     require(current_user, "ppa.create")
     form = PpaForm() if request.method == "POST" else PpaForm(data=_new_ppa_defaults())
     form.set_organizations(_organizations())
     if form.validate_on_submit():
         ppa = _save(form, lambda values: services.create_ppa(current_user, **values))
-        if ppa is not None:
-            return redirect(url_for(".detail", ppa_id=ppa.id))
+        return redirect(url_for(".detail", ppa_id=ppa.id))
     return _form_page(form, None), 422 if request.method == "POST" else 200
 
 
 def _save(form, call):
-    """Run the service with the form's values and commit; on any error (unreadable text or a broken rule)
-    roll back, show every error on its field and return None."""
+    """Run the service with the values the form could read; text it could not read fails the save as well
+    (ValidationFailed: the view's error handler shows every error on its field)."""
     values, errors = form.values()
-    try:
-        result = call(values)
-    except ValidationFailed as error:
-        for name, messages in error.errors.items():
-            errors.setdefault(name, []).extend(messages)
-        result = None
+    result = call(values)
     if errors:
-        db.session.rollback()
-        form.show_errors(errors)
-        return None
-    db.session.commit()
+        raise ValidationFailed(errors=errors)
     return result
 
 
@@ -153,28 +163,17 @@ def _new_ppa_defaults():
 
 
 @bp.route("/<int:ppa_id>/edit", methods=["GET", "POST"])
+@writes(on_error=_ppa_form_again, catch=(ValidationFailed, Conflict))
 def edit(ppa_id):
     row = _load(ppa_id)
     ppa = row.Ppa
     require(current_user, "ppa.edit", ppa)
     form = PpaForm() if request.method == "POST" else PpaForm(data=ppa_form_data(ppa))
     form.set_organizations(_organizations())
-    conflict = None
-    status = 200
     if form.validate_on_submit():
-        try:
-            if _save(form, lambda values: services.update_ppa(ppa, form.version.data, actor=current_user,
-                                                              **values)) is not None:
-                return redirect(url_for(".detail", ppa_id=ppa_id))
-            status = 422
-        except Conflict as error:
-            db.session.rollback()
-            conflict = error
-            keep_theirs_where_untouched(form, error, ppa_form_data(ppa))  # the PPA as it is now
-            status = 409
-    elif request.method == "POST":
-        status = 422
-    return _form_page(form, ppa, conflict), status
+        _save(form, lambda values: services.update_ppa(ppa, form.version.data, actor=current_user, **values))
+        return redirect(url_for(".detail", ppa_id=ppa_id))
+    return _form_page(form, ppa), 422 if request.method == "POST" else 200
 
 
 @bp.route("/<int:ppa_id>", defaults={"tab": "overview"})
@@ -219,21 +218,22 @@ def _tab_context(row, tab, tranche_form=None):
     return context
 
 
+def _tranche_form_again(error, ppa_id):
+    form = TrancheForm()
+    form.show_errors(error.errors)
+    row = _load(ppa_id)
+    return render_page("ppas/detail.html", block="tab", **_tab_context(row, "funding", form)), 422
+
+
 @bp.route("/<int:ppa_id>/funding", methods=["POST"])
+@writes(on_error=_tranche_form_again)
 def add_tranche(ppa_id):
     row = _load(ppa_id)
     require(current_user, "ppa.funding.edit", row.Ppa)
     form = TrancheForm()  # CSRF is checked for every POST by CSRFProtect; the service checks the values
-    try:
-        services.add_tranche(row.Ppa, current_user, kind=form.kind.data, amount=form.amount.data,
-                             tranche_date=form.tranche_date.data, source=form.source.data,
-                             remarks=form.remarks.data)
-        db.session.commit()
-    except ValidationFailed as error:
-        db.session.rollback()
-        form.show_errors(error.errors)
-        row = _load(ppa_id)
-        return render_page("ppas/detail.html", block="tab", **_tab_context(row, "funding", form)), 422
+    services.add_tranche(row.Ppa, current_user, kind=form.kind.data, amount=form.amount.data,
+                         tranche_date=form.tranche_date.data, source=form.source.data,
+                         remarks=form.remarks.data)
     if not is_htmx():
         return redirect(url_for(".detail", ppa_id=ppa_id, tab="funding"))
     row = _load(ppa_id)

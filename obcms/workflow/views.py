@@ -13,9 +13,10 @@ from flask import Blueprint, jsonify, make_response, redirect, request, url_for
 from flask_login import current_user
 
 from ..auth.permissions import require, scope
-from ..errors import NotFound, ValidationFailed, wants_json
+from ..errors import NotFound, wants_json
 from ..extensions import db
 from ..htmx import is_htmx, render_page, toast
+from ..transaction import writes
 from .machine import machine_for, managed_model
 from .services import available_transitions, fire, transition_history
 
@@ -52,19 +53,20 @@ def panel(object_type, object_id):
     return _panel(obj, machine, object_type)
 
 
+def _panel_again(error, object_type, object_id, transition):
+    """In the page (htmx), the panel with the missing fields named; a plain request gets the error page."""
+    if not is_htmx():
+        raise error
+    obj, machine = load_managed(object_type, object_id)
+    return _panel(obj, machine, object_type, errors=error.errors, comment=request.form.get("comment"), status=422)
+
+
 @bp.post("/<object_type>/<int:object_id>/<transition>")
+@writes(on_error=_panel_again)
 def fire_transition(object_type, object_id, transition):
     obj, machine = load_managed(object_type, object_id)
     comment = request.form.get("comment")
-    try:
-        log = fire(obj, transition, current_user, comment=comment, expected_version=request.form.get("version"))
-    except ValidationFailed as error:
-        if not is_htmx():
-            raise
-        db.session.rollback()
-        obj, machine = load_managed(object_type, object_id)
-        return _panel(obj, machine, object_type, errors=error.errors, comment=comment, status=422)
-    db.session.commit()
+    log = fire(obj, transition, current_user, comment=comment, expected_version=request.form.get("version"))
     if wants_json():
         return jsonify(object_type=object_type, id=object_id, transition=log.transition, from_state=log.from_state,
                        to_state=log.to_state, version=obj.version)

@@ -22,11 +22,12 @@ import sqlalchemy as sa
 from sqlalchemy.orm.attributes import set_committed_value
 
 from ..audit.recording import NEW_ID, change_entries, record_bulk_change
-from ..auth.models import User
-from ..auth.permissions import load_in_scope, require
+from ..auth.models import Organization, User
+from ..auth.permissions import EDIT_ALL, load_in_scope, require
 from ..errors import ValidationFailed
 from ..extensions import db
 from ..money import NEGATIVE, TOO_LARGE, TOO_MANY_DECIMALS, AmountError, parse_amount
+from ..workflow import available_transitions, fire, machine_for
 from ..workflow.locking import check_version
 from . import rollup, tree
 from .models import ACTIVITY_CATEGORIES, PRIORITIES, STATUSES, WORK_TYPES, WorkItem
@@ -364,3 +365,59 @@ def get_work_item(item_id, actor, permission="workitem.read"):
     scope (another organization's tree looks missing, as everywhere in the app), NotAllowed (403) without
     the permission. One query."""
     return load_in_scope(WorkItem, item_id, actor, permission, label="work item")
+
+
+# ------------------------------------------------------------------------------------------------- page actions
+# One call per thing a page does, so the rules the pages relied on live here (the callers only read forms).
+def organizations_for_new_trees(actor):
+    """The organizations `actor` may start a tree for: every active one for the OOBC roles, else their own."""
+    if actor.role in EDIT_ALL:
+        stmt = sa.select(Organization).where(Organization.is_active.is_(True)).order_by(Organization.acronym)
+    else:
+        stmt = sa.select(Organization).where(Organization.id == actor.organization_id)
+    return db.session.scalars(stmt).all()
+
+
+def create_project(actor, organization_id=None, **fields):
+    """A new tree: a root project for `organization_id`, which must be one of organizations_for_new_trees
+    (ValidationFailed on organization_id otherwise)."""
+    if organization_id not in {o.id for o in organizations_for_new_trees(actor)}:
+        _fail("organization_id", "Choose one of the organizations listed.")
+    return create_work_item(None, actor, organization_id=organization_id, **dict(fields, work_type="project"))
+
+
+def edit_work_item(item, actor, expected_version, assignees=None, transition=None, **changes):
+    """The edit form's save: `changes` (update_work_item), the assignees when they differ (None: leave them),
+    and a status `transition` the actor may fire now (ValidationFailed on transition otherwise), in that
+    order; the machine's effects roll the ancestors up."""
+    if transition:
+        allowed = available_transitions(item, actor) if machine_for(WorkItem) is not None else []
+        if transition not in {option.name for option in allowed if option.allowed}:
+            _fail("transition", "That status change is not open to you now.")
+    update_work_item(item, expected_version, actor, **changes)
+    if assignees is not None and assignees != sorted(user.id for user in item.assignees):
+        assign_users(item, actor, assignees)
+    if transition:
+        fire(item, transition, actor)
+    return item
+
+
+def reorder_work_item(item, actor, expected_version, direction):
+    """Move `item` one place up or down among its siblings (direction "up" | "down") when it is still at
+    `expected_version`; ValidationFailed on direction for a tree's top item, an unknown direction or an
+    item already first (up) or last (down). Returns what move_work_item returns."""
+    if item.parent_id is None:
+        _fail("direction", "A tree's top item has no siblings to change places with.")
+    if direction not in ("up", "down"):
+        _fail("direction", "Choose up or down.")
+    siblings = tree.siblings(item, include_self=True)
+    at = [s.id for s in siblings].index(item.id)
+    if direction == "up" and at > 0:
+        before = siblings[at - 1]
+    elif direction == "down" and at < len(siblings) - 1:
+        before = siblings[at + 2] if at + 2 < len(siblings) else None
+    else:
+        edge = "first" if direction == "up" else "last"
+        _fail("direction", f"“{item.title}” is already the {edge} of its siblings.")
+    parent = db.session.get(WorkItem, item.parent_id)
+    return move_work_item(item, actor, expected_version, parent=parent, before=before)

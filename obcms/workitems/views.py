@@ -22,18 +22,16 @@ workitem.delete), checked here and again by the services.
 import json
 from urllib.parse import parse_qs, urlsplit
 
-import sqlalchemy as sa
 from flask import Blueprint, current_app, make_response, redirect, render_template, request, url_for
 from flask_login import current_user
 from jinja2 import TemplateNotFound
 
-from ..auth.models import Organization
-from ..auth.permissions import EDIT_ALL, can, load_in_scope, not_found, require
+from ..auth.permissions import can, load_in_scope, not_found, require
 from ..errors import Conflict, ValidationFailed, conflict_context
-from ..extensions import db
 from ..htmx import TREE_CHANGED, is_htmx, render_page, toast, trigger
 from ..ids import parse_id
-from ..workflow import available_transitions, fire, machine_for
+from ..transaction import writes
+from ..workflow import available_transitions, machine_for
 from ..workflow.locking import keep_theirs_where_untouched, resubmission
 from . import outline, services, tree
 from .forms import ChildForm, EditForm, MoveForm, ProjectForm, VersionForm, edit_form_data
@@ -77,17 +75,9 @@ def _page_url(item, open_ids=()):
 
 
 # ------------------------------------------------------------------------------------------------- pages
-def _organizations_for_new_trees():
-    if current_user.role in EDIT_ALL:
-        stmt = sa.select(Organization).where(Organization.is_active.is_(True)).order_by(Organization.acronym)
-    else:
-        stmt = sa.select(Organization).where(Organization.id == current_user.organization_id)
-    return db.session.scalars(stmt).all()
-
-
 def _project_form():
     form = ProjectForm(prefix="project")
-    form.set_organizations(_organizations_for_new_trees())
+    form.set_organizations(services.organizations_for_new_trees(current_user))
     if not form.organization_id.data and current_user.organization_id:
         form.organization_id.data = str(current_user.organization_id)
     return form
@@ -101,24 +91,21 @@ def index():
     return render_page("workitems/index.html", block="results", page=page, form=form)
 
 
+def _project_form_again(error):
+    form = _project_form()
+    form.show_failure(error)
+    page = outline.roots_page(current_user, 1)
+    return render_template("workitems/index.html", page=page, form=form), 422
+
+
 @bp.post("/")
+@writes(on_error=_project_form_again)
 def create_project():
     require(current_user, "workitem.edit")
-    form = _project_form()
-    values, errors = form.values()
-    try:
-        allowed = {int(choice.value) for choice in form.organization_id.choices}
-        if values.get("organization_id") not in allowed and "organization_id" not in errors:
-            errors["organization_id"] = ["Choose one of the organizations listed."]
-        if errors:
-            raise ValidationFailed(errors=errors)
-        root = services.create_work_item(None, current_user, **values)
-        db.session.commit()
-    except ValidationFailed as error:
-        db.session.rollback()
-        form.show_failure(error)
-        page = outline.roots_page(current_user, 1)
-        return render_template("workitems/index.html", page=page, form=form), 422
+    values, errors = _project_form().values()
+    if errors:
+        raise ValidationFailed(errors=errors)
+    root = services.create_project(current_user, **values)
     return redirect(url_for(".show", item_id=root.id), code=303)
 
 
@@ -241,20 +228,21 @@ def new_child(item_id):
     return _form_response("workitems/_child_form.html", parent=parent, form=_child_form(parent))
 
 
+def _child_form_again(error, item_id):
+    parent = _load(item_id)
+    form = _child_form(parent)
+    form.show_failure(error)
+    return _form_response("workitems/_child_form.html", status=422, parent=parent, form=form)
+
+
 @bp.post("/<int:item_id>/children")
+@writes(on_error=_child_form_again)
 def create_child(item_id):
     parent = _load(item_id, "workitem.edit")
-    form = _child_form(parent)
-    values, errors = form.values()
-    try:
-        if errors:
-            raise ValidationFailed(errors=errors)
-        child = services.create_work_item(parent, current_user, **values)
-        db.session.commit()
-    except ValidationFailed as error:
-        db.session.rollback()
-        form.show_failure(error)
-        return _form_response("workitems/_child_form.html", status=422, parent=_load(item_id), form=form)
+    values, errors = _child_form(parent).values()
+    if errors:
+        raise ValidationFailed(errors=errors)
+    child = services.create_work_item(parent, current_user, **values)
     parent = _load(item_id)
     if not is_htmx():
         return redirect(_page_url(parent, _open_ids() | {parent.id}), code=303)
@@ -282,34 +270,28 @@ def edit(item_id):
     return _form_response("workitems/_edit_form.html", item=item, form=form)
 
 
-@bp.post("/<int:item_id>/edit")
-def update(item_id):
-    item = _load(item_id, "workitem.edit")
-    form, options, assigned = _edit_form(item)
-    values, assignees, errors = form.values()
-    transition = form.transition.data or None
-    try:
-        if transition and transition not in {o.name for o in options if o.allowed}:
-            errors.setdefault("transition", []).append("That status change is not open to you now.")
-        if errors:
-            raise ValidationFailed(errors=errors)
-        services.update_work_item(item, form.version.data, current_user, **values)
-        if assignees != assigned:
-            services.assign_users(item, current_user, assignees)
-        if transition:
-            fire(item, transition, current_user)  # the machine's effects roll the ancestors up
-        db.session.commit()
-    except ValidationFailed as error:
-        db.session.rollback()
-        item = _load(item_id)
-        form.show_failure(error)
-        return _form_response("workitems/_edit_form.html", status=422, item=item, form=form)
-    except Conflict as error:
-        db.session.rollback()
-        item = _load(item_id)
+def _edit_form_again(error, item_id):
+    """The edit form as sent, with the errors (422), or with the colleague's change (409)."""
+    item = _load(item_id)
+    form, _, _ = _edit_form(item)
+    if isinstance(error, Conflict):
         keep_theirs_where_untouched(form, error, edit_form_data(item, [u.id for u in item.assignees]))
         return _form_response("workitems/_edit_form.html", status=409, item=item, form=form,
                               conflict=_conflict_context(error, item, form))
+    form.show_failure(error)
+    return _form_response("workitems/_edit_form.html", status=422, item=item, form=form)
+
+
+@bp.post("/<int:item_id>/edit")
+@writes(on_error=_edit_form_again, catch=(ValidationFailed, Conflict))
+def update(item_id):
+    item = _load(item_id, "workitem.edit")
+    form, _, _ = _edit_form(item)
+    values, assignees, errors = form.values()
+    if errors:
+        raise ValidationFailed(errors=errors)
+    services.edit_work_item(item, current_user, form.version.data, assignees=assignees,
+                            transition=form.transition.data or None, **values)
     item = _load(item_id)
     if not is_htmx():
         return redirect(_page_url(item, _open_ids()), code=303)
@@ -368,64 +350,47 @@ def _moved_response(item_id, moved, open_ids, message):
                     message=message)
 
 
-def _move(item_id, choose, describe):
-    """Move the node where `choose(item, form)` → (parent, before) says (it may raise ValidationFailed), if
-    it is still at the form's version (the service checks inside the tree lock; a form without its version
-    is refused); errors come back in the move form (422, 409)."""
-    item = _load(item_id, "workitem.edit")
+def _move_form_again(error, item_id):
+    """The move form as sent (the service checks the version inside the tree lock; a form without its
+    version is refused), with the errors (422) or the colleague's change (409)."""
+    item = _load(item_id)
     form = _move_form(item)
-    try:
-        parent, before = choose(item, form)
-        moved = services.move_work_item(item, current_user, form.version.data, parent=parent, before=before)
-        db.session.commit()
-    except ValidationFailed as error:
-        db.session.rollback()
-        form.show_failure(error)
-        return _move_page(_load(item_id), form, status=422)
-    except Conflict as error:
-        db.session.rollback()
-        item = _load(item_id)
+    if isinstance(error, Conflict):
         form.version.data = error.current_version
         return _move_page(item, form, status=409, conflict=_conflict_context(error, item, form))
+    form.show_failure(error)
+    return _move_page(item, form, status=422)
+
+
+def _moved(item_id, item, moved, describe):
     if not is_htmx():
         return redirect(url_for(".show", item_id=item_id), code=303)
-    return _moved_response(item_id, moved, _open_ids(), f"Moved “{item.title}” {describe(moved)}.")
+    return _moved_response(item_id, moved, _open_ids(), f"Moved “{item.title}” {describe}.")
 
 
 @bp.post("/<int:item_id>/move")
+@writes(on_error=_move_form_again, catch=(ValidationFailed, Conflict))
 def move_item(item_id):
-    def choose(item, form):
-        parent_id, before_id, errors = form.target()
-        if errors:
-            raise ValidationFailed(errors=errors)
-        parent = _load(parent_id, "workitem.edit") if parent_id is not None else None
-        before = _load(before_id, "workitem.edit") if before_id is not None else None
-        return parent, before
-
-    return _move(item_id, choose,
-                 lambda moved: "to a tree of its own" if moved.new_parent_id is None else "to its new place")
+    item = _load(item_id, "workitem.edit")
+    form = _move_form(item)
+    parent_id, before_id, errors = form.target()
+    if errors:
+        raise ValidationFailed(errors=errors)
+    parent = _load(parent_id, "workitem.edit") if parent_id is not None else None
+    before = _load(before_id, "workitem.edit") if before_id is not None else None
+    moved = services.move_work_item(item, current_user, form.version.data, parent=parent, before=before)
+    return _moved(item_id, item, moved,
+                  "to a tree of its own" if moved.new_parent_id is None else "to its new place")
 
 
 @bp.post("/<int:item_id>/reorder")
+@writes(on_error=_move_form_again, catch=(ValidationFailed, Conflict))
 def reorder(item_id):
     """Up or down among its siblings (direction=up|down)."""
+    item = _load(item_id, "workitem.edit")
     direction = request.form.get("direction")
-
-    def choose(item, form):
-        if item.parent_id is None:
-            raise ValidationFailed("A tree's top item has no siblings to change places with.")
-        if direction not in ("up", "down"):
-            raise ValidationFailed("Choose up or down.")
-        siblings = tree.siblings(item, include_self=True)
-        at = [s.id for s in siblings].index(item.id)
-        if direction == "up" and at > 0:
-            return _load(item.parent_id), siblings[at - 1]
-        if direction == "down" and at < len(siblings) - 1:
-            return _load(item.parent_id), (siblings[at + 2] if at + 2 < len(siblings) else None)
-        edge = "first" if direction == "up" else "last"
-        raise ValidationFailed(f"“{item.title}” is already the {edge} of its siblings.")
-
-    return _move(item_id, choose, lambda moved: direction)
+    moved = services.reorder_work_item(item, current_user, _move_form(item).version.data, direction)
+    return _moved(item_id, item, moved, direction)
 
 
 # ------------------------------------------------------------------------------------------------- delete
@@ -438,24 +403,26 @@ def confirm_delete(item_id):
     return render_template("workitems/delete_page.html", **context)
 
 
+def _delete_refused(error, item_id):
+    """In the tree (htmx), the error under the row; a plain request gets the error page."""
+    if not is_htmx():
+        raise error
+    item = _load(item_id)
+    form = VersionForm()
+    if isinstance(error, Conflict):
+        form.version.data = error.current_version
+    conflict = _conflict_context(error, item, form) if isinstance(error, Conflict) else None
+    html = render_template("workitems/_error_row.html", item=item, error=error, conflict=conflict)
+    return html, error.status, {"HX-Retarget": f"#wi-{item_id}", "HX-Reswap": "afterend"}
+
+
 @bp.post("/<int:item_id>/delete")
+@writes(on_error=_delete_refused, catch=(ValidationFailed, Conflict))
 def delete(item_id):
     item = _load(item_id, "workitem.delete")
     form = VersionForm()
     parent_id, title, is_root = item.parent_id, item.title, item.parent_id is None
-    try:
-        gone = services.delete_work_item(item, current_user, form.version.data)
-        db.session.commit()
-    except (Conflict, ValidationFailed) as error:
-        db.session.rollback()
-        if not is_htmx():
-            raise
-        item = _load(item_id)
-        if isinstance(error, Conflict):
-            form.version.data = error.current_version
-        conflict = _conflict_context(error, item, form) if isinstance(error, Conflict) else None
-        html = render_template("workitems/_error_row.html", item=item, error=error, conflict=conflict)
-        return html, error.status, {"HX-Retarget": f"#wi-{item_id}", "HX-Reswap": "afterend"}
+    gone = services.delete_work_item(item, current_user, form.version.data)
     message = f"Deleted “{title}”" + (f" and {gone - 1} item{'s' if gone != 2 else ''} under it." if gone > 1 else ".")
     if is_root:
         if is_htmx():

@@ -2,6 +2,7 @@
 import pytest
 import sqlalchemy as sa
 
+from obcms.errors import ValidationFailed
 from obcms.extensions import db
 from obcms.jobqueue import JobRun
 from obcms.ppas import tracking
@@ -155,3 +156,13 @@ def test_a_running_sync_polls_itself(tracked_ppa, client_as, users):
     db.session.commit()
     html = client_as("moa_staff").get(f"/ppas/{tracked_ppa.id}/tracking/sync/{run.id}", headers=HX).get_data(as_text=True)
     assert 'hx-trigger="every 1s"' in html and "Sync running" in html
+
+
+def test_sync_is_refused_while_tracking_is_off(make_ppa, users, client_as, csrf_token):
+    ppa = make_ppa()
+    with pytest.raises(ValidationFailed, match="not enabled"):
+        tracking.check_sync_allowed(ppa, users["moa_staff"])
+    client = client_as("moa_staff")
+    response = client.post(f"/ppas/{ppa.id}/tracking/sync", headers=HX, data={"csrf_token": csrf_token(client)})
+    assert response.status_code == 422 and "not enabled" in response.get_data(as_text=True)
+    assert db.session.scalar(sa.select(sa.func.count()).select_from(JobRun)) == 0

@@ -199,3 +199,39 @@ def test_service_writes_stay_within_six_statements_after_the_lock(staff, count_q
         services.delete_work_item(a, staff, a.version)
     assert counted.count - 1 <= 6, counted.statements
     assert tree.check_integrity() == []
+
+
+# ------------------------------------------------------------------------------------------------- page actions
+def test_create_project_takes_only_an_organization_the_actor_may_start_trees_for(users, organizations):
+    moa_staff = users["moa_staff"]
+    assert [o.acronym for o in services.organizations_for_new_trees(moa_staff)] == ["MSSD"]
+    with pytest.raises(ValidationFailed) as caught:
+        services.create_project(moa_staff, title="Elsewhere", organization_id=organizations["MOH"].id)
+    assert list(caught.value.errors) == ["organization_id"]
+    root = services.create_project(moa_staff, title="Ours", organization_id=organizations["MSSD"].id)
+    assert root.work_type == "project" and root.parent_id is None
+    assert services.create_project(users["oobc_staff"], title="Any", organization_id=organizations["MOH"].id)
+
+
+def test_reorder_work_item_moves_one_place_and_names_the_direction_when_it_cannot(staff):
+    p = make(None, staff, "project")
+    first, second, third = (make(p, staff, "task", title=t) for t in ("first", "second", "third"))
+    services.reorder_work_item(third, staff, third.version, "up")
+    assert [k.title for k in tree.children(p)] == ["first", "third", "second"]
+    services.reorder_work_item(first, staff, db.session.get(WorkItem, first.id).version, "down")
+    assert [k.title for k in tree.children(p)] == ["third", "first", "second"]
+    for node, direction, message in ((p, "up", "top item"), (second, "sideways", "up or down"),
+                                     (second, "down", "already the last")):
+        with pytest.raises(ValidationFailed, match=message) as caught:
+            services.reorder_work_item(node, staff, db.session.get(WorkItem, node.id).version, direction)
+        assert list(caught.value.errors) == ["direction"]
+
+
+def test_edit_work_item_refuses_a_transition_not_open_before_saving(staff):
+    p = make(None, staff, "project")
+    task = make(p, staff, "task", title="Task")
+    with pytest.raises(ValidationFailed) as caught:
+        services.edit_work_item(task, staff, task.version, transition="no_such_step", title="Renamed")
+    assert list(caught.value.errors) == ["transition"] and task.title == "Task"
+    services.edit_work_item(task, staff, task.version, assignees=[staff.id], title="Renamed")
+    assert task.title == "Renamed" and [u.id for u in task.assignees] == [staff.id]
