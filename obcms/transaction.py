@@ -27,7 +27,11 @@ Side effects after commit: jobs, mail and cache invalidation run only once the t
 A rolled-back transaction drops what was registered, so it leaves no trace.
 """
 import functools
+import logging
+import random
+import time
 
+import sqlalchemy as sa
 from flask import current_app
 from sqlalchemy import event
 from sqlalchemy.orm import Session
@@ -36,6 +40,7 @@ from .errors import ValidationFailed
 from .extensions import db
 
 _KEY = "obcms_after_commit"
+log = logging.getLogger(__name__)
 
 
 class _AfterCommit:
@@ -62,25 +67,48 @@ def writes(view=None, *, on_error=None, catch=(ValidationFailed,)):
 
     @functools.wraps(view)
     def unit_of_work(*args, **kwargs):
-        try:
-            answer = view(*args, **kwargs)
-        except handled as error:
-            db.session.rollback()
-            return current_app.make_response(on_error(error, *args, **kwargs))
-        except BaseException:
-            db.session.rollback()
-            raise
-        if isinstance(answer, _AfterCommit):
-            db.session.commit()
-            return current_app.make_response(answer.render())
-        response = current_app.make_response(answer)
-        if response.status_code < 400:
-            db.session.commit()
-        else:
-            db.session.rollback()
-        return response
+        for attempt in range(1, ATTEMPTS + 1):
+            try:
+                return _run_once(view, args, kwargs, handled, on_error)
+            except sa.exc.DBAPIError as error:
+                if attempt == ATTEMPTS or not is_transient(error):
+                    raise
+                log.info("%s: %s, attempt %d of %d", view.__name__, type(error.orig).__name__, attempt, ATTEMPTS)
+                time.sleep(random.uniform(0.005, 0.03) * attempt)
+        raise AssertionError("unreachable")
 
     return unit_of_work
+
+
+# A deadlock or serialization failure undoes the whole transaction, and nothing of it was committed or sent:
+# the unit of work runs again (PostgreSQL's advice), up to ATTEMPTS times, before the error is answered.
+ATTEMPTS = 3
+TRANSIENT_SQLSTATES = {"40P01", "40001"}  # deadlock_detected, serialization_failure
+
+
+def is_transient(error):
+    """True for a database error that a fresh attempt of the same transaction may not meet again."""
+    return getattr(error.orig, "sqlstate", None) in TRANSIENT_SQLSTATES
+
+
+def _run_once(view, args, kwargs, handled, on_error):
+    try:
+        answer = view(*args, **kwargs)
+    except handled as error:
+        db.session.rollback()
+        return current_app.make_response(on_error(error, *args, **kwargs))
+    except BaseException:
+        db.session.rollback()
+        raise
+    if isinstance(answer, _AfterCommit):
+        db.session.commit()
+        return current_app.make_response(answer.render())
+    response = current_app.make_response(answer)
+    if response.status_code < 400:
+        db.session.commit()
+    else:
+        db.session.rollback()
+    return response
 
 
 def commit_bookkeeping(record, *args, **kwargs):

@@ -98,3 +98,42 @@ def test_respond_after_commit_renders_once_the_side_effects_ran(post):
         return respond_after_commit(lambda: f"after {events}")
 
     assert post(view).get_data(as_text=True) == "after ['committed']"
+
+
+class _DeadlockDetected(Exception):
+    sqlstate = "40P01"  # what psycopg's DeadlockDetected carries
+
+
+def test_a_deadlocked_unit_of_work_runs_again_and_other_errors_do_not(post):
+    events, attempts = [], []
+
+    @writes
+    def deadlocks_once():
+        attempts.append(1)
+        _add_organization(events, f"TMP{len(attempts)}")
+        if len(attempts) == 1:  # PostgreSQL chose this transaction as the deadlock's victim
+            raise sa.exc.OperationalError("SELECT … FOR UPDATE", {}, _DeadlockDetected())
+        return "saved", 200
+
+    assert post(deadlocks_once).status_code == 200
+    assert len(attempts) == 2 and events == ["committed"] and (_kept("TMP1"), _kept("TMP2")) == (0, 1)
+
+    @writes
+    def always_deadlocks():
+        attempts.append(1)
+        raise sa.exc.OperationalError("SELECT … FOR UPDATE", {}, _DeadlockDetected())
+
+    attempts.clear()
+    with pytest.raises(sa.exc.OperationalError):
+        post(always_deadlocks)
+    assert len(attempts) == 3  # then the error page: nothing was saved
+
+    @writes
+    def broken():
+        attempts.append(1)
+        raise sa.exc.OperationalError("SELECT 1", {}, Exception("server closed the connection"))
+
+    attempts.clear()
+    with pytest.raises(sa.exc.OperationalError):
+        post(broken)
+    assert len(attempts) == 1
