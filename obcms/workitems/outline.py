@@ -8,7 +8,7 @@ Reads only; each function is one query (the rows) or two (rows + assignees), wha
 
 Rows are OutlineRow objects (not ORM instances): the columns the table needs, plus `children_allocated`
 (the sum of the children's allocations, from a correlated subquery on the parent index) and `size` (the
-number of nodes in the subtree, tree.size_column()). The nested set itself stays inside tree.py.
+number of nodes in the subtree, tree.size_column()). The nested set itself stays inside the tree package.
 """
 from dataclasses import dataclass, field
 from decimal import Decimal

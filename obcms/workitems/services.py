@@ -152,13 +152,13 @@ def create_work_item(parent, actor, assignees=(), **fields):
                          fields.get("allocated_budget") or Decimal("0.00"),
                          fields.get("actual_expenditure") or Decimal("0.00"))
     locked = tree.lock(parent)
-    p = locked[tree._id(parent)]
+    p = locked[tree.id_of(parent)]
     check_placement(item.work_type, p.work_type, p.depth)
     rollup.check_allocation(p, p.children_allocated + child.allocated_budget)
     changes = rollup.plan(locked, replace={p.id: {0: child}})  # 0: the new child, not written yet
     cause = f"derived from new child {NEW_ID}"
     with rollup.folded(changes, cause) as also:
-        tree.insert(item, parent, before=before, locked=locked, also=also, entries=rollup.entries(changes))
+        tree.insert(item, parent, before=before, locked=locked, rollup_values=also, entries=rollup.entries(changes))
     rollup.finish(locked, changes)
     if assignees:
         set_committed_value(item, "assignees", [])
@@ -235,9 +235,9 @@ def move_work_item(item, actor, expected_version, parent=None, before=None):
             rollup.check_allocation(p, p.children_allocated + n.allocated_budget)
 
     locked = tree.lock(item, parent, height_of=item)
-    n = locked[tree._id(item)]
+    n = locked[tree.id_of(item)]
     check_version(item, expected_version, current_version=n.version)
-    new_parent_id = tree._id(parent)
+    new_parent_id = tree.id_of(parent)
     changes, entries = {}, []
     if new_parent_id != n.parent_id:
         child = rollup.Child(n.status, n.progress, n.allocated_budget, n.actual_expenditure)
@@ -248,12 +248,12 @@ def move_work_item(item, actor, expected_version, parent=None, before=None):
         entries = change_entries(WorkItem, {n.id: {"parent_id": (n.parent_id, new_parent_id)}},
                                  versions={n.id: n.version + 1}, cause="moved")
     elif n.parent_id is not None:
-        old, new = _sibling_positions(locked.kids[n.parent_id], n.id, tree._id(before))
+        old, new = _sibling_positions(locked.kids[n.parent_id], n.id, tree.id_of(before))
         entries = change_entries(WorkItem, {n.id: {"position": (old, new)}}, versions={n.id: n.version + 1},
                                  cause="reordered")
     cause = f"derived from moved child #{n.id}"
     with rollup.folded(changes, cause) as also:
-        moved = tree.move_subtree(item, parent=parent, before=before, check=check, locked=locked, also=also,
+        moved = tree.move_subtree(item, parent=parent, before=before, check=check, locked=locked, rollup_values=also,
                                   entries=entries + rollup.entries(changes))
     rollup.finish(locked, changes)
     return moved
@@ -273,7 +273,7 @@ def delete_work_item(item, actor, expected_version):
     the number of nodes deleted. The former parent and its ancestors are rolled up."""
     require(actor, "workitem.delete", item)
     locked = tree.lock(item)
-    n = locked[tree._id(item)]
+    n = locked[tree.id_of(item)]
     check_version(item, expected_version, current_version=n.version)
     changes = {}
     if n.parent_id is not None:
@@ -282,7 +282,7 @@ def delete_work_item(item, actor, expected_version):
                              cause=f"deleted with its subtree ({n.size} work items)")
     cause = f"derived from deleted child #{n.id}"
     with rollup.folded(changes, cause) as also:
-        tree.delete_subtree(item, locked=locked, also=also, entries=entries + rollup.entries(changes))
+        tree.delete_subtree(item, locked=locked, rollup_values=also, entries=entries + rollup.entries(changes))
     if n.parent_id is not None:
         rollup.finish(locked, changes)
     return n.size
@@ -333,7 +333,7 @@ def build_tree(nodes, actor, parent=None, organization_id=None, ppa_id=None):
         children = {i: rollup.Child(n.get("status", "not_started"), n.get("progress", 0),
                                     n.get("allocated_budget", Decimal("0")), n.get("actual_expenditure", Decimal("0")))
                     for i, n in zip(tops, prepared, strict=True)}
-        rollup.recompute(locked, replace={locked[tree._id(parent)].id: children}, cause="derived from new children")
+        rollup.recompute(locked, replace={locked[tree.id_of(parent)].id: children}, cause="derived from new children")
     return ids
 
 
