@@ -28,8 +28,7 @@ from .models import WorkItem, work_item_assignees
 from .money_sql import money_sum
 from .services import ALLOWED_CHILDREN, MAX_LEVELS
 
-W = WorkItem.__table__
-c = W.c
+work_items = WorkItem.__table__
 
 # "Expand all" renders the whole subtree in one go only up to this many nodes.
 EXPAND_ALL_LIMIT = 300
@@ -97,7 +96,7 @@ def _columns(session):
 @cache
 def _columns_for(sqlite):
     """Built once per backend (tree.subtree_rows caches its statement by these columns)."""
-    kid = aliased(W, name="kid")
+    c, kid = work_items.c, aliased(work_items, name="kid")
     children_allocated = (sa.select(money_sum(kid.c.allocated_budget, sqlite))
                           .where(kid.c.parent_id == c.id).scalar_subquery())
     return (c.id, c.parent_id, c.tree_id, c.depth, c.title, c.work_type, c.status, c.priority, c.progress,
@@ -161,7 +160,7 @@ def rows_by_id(ids, session=None):
     session = session or db.session
     if not ids:
         return {}
-    stmt = sa.select(*_columns(session)).where(c.id.in_(sorted(set(ids))))
+    stmt = sa.select(*_columns(session)).where(work_items.c.id.in_(sorted(set(ids))))
     return {row.id: row for row in _rows(session.execute(stmt))}
 
 
@@ -211,7 +210,7 @@ def move_targets(item, actor, query="", limit=20, session=None):
     subtree, not itself or one of its descendants, titles matching `query`; its own tree first. Two
     queries (the moved subtree's ids and height, then the candidates)."""
     session = session or db.session
-    moved = tree.subtree_rows(item, (c.id, c.depth), session=session)
+    moved = tree.subtree_rows(item, (work_items.c.id, work_items.c.depth), session=session)
     if not moved:  # deleted while the page was being made
         raise not_found(WorkItem, item.id, actor, "work item")
     height = max(r.depth for r in moved) - moved[0].depth

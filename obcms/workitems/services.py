@@ -14,9 +14,11 @@ the tree depth stays ≤ 6 levels"); it is applied to every placement, so no tre
 Status changes go through the workflow (obcms.workflow.fire with obcms/workitems/states.py); the
 derived container status is written by rollup.py.
 """
+import dataclasses
 import re
 from datetime import date, time
 from decimal import Decimal
+from functools import cache
 
 import sqlalchemy as sa
 from sqlalchemy.orm.attributes import set_committed_value
@@ -30,6 +32,7 @@ from ..money import NEGATIVE, TOO_LARGE, TOO_MANY_DECIMALS, AmountError, parse_a
 from ..workflow.locking import check_version
 from . import rollup, tree
 from .models import ACTIVITY_CATEGORIES, PRIORITIES, STATUSES, WORK_TYPES, WorkItem
+from .tree.session_sync import expire_loaded
 
 CONTAINER_CHILDREN = ("sub_project", "activity", "sub_activity", "task", "subtask")
 ALLOWED_CHILDREN = {
@@ -155,11 +158,12 @@ def create_work_item(parent, actor, assignees=(), **fields):
     p = locked[tree.id_of(parent)]
     check_placement(item.work_type, p.work_type, p.depth)
     rollup.check_allocation(p, p.children_allocated + child.allocated_budget)
-    changes = rollup.plan(locked, replace={p.id: {0: child}})  # 0: the new child, not written yet
-    cause = f"derived from new child {NEW_ID}"
-    with rollup.folded(changes, cause) as also:
-        tree.insert(item, parent, before=before, locked=locked, rollup_values=also, entries=rollup.entries(changes))
-    rollup.finish(locked, changes)
+    # 0: the new child, not written yet; NEW_ID: its id in the audit rows
+    rollups = rollup.RollupPlan.of(locked, f"derived from new child {NEW_ID}", replace={p.id: {0: child}})
+    with rollups.write_with() as rollup_values:
+        tree.insert(item, parent, before=before, locked=locked, rollup_values=rollup_values,
+                    entries=rollups.audit_entries())
+    rollups.complete()
     if assignees:
         set_committed_value(item, "assignees", [])
         item.assignees.extend(assignees)
@@ -238,24 +242,24 @@ def move_work_item(item, actor, expected_version, parent=None, before=None):
     n = locked[tree.id_of(item)]
     check_version(item, expected_version, current_version=n.version)
     new_parent_id = tree.id_of(parent)
-    changes, entries = {}, []
+    cause = f"derived from moved child #{n.id}"
+    rollups, entries = rollup.RollupPlan(locked, {}, cause), []
     if new_parent_id != n.parent_id:
         child = rollup.Child(n.status, n.progress, n.allocated_budget, n.actual_expenditure)
         replace = {n.parent_id: {n.id: None}}
         if new_parent_id is not None:
             replace[new_parent_id] = {n.id: child}
-        changes = rollup.plan(locked, replace=replace)
+        rollups = rollup.RollupPlan.of(locked, cause, replace=replace)
         entries = change_entries(WorkItem, {n.id: {"parent_id": (n.parent_id, new_parent_id)}},
                                  versions={n.id: n.version + 1}, cause="moved")
     elif n.parent_id is not None:
         old, new = _sibling_positions(locked.kids[n.parent_id], n.id, tree.id_of(before))
         entries = change_entries(WorkItem, {n.id: {"position": (old, new)}}, versions={n.id: n.version + 1},
                                  cause="reordered")
-    cause = f"derived from moved child #{n.id}"
-    with rollup.folded(changes, cause) as also:
-        moved = tree.move_subtree(item, parent=parent, before=before, check=check, locked=locked, rollup_values=also,
-                                  entries=entries + rollup.entries(changes))
-    rollup.finish(locked, changes)
+    with rollups.write_with() as rollup_values:
+        moved = tree.move_subtree(item, parent=parent, before=before, check=check, locked=locked,
+                                  rollup_values=rollup_values, entries=entries + rollups.audit_entries())
+    rollups.complete()
     return moved
 
 
@@ -275,17 +279,82 @@ def delete_work_item(item, actor, expected_version):
     locked = tree.lock(item)
     n = locked[tree.id_of(item)]
     check_version(item, expected_version, current_version=n.version)
-    changes = {}
+    cause = f"derived from deleted child #{n.id}"
+    rollups = rollup.RollupPlan(locked, {}, cause)
     if n.parent_id is not None:
-        changes = rollup.plan(locked, replace={n.parent_id: {n.id: None}}, skip={n.id})
+        rollups = rollup.RollupPlan.of(locked, cause, replace={n.parent_id: {n.id: None}}, skip={n.id})
     entries = change_entries(WorkItem, {n.id: {"title": (n.title, None)}}, action="delete",
                              cause=f"deleted with its subtree ({n.size} work items)")
-    cause = f"derived from deleted child #{n.id}"
-    with rollup.folded(changes, cause) as also:
-        tree.delete_subtree(item, locked=locked, rollup_values=also, entries=entries + rollup.entries(changes))
-    if n.parent_id is not None:
-        rollup.finish(locked, changes)
+    with rollups.write_with() as rollup_values:
+        tree.delete_subtree(item, locked=locked, rollup_values=rollup_values,
+                            entries=entries + rollups.audit_entries())
+    if n.parent_id is not None:  # a deleted root has no ancestors to roll up
+        rollups.complete()
     return n.size
+
+
+@dataclasses.dataclass(frozen=True)
+class Allocations:
+    """New allocated budgets for children of one node, as set_allocations' `decide` returns them.
+
+    shares: {child id: amount} (children not named keep theirs); cause: the audit cause of every row the
+    write records; entries: the caller's own audit rows, written with them; outcome: anything the caller
+    wants back. set_allocations returns it with `lineage`: the ids of the node and its ancestors (deepest
+    first), whose roll-ups may have changed."""
+
+    shares: dict
+    cause: str
+    entries: tuple = ()
+    outcome: object = None
+    lineage: tuple = ()
+
+
+def set_allocations(node, decide, session=None):
+    """Give children of `node` (a WorkItem or an id) new allocated budgets: the one write call for
+    allocations (budget distributions use it).
+
+    Locks the node's tree, then calls `decide()` inside the lock: it re-reads what it needs, checks its rules
+    and the versions its user saw — raising writes nothing — and returns Allocations. Then the roll-ups of
+    the node and its ancestors are planned, the changed children's allocations (version + 1) and those
+    roll-ups written together, loaded objects brought up to date, the PPA sync told
+    (rollup.AFTER_RECOMPUTE), and every audit row — the caller's, the allocations', the roll-ups' and the
+    sync's — written at once. Returns the Allocations with `lineage` filled in."""
+    session = session or db.session
+    locked = tree.lock(node, session=session)
+    node_id = tree.id_of(node)
+    allocations = decide()
+    shares = {kid_id: share for kid_id, share in allocations.shares.items() if share is not None}
+    kids = locked.kids.get(node_id, [])
+    changed = [kid for kid in kids if kid.id in shares and shares[kid.id] != kid.allocated_budget]
+    new = {kid.id: rollup.Child(kid.status, kid.progress, shares.get(kid.id, kid.allocated_budget),
+                                kid.actual_expenditure) for kid in kids}
+    rollups = rollup.RollupPlan.of(locked, allocations.cause, replace={node_id: new})
+    entries = list(allocations.entries) + change_entries(
+        WorkItem, {kid.id: {"allocated_budget": (kid.allocated_budget, shares[kid.id])} for kid in changed},
+        versions={kid.id: kid.version + 1 for kid in changed}, cause=allocations.cause)
+    with rollups.write_with() as rollup_values:
+        params = [{"_id": kid.id, "_allocated": shares[kid.id], "_progress": kid.progress, "_status": kid.status,
+                   "_spent": kid.actual_expenditure, "_completed_at": kid.completed_at} for kid in changed]
+        params += [{"_id": row_id, "_allocated": locked[row_id].allocated_budget, "_progress": v["progress"],
+                    "_status": v["status"], "_spent": v["actual_expenditure"], "_completed_at": v["completed_at"]}
+                   for row_id, v in rollup_values.items()]
+        if params:
+            session.execute(_allocations_statement(), params)
+    expire_loaded(session, [kid.id for kid in changed], ("allocated_budget", "version", "updated_at"))
+    rollups.complete(entries, session=session)
+    return dataclasses.replace(allocations, lineage=tuple(locked.rows))
+
+
+@cache
+def _allocations_statement():
+    """The children's new allocations and the roll-ups of the node and its ancestors: one executemany UPDATE,
+    each row with all five values (a child keeps its roll-up values, a container its allocation)."""
+    c = WorkItem.__table__.c
+    return sa.update(WorkItem.__table__).where(c.id == sa.bindparam("_id")).values(
+        allocated_budget=sa.bindparam("_allocated", type_=c.allocated_budget.type),
+        progress=sa.bindparam("_progress"), status=sa.bindparam("_status"),
+        actual_expenditure=sa.bindparam("_spent", type_=c.actual_expenditure.type),
+        completed_at=sa.bindparam("_completed_at", type_=c.completed_at.type), version=c.version + 1)
 
 
 def assign_users(item, actor, user_ids):
@@ -333,7 +402,7 @@ def build_tree(nodes, actor, parent=None, organization_id=None, ppa_id=None):
         children = {i: rollup.Child(n.get("status", "not_started"), n.get("progress", 0),
                                     n.get("allocated_budget", Decimal("0")), n.get("actual_expenditure", Decimal("0")))
                     for i, n in zip(tops, prepared, strict=True)}
-        rollup.recompute(locked, replace={locked[tree.id_of(parent)].id: children}, cause="derived from new children")
+        rollup.recompute(locked, replace={tree.id_of(parent): children}, cause="derived from new children")
     return ids
 
 

@@ -52,7 +52,7 @@ class LockedNode(NamedTuple):
 
 
 class LockedChild(NamedTuple):
-    """A child of a locked node, as the roll-ups see it."""
+    """A child of a locked node, as the roll-ups and allocations see it."""
 
     id: int
     lft: int
@@ -60,6 +60,8 @@ class LockedChild(NamedTuple):
     progress: int
     allocated_budget: object
     actual_expenditure: object
+    completed_at: object
+    version: int
 
 
 @dataclass
@@ -101,7 +103,8 @@ def _families_statement(with_height):
                       stored(a.c.actual_expenditure, "actual_expenditure"), a.c.completed_at, a.c.version,
                       height.label("height"), k.c.id.label("k_id"), k.c.lft.label("k_lft"),
                       stored(k.c.status, "k_status"), k.c.progress.label("k_progress"),
-                      stored(k.c.allocated_budget, "k_allocated"), stored(k.c.actual_expenditure, "k_spent"))
+                      stored(k.c.allocated_budget, "k_allocated"), stored(k.c.actual_expenditure, "k_spent"),
+                      k.c.completed_at.label("k_completed_at"), k.c.version.label("k_version"))
             .select_from(n)
             .join(a, sa.and_(a.c.tree_id == n.c.tree_id, a.c.lft <= n.c.lft, a.c.rgt >= n.c.rgt))
             .outerjoin(k, k.c.parent_id == a.c.id)
