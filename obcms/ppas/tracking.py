@@ -67,6 +67,7 @@ from ..workflow.guard import derived_status
 from ..workitems import rollup
 from ..workitems.models import WorkItem
 from ..workitems.services import build_tree
+from ..workitems.tree.session_sync import expire_loaded
 from .locking import lock_ppa
 from .models import DISTRIBUTION_POLICIES, STRUCTURE_TEMPLATES, Ppa, label
 
@@ -398,10 +399,7 @@ def sync_ppa_from_tree(tree_ids=None, ppa_ids=None, statuses=None, session=None,
             record_bulk_change(Ppa, audit, versions=versions, session=session)
         else:
             entries.extend(change_entries(Ppa, audit, versions=versions))
-    changed = {r.id for r in rows}
-    for obj in list(session.identity_map.values()):
-        if isinstance(obj, Ppa) and sa.inspect(obj).identity[0] in changed:
-            session.expire(obj, ["progress", "status", "version", "updated_at"])
+    expire_loaded(session, [r.id for r in rows], ("progress", "status", "version", "updated_at"), model=Ppa)
     moved = [Move(r.id, r.title, r.progress, r.new_progress,
                   tuple(sorted({i for i in (r.created_by_id, r.submitted_by_id) if i is not None})))
              for r in rows if abs(r.new_progress - r.progress) >= NOTIFY_POINTS]
@@ -410,7 +408,7 @@ def sync_ppa_from_tree(tree_ids=None, ppa_ids=None, statuses=None, session=None,
 
 def _follow_tree(locked, session, entries=None):
     """After a roll-up: sync the PPAs of the PPA trees it touched (no query for other trees); the audit rows go
-    to `entries` when the caller writes them together (rollup.finish)."""
+    to `entries` when the caller writes them together (rollup.RollupPlan.complete)."""
     roots = [r.id for r in locked.rows.values() if r.parent_id is None and r.ppa_id is not None]
     if roots:
         session.flush()
@@ -456,10 +454,7 @@ def follow_ppa_organization(ppa, session=None):
     record_bulk_change(WorkItem, {r.id: {"organization_id": (r.organization_id, new)} for r in rows},
                        versions={r.id: r.version + 1 for r in rows},
                        cause=f"the implementing MOA of {ppa.display_code} changed", session=session)
-    moved = {r.id for r in rows}
-    for obj in list(session.identity_map.values()):
-        if isinstance(obj, WorkItem) and sa.inspect(obj).identity[0] in moved:
-            session.expire(obj, ["organization_id", "organization", "version", "updated_at"])
+    expire_loaded(session, [r.id for r in rows], ("organization_id", "organization", "version", "updated_at"))
     return len(rows)
 
 
