@@ -11,11 +11,12 @@ node receive shares.
     distribution_history(ppa)                                                  # newest first
 
 The amount defaults to the node's allocated budget; for a PPA's execution project (the root) to the PPA's
-budget allocation. Applying locks the tree, re-reads the node and its children inside the lock, compares
-their versions with the ones the user saw (Conflict, 409), validates everything (ValidationFailed, 422,
-nothing written), then writes the changed children's allocations in one executemany UPDATE (version + 1,
-audited with the cause "budget distribution #<id>"), one Distribution record, and the roll-ups of the node
-and its ancestors.
+budget allocation. Applying goes through the work items' one write call for allocations
+(obcms.workitems.services.set_allocations): inside its tree lock this module re-reads the node and its
+children, compares their versions with the ones the user saw (Conflict, 409), validates everything
+(ValidationFailed, 422, nothing written) and records the Distribution; set_allocations then writes the
+changed children's allocations (version + 1) with the roll-ups of the node and its ancestors and the PPA
+sync, every audit row with the cause "budget distribution #<id>".
 """
 import dataclasses
 from dataclasses import dataclass, field
@@ -214,15 +215,9 @@ def compute_preview(node, children, method, inputs, amount=None):
         messages = [f"{child.title}: {problem}" for problem in result.errors.get(child.id, ())]
         share = shares.get(child.id)
         if share is not None and child.children_allocated > share:
-            messages.extend(_problem(rollup.check_allocation, _Envelope(child.title, share), child.children_allocated))
+            messages.extend(_problem(rollup.check_allocation, rollup.Envelope(child.title, share), child.children_allocated))
         lines.append(Line(child, _text(inputs.get(child.id)) if method != "equal" else "", share, tuple(messages)))
     return Preview(node, method, result.amount, _text(raw_amount), tuple(lines), result, tuple(general))
-
-
-@dataclass(frozen=True)
-class _Envelope:
-    title: str
-    allocated_budget: Decimal
 
 
 def _problem(check, *args):
@@ -236,7 +231,7 @@ def _problem(check, *args):
 def preview_distribution(node, method, inputs, amount=None):
     """What distributing `amount` (default: see default_amount) over the children of `node` by `method`
     would give, with every problem named; writes nothing. `inputs`: {child id: weight or amount} (text,
-    Decimal or int; unused for equal). Two reads at most: the family, nothing else."""
+    Decimal or int; unused for equal). Reads the family, nothing else."""
     parent, children = read_family(node)
     return compute_preview(parent, children, method, inputs, amount)
 

@@ -383,9 +383,17 @@ def rollup_trees(tree_ids=None, cause=None, session=None):
 
 
 # ------------------------------------------------------------------------------------------------- money
+@dataclass(frozen=True)
+class Envelope:
+    """An amount to check children's allocations against (check_allocation), with the title that names it."""
+
+    title: str
+    allocated_budget: Decimal
+
+
 def check_allocation(parent, children_allocated):
-    """Refuse when children's allocations exceed the parent's envelope. `parent` is a tree.LockedNode (or any
-    object with title and allocated_budget); `children_allocated` the total the children would have."""
+    """Refuse when children's allocations exceed the parent's envelope. `parent` is a tree.LockedNode, an Envelope
+    (or any object with title and allocated_budget); `children_allocated` the total the children would have."""
     over = (Decimal(children_allocated) - Decimal(parent.allocated_budget)).quantize(CENT)
     if over > 0:
         message = (f"The children of '{parent.title}' would be allocated {format_pesos(children_allocated)}, "

@@ -1,12 +1,17 @@
-"""Work-item rules: what may be placed where, who may change what, and the roll-ups after each change.
+"""Work-item rules and the one write call per tree operation.
 
-Plain functions; they raise domain errors and never commit (the view, job or CLI command does).
+Each write below is the whole operation — lock the tree(s), re-read inside the lock, the rules, the version
+check, the roll-up plan, the statement, the audit rows, the PPA sync (rollup.AFTER_RECOMPUTE) — so every
+other domain (views, API, PPA tracking, budget, imports, jobs) calls one of them and sequences none of those
+steps itself. Plain functions; they raise domain errors and never commit (the view, job or CLI command does).
 
     root = create_work_item(None, actor, title="Road project", work_type="project", allocated_budget=100000)
     task = create_work_item(activity, actor, title="Survey", work_type="task")
     update_work_item(task, expected_version=3, actor=actor, title="Site survey", progress=40)
     move_work_item(task, actor, task_version, parent=other_activity)  # or before=sibling, or parent=None
     delete_work_item(activity, actor, activity_version)               # → number of nodes deleted
+    ids = build_tree([{"title": …, "work_type": …, "children": […]}], actor, parent=activity)
+    set_allocations(node_id, decide)  # decide() checks inside the lock → Allocations({child id: amount}, cause)
 
 Levels (the depth rule): the root is level 1 (depth 0) and a tree has at most MAX_LEVELS = 6 levels, so
 the deepest node has depth 5. DOMAIN.md states the limit on subtask chains ("subtask under subtask while
@@ -201,7 +206,7 @@ def update_work_item(item, expected_version, actor, **changes):
         _fail("actual_expenditure", "Expenditure is entered on the lowest items and summed upward.")
     if "allocated_budget" in changes:
         new = changes["allocated_budget"]
-        rollup.check_allocation(_Envelope(item.title, new), node.children_allocated)
+        rollup.check_allocation(rollup.Envelope(item.title, new), node.children_allocated)
         if node.parent_id is not None:
             parent = locked[node.parent_id]
             rollup.check_allocation(parent, parent.children_allocated - item.allocated_budget + new)
@@ -214,11 +219,6 @@ def update_work_item(item, expected_version, actor, **changes):
                          overrides={item.id: {**own, "version": item.version}},
                          cause=f"derived from child #{item.id}")
     return item
-
-
-class _Envelope:
-    def __init__(self, title, allocated_budget):
-        self.title, self.allocated_budget = title, allocated_budget
 
 
 def move_work_item(item, actor, expected_version, parent=None, before=None):
@@ -422,7 +422,7 @@ def _check_structure(node, parent_type, depth):
     check_placement(node["work_type"], parent_type, depth - 1)
     kids = node["children"]
     if kids:
-        rollup.check_allocation(_Envelope(node["title"], node.get("allocated_budget", Decimal("0"))),
+        rollup.check_allocation(rollup.Envelope(node["title"], node.get("allocated_budget", Decimal("0"))),
                                 sum((k.get("allocated_budget", Decimal("0")) for k in kids), Decimal("0")))
     for child in kids:
         _check_structure(child, node["work_type"], depth + 1)
