@@ -156,20 +156,21 @@ class HistoryEntry:
 # ------------------------------------------------------------------------------------------------- reading
 @cache
 def _family_statement(sqlite):
-    c, k = work_items.c, aliased(work_items, name="k")
-    children_allocated = (sa.select(money_sum(k.c.allocated_budget, sqlite)).where(k.c.parent_id == c.id)
+    column, k = work_items.c, aliased(work_items, name="k")
+    children_allocated = (sa.select(money_sum(k.c.allocated_budget, sqlite)).where(k.c.parent_id == column.id)
                           .scalar_subquery())
     ppa = Ppa.__table__.c
-    ppa_budget = sa.case((ppa.execution_project_id == c.id, ppa.budget_allocation), else_=None)
+    ppa_budget = sa.case((ppa.execution_project_id == column.id, ppa.budget_allocation), else_=None)
     node = sa.bindparam("_node", type_=sa.Integer)
-    return (sa.select(c.id, c.parent_id, c.tree_id, c.title, c.work_type, c.status, c.progress, c.version,
-                      c.allocated_budget, c.actual_expenditure, c.completed_at,
+    return (sa.select(column.id, column.parent_id, column.tree_id, column.title, column.work_type, column.status,
+                      column.progress, column.version,
+                      column.allocated_budget, column.actual_expenditure, column.completed_at,
                       children_allocated.label("children_allocated"),
-                      c.ppa_id, c.organization_id, ppa_budget.label("ppa_budget"),
+                      column.ppa_id, column.organization_id, ppa_budget.label("ppa_budget"),
                       ppa.execution_project_id.label("ppa_root"), ppa.budget_distribution_policy.label("ppa_policy"),
                       ppa.implementing_moa_id.label("ppa_moa"))
-            .select_from(work_items.outerjoin(Ppa.__table__, ppa.id == c.ppa_id))
-            .where(sa.or_(c.id == node, c.parent_id == node)).order_by(tree.position()))
+            .select_from(work_items.outerjoin(Ppa.__table__, ppa.id == column.ppa_id))
+            .where(sa.or_(column.id == node, column.parent_id == node)).order_by(tree.position()))
 
 
 def read_family(node, session=None):
@@ -430,10 +431,10 @@ def distribution_history(ppa, limit=HISTORY_LIMIT, tree_nodes=None):
     if node_ids | child_ids <= set(known):  # the whole tree is known: every current child of those nodes too
         facts = [_Fact(n["id"], n["parent_id"], n["title"]) for n in known.values()]
     else:
-        c = work_items.c
-        facts = session.execute(sa.select(c.id, c.parent_id, c.title)
-                                .where(sa.or_(c.id.in_(sorted(node_ids | child_ids)),
-                                              c.parent_id.in_(sorted(node_ids))))).all()
+        column = work_items.c
+        facts = session.execute(sa.select(column.id, column.parent_id, column.title)
+                                .where(sa.or_(column.id.in_(sorted(node_ids | child_ids)),
+                                              column.parent_id.in_(sorted(node_ids))))).all()
     titles = {row.id: row.title for row in facts}
     kids = {}
     for row in facts:

@@ -96,12 +96,13 @@ def _columns(session):
 @cache
 def _columns_for(sqlite):
     """Built once per backend (tree.subtree_rows caches its statement by these columns)."""
-    c, kid = work_items.c, aliased(work_items, name="kid")
+    column, kid = work_items.c, aliased(work_items, name="kid")
     children_allocated = (sa.select(money_sum(kid.c.allocated_budget, sqlite))
-                          .where(kid.c.parent_id == c.id).scalar_subquery())
-    return (c.id, c.parent_id, c.tree_id, c.depth, c.title, c.work_type, c.status, c.priority, c.progress,
-            c.auto_calculate_progress, c.start_date, c.due_date, c.allocated_budget, c.actual_expenditure,
-            c.organization_id, c.ppa_id, tree.size_column(),
+                          .where(kid.c.parent_id == column.id).scalar_subquery())
+    return (column.id, column.parent_id, column.tree_id, column.depth, column.title, column.work_type, column.status,
+            column.priority, column.progress, column.auto_calculate_progress, column.start_date, column.due_date,
+            column.allocated_budget, column.actual_expenditure,
+            column.organization_id, column.ppa_id, tree.size_column(),
             children_allocated.label("children_allocated"))
 
 

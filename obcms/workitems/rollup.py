@@ -311,7 +311,7 @@ def _level_changes(session, depth, tree_ids):
 
 @cache
 def _level_statement(sqlite, some_trees, one_level):
-    c, k = work_items.c, aliased(work_items, name="k")
+    column, k = work_items.c, aliased(work_items, name="k")
     counted = k.c.status != "cancelled"
     effective = sa.case((k.c.status == "completed", 100), else_=k.c.progress)
     budget = cents(k.c.allocated_budget, sqlite)
@@ -336,19 +336,20 @@ def _level_statement(sqlite, some_trees, one_level):
         agg = agg.where(k.c.tree_id.in_(sa.bindparam("_trees", expanding=True)))
     agg = agg.subquery("agg")
     progress = sa.case(
-        (sa.and_(c.auto_calculate_progress, agg.c.n_counted > 0),
+        (sa.and_(column.auto_calculate_progress, agg.c.n_counted > 0),
          sa.case((agg.c.min_budget > 0, (2 * agg.c.weighted + agg.c.budget) // (2 * agg.c.budget)),
                  else_=(2 * agg.c.effective + agg.c.n_counted) // (2 * agg.c.n_counted))),
-        else_=c.progress)
-    status = sa.case((sa.and_(c.status != "cancelled", agg.c.n_done == agg.c.n_all), "completed"),
-                     (sa.and_(c.status == "not_started", sa.or_(progress > 0, agg.c.n_active > 0)), "in_progress"),
-                     else_=c.status)
-    return (sa.select(c.id, c.depth, c.version, c.progress, c.status, c.actual_expenditure, c.completed_at,
+        else_=column.progress)
+    status = sa.case((sa.and_(column.status != "cancelled", agg.c.n_done == agg.c.n_all), "completed"),
+                     (sa.and_(column.status == "not_started", sa.or_(progress > 0, agg.c.n_active > 0)), "in_progress"),
+                     else_=column.status)
+    return (sa.select(column.id, column.depth, column.version, column.progress, column.status,
+                      column.actual_expenditure, column.completed_at,
                       progress.label("new_progress"), status.label("new_status"),
                       money_from_cents(agg.c.spent, sqlite).label("new_expenditure"))
-            .join(agg, c.id == agg.c.pid)
-            .where(sa.or_(progress != c.progress, status != c.status,
-                          cents(c.actual_expenditure, sqlite) != agg.c.spent)))
+            .join(agg, column.id == agg.c.pid)
+            .where(sa.or_(progress != column.progress, status != column.status,
+                          cents(column.actual_expenditure, sqlite) != agg.c.spent)))
 
 
 def rollup_trees(tree_ids=None, cause=None, session=None):

@@ -349,12 +349,12 @@ def set_allocations(node, decide, session=None):
 def _allocations_statement():
     """The children's new allocations and the roll-ups of the node and its ancestors: one executemany UPDATE,
     each row with all five values (a child keeps its roll-up values, a container its allocation)."""
-    c = WorkItem.__table__.c
-    return sa.update(WorkItem.__table__).where(c.id == sa.bindparam("_id")).values(
-        allocated_budget=sa.bindparam("_allocated", type_=c.allocated_budget.type),
+    column = WorkItem.__table__.c
+    return sa.update(WorkItem.__table__).where(column.id == sa.bindparam("_id")).values(
+        allocated_budget=sa.bindparam("_allocated", type_=column.allocated_budget.type),
         progress=sa.bindparam("_progress"), status=sa.bindparam("_status"),
-        actual_expenditure=sa.bindparam("_spent", type_=c.actual_expenditure.type),
-        completed_at=sa.bindparam("_completed_at", type_=c.completed_at.type), version=c.version + 1)
+        actual_expenditure=sa.bindparam("_spent", type_=column.actual_expenditure.type),
+        completed_at=sa.bindparam("_completed_at", type_=column.completed_at.type), version=column.version + 1)
 
 
 def assign_users(item, actor, user_ids):

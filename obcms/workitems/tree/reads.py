@@ -22,19 +22,19 @@ from .table import id_of, int_param, session_or_default, work_items
 @cache
 def _read_statement(kind, include_self, columns=None):
     """The one-query reads, built once: `n` is the node asked about (bound as _node)."""
-    c, n = work_items.c, aliased(work_items, name="n")
+    column, n = work_items.c, aliased(work_items, name="n")
     if kind == "descendants":
-        lower = c.lft >= n.c.lft if include_self else c.lft > n.c.lft
-        on = sa.and_(c.tree_id == n.c.tree_id, lower, c.lft <= n.c.rgt)
+        lower = column.lft >= n.c.lft if include_self else column.lft > n.c.lft
+        on = sa.and_(column.tree_id == n.c.tree_id, lower, column.lft <= n.c.rgt)
     elif kind == "ancestors":
         if include_self:
-            on = sa.and_(c.tree_id == n.c.tree_id, c.lft <= n.c.lft, c.rgt >= n.c.rgt)
+            on = sa.and_(column.tree_id == n.c.tree_id, column.lft <= n.c.lft, column.rgt >= n.c.rgt)
         else:
-            on = sa.and_(c.tree_id == n.c.tree_id, c.lft < n.c.lft, c.rgt > n.c.rgt)
+            on = sa.and_(column.tree_id == n.c.tree_id, column.lft < n.c.lft, column.rgt > n.c.rgt)
     else:  # siblings
-        on = sa.and_(c.parent_id == n.c.parent_id, sa.true() if include_self else c.id != n.c.id)
+        on = sa.and_(column.parent_id == n.c.parent_id, sa.true() if include_self else column.id != n.c.id)
     stmt = sa.select(*(columns or _tree_load())).select_from(work_items.join(n, on))
-    stmt = stmt.where(n.c.id == int_param("_node")).order_by(c.lft)
+    stmt = stmt.where(n.c.id == int_param("_node")).order_by(column.lft)
     return stmt if columns is not None else sa.select(WorkItem).from_statement(stmt)
 
 
@@ -49,8 +49,8 @@ TREE_LOAD = ("id", "tree_id", "parent_id", "lft", "rgt", "depth", "title", "work
 def _tree_load():
     """The TREE_LOAD columns read as stored (enums as their strings, NUMERIC(14,2) with its two places): no
     per-value result processing; loaded through select(WorkItem).from_statement(…), the others expired."""
-    c = work_items.c
-    return tuple(sa.type_coerce(c[key], storage_type(c[key])).label(key) for key in TREE_LOAD)
+    column = work_items.c
+    return tuple(sa.type_coerce(column[key], storage_type(column[key])).label(key) for key in TREE_LOAD)
 
 
 def _entities(statement, node, session):
@@ -131,20 +131,20 @@ def children_rows(parent_ids, columns, tree_id=None, with_node=None, session=Non
     """The children of several parents as rows of `columns` (add size_column() for their subtree sizes), in
     tree order — and the node `with_node` itself first when given. `tree_id` narrows the scan to one tree.
     ONE query, whatever the number of parents."""
-    c = work_items.c
-    where = c.parent_id.in_(sorted(set(parent_ids)))
+    column = work_items.c
+    where = column.parent_id.in_(sorted(set(parent_ids)))
     if with_node is not None:
-        where = sa.or_(c.id == id_of(with_node), where)
-    stmt = sa.select(*columns).where(where).order_by(c.lft)
+        where = sa.or_(column.id == id_of(with_node), where)
+    stmt = sa.select(*columns).where(where).order_by(column.lft)
     if tree_id is not None:
-        stmt = stmt.where(c.tree_id == tree_id)
+        stmt = stmt.where(column.tree_id == tree_id)
     return session_or_default(session).execute(stmt).all()
 
 
 def subtree_size(node, session=None):
     """How many nodes a delete of `node` would remove (itself included). One query."""
-    c = work_items.c
-    row = session_or_default(session).execute(sa.select(c.lft, c.rgt).where(c.id == id_of(node))).first()
+    column = work_items.c
+    row = session_or_default(session).execute(sa.select(column.lft, column.rgt).where(column.id == id_of(node))).first()
     if row is None:
         raise NotFound(f"Work item #{id_of(node)} does not exist.")
     return (row.rgt - row.lft + 1) // 2

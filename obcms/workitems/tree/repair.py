@@ -17,10 +17,11 @@ def check_integrity(tree_id=None, session=None):
     and is one level up.
     """
     session = session_or_default(session)
-    c = work_items.c
-    stmt = sa.select(c.id, c.parent_id, c.tree_id, c.lft, c.rgt, c.depth).order_by(c.tree_id, c.lft, c.id)
+    column = work_items.c
+    stmt = (sa.select(column.id, column.parent_id, column.tree_id, column.lft, column.rgt, column.depth)
+            .order_by(column.tree_id, column.lft, column.id))
     if tree_id is not None:
-        stmt = stmt.where(c.tree_id == tree_id)
+        stmt = stmt.where(column.tree_id == tree_id)
     rows = session.execute(stmt).all()
     by_id = {r.id: r for r in rows}
     trees = {}
@@ -91,16 +92,18 @@ def rebuild(tree_id=None, session=None):
     whose numbers change (one executemany UPDATE). Returns the number of rows rewritten.
     """
     session = session_or_default(session)
-    c = work_items.c
+    column = work_items.c
     session.flush()
     if tree_id is not None:
         lock_trees([tree_id], known_trees=True, session=session)
-        reach = sa.select(c.id).where(c.id == tree_id, c.parent_id.is_(None)).cte("reach", recursive=True)
-        reach = reach.union_all(sa.select(c.id).join(reach, c.parent_id == reach.c.id))
-        stmt = sa.select(c.id, c.parent_id, c.tree_id, c.lft, c.rgt, c.depth).where(c.id.in_(sa.select(reach.c.id)))
+        reach = (sa.select(column.id).where(column.id == tree_id, column.parent_id.is_(None))
+                 .cte("reach", recursive=True))
+        reach = reach.union_all(sa.select(column.id).join(reach, column.parent_id == reach.c.id))
+        stmt = (sa.select(column.id, column.parent_id, column.tree_id, column.lft, column.rgt, column.depth)
+                .where(column.id.in_(sa.select(reach.c.id))))
     else:
         lock_all_trees(session)
-        stmt = sa.select(c.id, c.parent_id, c.tree_id, c.lft, c.rgt, c.depth)
+        stmt = sa.select(column.id, column.parent_id, column.tree_id, column.lft, column.rgt, column.depth)
     rows = session.execute(stmt).all()
     kids = {}
     for r in sorted(rows, key=lambda r: (r.lft, r.id)):
@@ -128,8 +131,8 @@ def rebuild(tree_id=None, session=None):
                if (r.lft, r.rgt, r.depth, r.tree_id) != (values["lft"], values["rgt"], values["depth"],
                                                         values["tree_id"])]
     if changed:
-        session.execute(sa.update(work_items).where(c.id == sa.bindparam("_id")).values(
+        session.execute(sa.update(work_items).where(column.id == sa.bindparam("_id")).values(
             lft=sa.bindparam("lft"), rgt=sa.bindparam("rgt"), depth=sa.bindparam("depth"),
-            tree_id=sa.bindparam("tree_id"), updated_at=c.updated_at), changed)
+            tree_id=sa.bindparam("tree_id"), updated_at=column.updated_at), changed)
         forget_structure(session)
     return len(changed)

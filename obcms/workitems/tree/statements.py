@@ -29,9 +29,10 @@ def _touched(condition):
     onupdate default) on the rows where `condition` holds — a field a person sees changed there (the node
     that moved: its parent or position; an ancestor: its roll-ups). The rows a write only renumbers keep
     their version, so a colleague's insert elsewhere in the tree is never an edit conflict."""
-    c = work_items.c
-    return {"version": sa.case((condition, c.version + 1), else_=c.version),
-            "updated_at": sa.case((condition, sa.bindparam("_now", type_=c.updated_at.type)), else_=c.updated_at)}
+    column = work_items.c
+    return {"version": sa.case((condition, column.version + 1), else_=column.version),
+            "updated_at": sa.case((condition, sa.bindparam("_now", type_=column.updated_at.type)),
+                                  else_=column.updated_at)}
 
 
 def _rollup_ids(k):
@@ -42,9 +43,9 @@ def _rollup_assignments(k):
     """SET clauses giving `k` rows (ids bound as _a0 …) their own values of the ROLLUP_COLUMNS (bound as
     _a0p, _a0s, … — short names keep the statement short enough for psycopg's query cache)."""
     ids = _rollup_ids(k)
-    c = work_items.c
-    return {name: sa.case(*[(c.id == ids[i], sa.bindparam(f"_a{i}{name[0]}", type_=c[name].type)) for i in range(k)],
-                          else_=c[name])
+    column = work_items.c
+    return {name: sa.case(*[(column.id == ids[i], sa.bindparam(f"_a{i}{name[0]}", type_=column[name].type))
+                            for i in range(k)], else_=column[name])
             for name in (ROLLUP_COLUMNS if k else ())}
 
 
@@ -122,14 +123,17 @@ def _combined(statements, with_new_row):
 def _gap_statement(opening, k):
     """Open (`opening`) or close a gap of _width positions at _at in tree _tree; `k` of the shifted rows
     (ancestors) take roll-up values and a new version, the others only new bounds."""
-    c = work_items.c
+    column = work_items.c
     tree, at, width = int_param("_tree"), int_param("_at"), int_param("_width")
     if opening:
-        where, lft, rgt = c.rgt >= at, sa.case((c.lft >= at, c.lft + width), else_=c.lft), c.rgt + width
+        where, rgt = column.rgt >= at, column.rgt + width
+        lft = sa.case((column.lft >= at, column.lft + width), else_=column.lft)
     else:
-        where, lft, rgt = c.rgt > at, sa.case((c.lft > at, c.lft - width), else_=c.lft), c.rgt - width
-    touched = _touched(c.id.in_(_rollup_ids(k))) if k else {"updated_at": c.updated_at}  # (no onupdate default)
-    return sa.update(work_items).where(c.tree_id == tree, where).values(lft=lft, rgt=rgt, **touched,
+        where, rgt = column.rgt > at, column.rgt - width
+        lft = sa.case((column.lft > at, column.lft - width), else_=column.lft)
+    # updated_at = updated_at: renumbering is no edit (and the ORM onupdate default must not fire)
+    touched = _touched(column.id.in_(_rollup_ids(k))) if k else {"updated_at": column.updated_at}
+    return sa.update(work_items).where(column.tree_id == tree, where).values(lft=lft, rgt=rgt, **touched,
                                                                         **_rollup_assignments(k))
 
 
@@ -169,41 +173,43 @@ def move_within_parts(locked, n, p, at, rollup_values):
 
 @cache
 def _move_within_statement(k):
-    c = work_items.c
+    column = work_items.c
     lft, rgt, lo, hi, low, high = (int_param(x) for x in ("_lft", "_rgt", "_lo", "_hi", "_low", "_high"))
-    where = sa.and_(c.tree_id == int_param("_tree"), sa.or_(c.lft.between(low, high), c.rgt.between(low, high)))
+    where = sa.and_(column.tree_id == int_param("_tree"),
+                    sa.or_(column.lft.between(low, high), column.rgt.between(low, high)))
     if k:  # ancestors above the span (whose bounds stay) take roll-ups too
-        where = sa.or_(where, c.id.in_(_rollup_ids(k)))
+        where = sa.or_(where, column.id.in_(_rollup_ids(k)))
     return sa.update(work_items).where(where).values(
-        lft=c.lft + sa.case((c.lft.between(lft, rgt), int_param("_shift")),
-                            (c.lft.between(lo, hi), int_param("_others")), else_=0),
-        rgt=c.rgt + sa.case((c.rgt.between(lft, rgt), int_param("_shift")),
-                            (c.rgt.between(lo, hi), int_param("_others")), else_=0),
-        depth=c.depth + sa.case((c.lft.between(lft, rgt), int_param("_depth")), else_=0),
-        parent_id=sa.case((c.id == int_param("_node"), int_param("_parent")), else_=c.parent_id),
-        **_touched(sa.or_(c.id == int_param("_node"), c.id.in_(_rollup_ids(k)))), **_rollup_assignments(k))
+        lft=column.lft + sa.case((column.lft.between(lft, rgt), int_param("_shift")),
+                            (column.lft.between(lo, hi), int_param("_others")), else_=0),
+        rgt=column.rgt + sa.case((column.rgt.between(lft, rgt), int_param("_shift")),
+                            (column.rgt.between(lo, hi), int_param("_others")), else_=0),
+        depth=column.depth + sa.case((column.lft.between(lft, rgt), int_param("_depth")), else_=0),
+        parent_id=sa.case((column.id == int_param("_node"), int_param("_parent")), else_=column.parent_id),
+        **_touched(sa.or_(column.id == int_param("_node"), column.id.in_(_rollup_ids(k)))), **_rollup_assignments(k))
 
 
 @cache
 def _move_across_statement(k):
-    c = work_items.c
+    column = work_items.c
     source, target, lft, rgt, at, width = (int_param(x) for x in
                                            ("_source", "_target", "_lft", "_rgt", "_at", "_width"))
-    moving = sa.and_(c.tree_id == source, c.lft.between(lft, rgt))
+    moving = sa.and_(column.tree_id == source, column.lft.between(lft, rgt))
     shift = int_param("_shift")
     return sa.update(work_items).where(
-        sa.or_(sa.and_(c.tree_id == source, c.rgt >= lft), sa.and_(c.tree_id == target, c.rgt >= at))).values(
-        lft=c.lft + sa.case((moving, shift), (sa.and_(c.tree_id == source, c.lft > rgt), -width),
-                            (sa.and_(c.tree_id == target, c.lft >= at), width), else_=0),
-        rgt=c.rgt + sa.case((sa.and_(c.tree_id == source, c.rgt.between(lft, rgt)), shift),
-                            (sa.and_(c.tree_id == source, c.rgt > rgt), -width),
-                            (sa.and_(c.tree_id == target, c.rgt >= at), width), else_=0),
-        depth=c.depth + sa.case((moving, int_param("_depth")), else_=0),
-        parent_id=sa.case((c.id == int_param("_node"), int_param("_parent")), else_=c.parent_id),
-        ppa_id=sa.case((moving, int_param("_ppa")), else_=c.ppa_id),
-        organization_id=sa.case((moving, int_param("_organization")), else_=c.organization_id),
-        tree_id=sa.case((moving, target), else_=c.tree_id),
-        **_touched(sa.or_(c.id == int_param("_node"), c.id.in_(_rollup_ids(k)))), **_rollup_assignments(k))
+        sa.or_(sa.and_(column.tree_id == source, column.rgt >= lft),
+               sa.and_(column.tree_id == target, column.rgt >= at))).values(
+        lft=column.lft + sa.case((moving, shift), (sa.and_(column.tree_id == source, column.lft > rgt), -width),
+                            (sa.and_(column.tree_id == target, column.lft >= at), width), else_=0),
+        rgt=column.rgt + sa.case((sa.and_(column.tree_id == source, column.rgt.between(lft, rgt)), shift),
+                            (sa.and_(column.tree_id == source, column.rgt > rgt), -width),
+                            (sa.and_(column.tree_id == target, column.rgt >= at), width), else_=0),
+        depth=column.depth + sa.case((moving, int_param("_depth")), else_=0),
+        parent_id=sa.case((column.id == int_param("_node"), int_param("_parent")), else_=column.parent_id),
+        ppa_id=sa.case((moving, int_param("_ppa")), else_=column.ppa_id),
+        organization_id=sa.case((moving, int_param("_organization")), else_=column.organization_id),
+        tree_id=sa.case((moving, target), else_=column.tree_id),
+        **_touched(sa.or_(column.id == int_param("_node"), column.id.in_(_rollup_ids(k)))), **_rollup_assignments(k))
 
 
 def move_across_part(locked, n, p, at, rollup_values):
@@ -231,9 +237,9 @@ def move_across_part(locked, n, p, at, rollup_values):
 
 @cache
 def _delete_statement():
-    c = work_items.c
-    return sa.delete(work_items).where(c.tree_id == int_param("_tree"),
-                                       c.lft.between(int_param("_lft"), int_param("_rgt")))
+    column = work_items.c
+    return sa.delete(work_items).where(column.tree_id == int_param("_tree"),
+                                       column.lft.between(int_param("_lft"), int_param("_rgt")))
 
 
 def delete_part(n):
