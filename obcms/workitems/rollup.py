@@ -52,9 +52,9 @@ ROLLED_UP_ATTRIBUTES = ("progress", "status", "actual_expenditure", "completed_a
 ZERO = Decimal("0.00")
 DONE = ("completed", "cancelled")
 # Told after every recompute() (each tree write and transition): callback(locked, session, entries=None); with
-# a list as `entries` (RollupPlan.complete()) the callback appends its audit rows there instead of writing them. The PPA package
-# subscribes (obcms/ppas/tracking.py) to carry a tree's progress and status to its PPA in the same
-# transaction; a registry keeps this package from importing the ones built on it.
+# a list as `entries` (RollupPlan.complete()) the callback appends its audit rows there instead of writing
+# them. The PPA package subscribes (obcms/ppas/tracking.py) to carry a tree's progress and status to its PPA in
+# the same transaction; a registry keeps this package from importing the ones built on it.
 AFTER_RECOMPUTE = []
 
 
@@ -227,7 +227,7 @@ class RollupPlan:
     def complete(self, entries=(), session=None):
         """After the tree write: loaded objects expired, AFTER_RECOMPUTE told (the PPA sync), and the audit
         rows not written yet — the changes' (unless audit_entries() took them), `entries`, and what the
-        callbacks add — in one INSERT (none when there are none). Returns the number of containers changed."""
+        callbacks add — written together. Returns the number of containers changed."""
         session = session or db.session
         rows = list(entries) + _entries(self.changes, self.cause)
         expire_loaded(session, self.changes, ROLLED_UP_ATTRIBUTES)
