@@ -11,12 +11,14 @@ node receive shares.
     distribution_history(ppa)                                                  # newest first
 
 The amount defaults to the node's allocated budget; for a PPA's execution project (the root) to the PPA's
-budget allocation. Applying locks the tree, re-reads the node and its children inside the lock, compares
-their versions with the ones the user saw (Conflict, 409), validates everything (ValidationFailed, 422,
-nothing written), then writes the changed children's allocations in one executemany UPDATE (version + 1,
-audited with the cause "budget distribution #<id>"), one Distribution record, and the roll-ups of the node
-and its ancestors.
+budget allocation. Applying goes through the work items' one write call for allocations
+(obcms.workitems.services.set_allocations): inside its tree lock this module re-reads the node and its
+children, compares their versions with the ones the user saw (Conflict, 409), validates everything
+(ValidationFailed, 422, nothing written) and records the Distribution; set_allocations then writes the
+changed children's allocations (version + 1) with the roll-ups of the node and its ancestors and the PPA
+sync, every audit row with the cause "budget distribution #<id>".
 """
+import dataclasses
 from dataclasses import dataclass, field
 from decimal import Decimal
 from functools import cache
@@ -26,7 +28,7 @@ from sqlalchemy.orm import aliased, joinedload, make_transient_to_detached
 
 from ..audit.models import AuditEntry
 from ..audit.objects import object_type_of
-from ..audit.recording import change_entries, creation_entries
+from ..audit.recording import creation_entries
 from ..auth.permissions import can, require
 from ..database import is_sqlite
 from ..db_types import utcnow
@@ -36,11 +38,11 @@ from ..ppas.models import Ppa
 from ..workitems import rollup, tree
 from ..workitems.models import WorkItem
 from ..workitems.money_sql import money_sum
+from ..workitems.services import Allocations, set_allocations
 from .distribution import ALL, AMOUNT, METHODS, distribute, weights_from_amounts
 from .models import Distribution
 
-W = WorkItem.__table__
-c = W.c
+work_items = WorkItem.__table__
 ZERO = Decimal("0.00")
 HISTORY_LIMIT = 50
 
@@ -154,20 +156,21 @@ class HistoryEntry:
 # ------------------------------------------------------------------------------------------------- reading
 @cache
 def _family_statement(sqlite):
-    k = aliased(W, name="k")
-    children_allocated = (sa.select(money_sum(k.c.allocated_budget, sqlite)).where(k.c.parent_id == c.id)
+    column, k = work_items.c, aliased(work_items, name="k")
+    children_allocated = (sa.select(money_sum(k.c.allocated_budget, sqlite)).where(k.c.parent_id == column.id)
                           .scalar_subquery())
-    p = Ppa.__table__.c
-    ppa_budget = sa.case((p.execution_project_id == c.id, p.budget_allocation), else_=None)
+    ppa = Ppa.__table__.c
+    ppa_budget = sa.case((ppa.execution_project_id == column.id, ppa.budget_allocation), else_=None)
     node = sa.bindparam("_node", type_=sa.Integer)
-    return (sa.select(c.id, c.parent_id, c.tree_id, c.title, c.work_type, c.status, c.progress, c.version,
-                      c.allocated_budget, c.actual_expenditure, c.completed_at,
+    return (sa.select(column.id, column.parent_id, column.tree_id, column.title, column.work_type, column.status,
+                      column.progress, column.version,
+                      column.allocated_budget, column.actual_expenditure, column.completed_at,
                       children_allocated.label("children_allocated"),
-                      c.ppa_id, c.organization_id, ppa_budget.label("ppa_budget"),
-                      p.execution_project_id.label("ppa_root"), p.budget_distribution_policy.label("ppa_policy"),
-                      p.implementing_moa_id.label("ppa_moa"))
-            .select_from(W.outerjoin(Ppa.__table__, p.id == c.ppa_id))
-            .where(sa.or_(c.id == node, c.parent_id == node)).order_by(tree.position()))
+                      column.ppa_id, column.organization_id, ppa_budget.label("ppa_budget"),
+                      ppa.execution_project_id.label("ppa_root"), ppa.budget_distribution_policy.label("ppa_policy"),
+                      ppa.implementing_moa_id.label("ppa_moa"))
+            .select_from(work_items.outerjoin(Ppa.__table__, ppa.id == column.ppa_id))
+            .where(sa.or_(column.id == node, column.parent_id == node)).order_by(tree.position()))
 
 
 def read_family(node, session=None):
@@ -213,15 +216,9 @@ def compute_preview(node, children, method, inputs, amount=None):
         messages = [f"{child.title}: {problem}" for problem in result.errors.get(child.id, ())]
         share = shares.get(child.id)
         if share is not None and child.children_allocated > share:
-            messages.extend(_problem(rollup.check_allocation, _Envelope(child.title, share), child.children_allocated))
+            messages.extend(_problem(rollup.check_allocation, rollup.Envelope(child.title, share), child.children_allocated))
         lines.append(Line(child, _text(inputs.get(child.id)) if method != "equal" else "", share, tuple(messages)))
     return Preview(node, method, result.amount, _text(raw_amount), tuple(lines), result, tuple(general))
-
-
-@dataclass(frozen=True)
-class _Envelope:
-    title: str
-    allocated_budget: Decimal
 
 
 def _problem(check, *args):
@@ -235,7 +232,7 @@ def _problem(check, *args):
 def preview_distribution(node, method, inputs, amount=None):
     """What distributing `amount` (default: see default_amount) over the children of `node` by `method`
     would give, with every problem named; writes nothing. `inputs`: {child id: weight or amount} (text,
-    Decimal or int; unused for equal). Two reads at most: the family, nothing else."""
+    Decimal or int; unused for equal). Reads the family, nothing else."""
     parent, children = read_family(node)
     return compute_preview(parent, children, method, inputs, amount)
 
@@ -296,17 +293,6 @@ def _refuse_invalid(preview):
         raise ValidationFailed("; ".join(preview.errors), errors=preview.error_fields)
 
 
-@cache
-def _write_statement():
-    """The children's new allocations and the roll-ups of the node and its ancestors: ONE executemany UPDATE,
-    each row with all five values (a child keeps its roll-up values, a container its allocation)."""
-    return sa.update(W).where(c.id == sa.bindparam("_id")).values(
-        allocated_budget=sa.bindparam("_allocated", type_=c.allocated_budget.type),
-        progress=sa.bindparam("_progress"), status=sa.bindparam("_status"),
-        actual_expenditure=sa.bindparam("_spent", type_=c.actual_expenditure.type),
-        completed_at=sa.bindparam("_completed_at", type_=c.completed_at.type), version=c.version + 1)
-
-
 def _insert_record(values):
     """The Distribution row by one INSERT … RETURNING id (its audit rows go with the others'), as a persistent
     object without another query."""
@@ -319,11 +305,10 @@ def _insert_record(values):
     return record
 
 
-def _write(preview, locked, actor, method, inputs, restored_from_id=None):
-    """One Distribution record, the children's new allocations and the roll-ups of the node and its ancestors
-    (one UPDATE), every audit row of it — and of the PPA sync it causes — in one INSERT, all with the cause
-    "budget distribution #<id>". Statements: INSERT, UPDATE, the PPA sync (rollup.AFTER_RECOMPUTE), audit."""
-    session = db.session
+def _record(preview, actor, method, inputs, restored_from_id=None):
+    """Insert the Distribution record of a checked preview → the Allocations to write (the children's shares,
+    with the cause "budget distribution #<id>" on every audit row, the record's own among them); the
+    record is their outcome."""
     node = preview.node
     values = dict(ppa_id=node.ppa_id, node_id=node.id, method=method, amount=preview.amount, inputs=inputs,
                   result=preview.result.to_json(),
@@ -331,28 +316,9 @@ def _write(preview, locked, actor, method, inputs, restored_from_id=None):
                   created_by_id=actor.id, created_at=utcnow(), restored_from_id=restored_from_id)
     record = _insert_record(values)
     cause = f"budget distribution #{record.id}"
-    changed = [line for line in preview.lines if line.changed]
-    new = {line.id: rollup.Child(line.member.status, line.member.progress, line.share, line.member.actual_expenditure)
-           for line in preview.lines}
-    changes = rollup.plan(locked, replace={node.id: new})
     entries = creation_entries(Distribution, record.id, {**values, "id": record.id}, version=None, cause=cause)
-    entries += change_entries(WorkItem, {line.id: {"allocated_budget": (line.allocated, line.share)} for line in changed},
-                              versions={line.id: line.member.version + 1 for line in changed}, cause=cause)
-    with rollup.folded(changes, cause) as rolled:
-        params = [{"_id": line.id, "_allocated": line.share, "_progress": line.member.progress,
-                   "_status": line.member.status, "_spent": line.member.actual_expenditure,
-                   "_completed_at": line.member.completed_at} for line in changed]
-        params += [{"_id": node_id, "_allocated": locked[node_id].allocated_budget, "_progress": v["progress"],
-                    "_status": v["status"], "_spent": v["actual_expenditure"], "_completed_at": v["completed_at"]}
-                   for node_id, v in rolled.items()]
-        if params:
-            session.execute(_write_statement(), params)
-    ids = {line.id for line in changed}
-    for obj in session.identity_map.values():
-        if isinstance(obj, WorkItem) and sa.inspect(obj).identity[0] in ids:
-            session.expire(obj, ["allocated_budget", "version", "updated_at"])
-    rollup.finish(locked, changes, cause, entries, session=session)
-    return record
+    return Allocations(shares={line.id: line.share for line in preview.lines}, cause=cause, entries=tuple(entries),
+                       outcome=record)
 
 
 def _recorded_inputs(method, preview):
@@ -374,17 +340,16 @@ class Applied:
     lineage: tuple
 
 
-def _locked_family(node_id, actor):
-    """Lock the tree, then read the node's family and its lineage inside the lock (3 statements); the node
-    must be in the actor's scope (NotFound), theirs to distribute (NotAllowed), and belong to a PPA."""
-    locked = tree.lock(node_id)
+def _checked_family(node_id, actor):
+    """The node's family read inside the tree lock (read_family); the node must be in the actor's scope
+    (NotFound), theirs to distribute (NotAllowed), and belong to a PPA."""
     parent, children = read_family(node_id)
     if not can(actor, "workitem.read", parent):
         raise NotFound(f"There is no work item #{node_id} here.")
     require(actor, "budget.distribute", parent)
     if parent.ppa_id is None:
         raise ValidationFailed("Budget distributions are recorded per PPA; this tree belongs to no PPA.")
-    return locked, parent, children
+    return parent, children
 
 
 def apply(node_id, method, inputs, actor, expected_versions, amount=None):
@@ -393,15 +358,21 @@ def apply(node_id, method, inputs, actor, expected_versions, amount=None):
 
     `expected_versions`: {id: version} of the node and its children as the user saw them (Preview.versions).
     Raises Conflict when any changed (or a child came or went), ValidationFailed naming each child's problem
-    (nothing is written), NotFound outside the actor's scope, NotAllowed without budget.distribute."""
-    locked, parent, children = _locked_family(node_id, actor)
-    preview = compute_preview(parent, children, method, inputs, amount)
-    conflict = _stale(preview, expected_versions)
-    if conflict is not None:
-        raise conflict
-    _refuse_invalid(preview)
-    record = _write(preview, locked, actor, method, _recorded_inputs(method, preview))
-    return Applied(record, parent, tuple(child.id for child in children), tuple(locked.rows))
+    (nothing is written), NotFound outside the actor's scope, NotAllowed without budget.distribute. Written
+    through the work items' one write call for allocations (set_allocations)."""
+    def decide():
+        parent, children = _checked_family(node_id, actor)
+        preview = compute_preview(parent, children, method, inputs, amount)
+        conflict = _stale(preview, expected_versions)
+        if conflict is not None:
+            raise conflict
+        _refuse_invalid(preview)
+        allocations = _record(preview, actor, method, _recorded_inputs(method, preview))
+        return dataclasses.replace(allocations, outcome=(allocations.outcome, parent, children))
+
+    written = set_allocations(node_id, decide)
+    record, parent, children = written.outcome
+    return Applied(record, parent, tuple(child.id for child in children), written.lineage)
 
 
 def apply_distribution(node, method, inputs, actor, expected_versions, amount=None):
@@ -414,22 +385,26 @@ def restore_distribution(distribution, actor):
     """Apply the result of an earlier distribution again, as a new record (restored_from_id). Refused when
     the node's children are no longer the ones it distributed over."""
     require(actor, "budget.distribute")
-    locked, parent, children = _locked_family(distribution.node_id, actor)
-    recorded = {int(k) for k in distribution.result}
-    current = {child.id for child in children}
-    if recorded != current:
-        added = [child.title for child in children if child.id not in recorded]
-        removed = len(recorded - current)
-        parts = ([f"added since: {', '.join(added)}"] if added else []) + ([f"{removed} removed since"] if removed else [])
-        raise Conflict(f"Distribution #{distribution.id} cannot be restored: the items under “{parent.title}” "
-                       f"changed ({'; '.join(parts)}). Distribute again instead.",
-                       changed_fields={"children": {"current": "; ".join(parts), "yours": None, "by": None,
-                                                    "at": None}})
-    preview = compute_preview(parent, children, "manual", {int(k): v for k, v in distribution.result.items()},
-                       distribution.amount)
-    _refuse_invalid(preview)
-    return _write(preview, locked, actor, distribution.method, distribution.inputs,
-                  restored_from_id=distribution.id)
+
+    def decide():
+        parent, children = _checked_family(distribution.node_id, actor)
+        recorded = {int(k) for k in distribution.result}
+        current = {child.id for child in children}
+        if recorded != current:
+            added = [child.title for child in children if child.id not in recorded]
+            removed = len(recorded - current)
+            parts = ([f"added since: {', '.join(added)}"] if added else []) + (
+                [f"{removed} removed since"] if removed else [])
+            raise Conflict(f"Distribution #{distribution.id} cannot be restored: the items under “{parent.title}” "
+                           f"changed ({'; '.join(parts)}). Distribute again instead.",
+                           changed_fields={"children": {"current": "; ".join(parts), "yours": None, "by": None,
+                                                        "at": None}})
+        preview = compute_preview(parent, children, "manual", {int(k): v for k, v in distribution.result.items()},
+                                  distribution.amount)
+        _refuse_invalid(preview)
+        return _record(preview, actor, distribution.method, distribution.inputs, restored_from_id=distribution.id)
+
+    return set_allocations(distribution.node_id, decide).outcome
 
 
 # ------------------------------------------------------------------------------------------------- history
@@ -456,9 +431,10 @@ def distribution_history(ppa, limit=HISTORY_LIMIT, tree_nodes=None):
     if node_ids | child_ids <= set(known):  # the whole tree is known: every current child of those nodes too
         facts = [_Fact(n["id"], n["parent_id"], n["title"]) for n in known.values()]
     else:
-        facts = session.execute(sa.select(c.id, c.parent_id, c.title)
-                                .where(sa.or_(c.id.in_(sorted(node_ids | child_ids)),
-                                              c.parent_id.in_(sorted(node_ids))))).all()
+        column = work_items.c
+        facts = session.execute(sa.select(column.id, column.parent_id, column.title)
+                                .where(sa.or_(column.id.in_(sorted(node_ids | child_ids)),
+                                              column.parent_id.in_(sorted(node_ids))))).all()
     titles = {row.id: row.title for row in facts}
     kids = {}
     for row in facts:

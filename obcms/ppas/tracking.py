@@ -68,6 +68,7 @@ from ..workflow.guard import derived_status
 from ..workitems import rollup
 from ..workitems.models import WorkItem
 from ..workitems.services import build_tree, update_work_item
+from ..workitems.tree.session_sync import expire_loaded
 from .locking import lock_ppa
 from .models import DISTRIBUTION_POLICIES, STRUCTURE_TEMPLATES, Ppa, label
 
@@ -266,8 +267,9 @@ def _generate(ppa, actor, template):
 def _stamp_completed(root_id):
     """Nodes generated as completed (a completed milestone, the root of a completed PPA) get completed_at like
     any completed item: one UPDATE of the new tree (its rows are this transaction's own, still at version 1)."""
-    db.session.execute(sa.update(W).where(W.c.tree_id == root_id, W.c.status == "completed",
-                                          W.c.completed_at.is_(None)).values(completed_at=utcnow()))
+    db.session.execute(sa.update(work_items).where(work_items.c.tree_id == root_id,
+                                                   work_items.c.status == "completed",
+                                                   work_items.c.completed_at.is_(None)).values(completed_at=utcnow()))
 
 
 def enable_tracking(ppa, actor, template, policy):
@@ -358,25 +360,26 @@ class SyncResult:
     moved: list = field(default_factory=list)
 
 
-P = Ppa.__table__
-W = WorkItem.__table__
+ppas = Ppa.__table__
+work_items = WorkItem.__table__
 
 
 def _candidates(tree_ids, ppa_ids, statuses):
     """PPAs (tracked, auto sync) whose progress or status differ from their execution project's."""
-    project_status = sa.case(*((W.c.status == k, v) for k, v in STATUS_FROM_PROJECT.items()), else_=P.c.status)
-    new_progress = sa.case((P.c.auto_sync_progress, W.c.progress), else_=P.c.progress)
-    new_status = sa.case((P.c.auto_sync_status, project_status), else_=P.c.status)
-    stmt = (sa.select(P.c.id, new_progress.label("new_progress"), new_status.label("new_status"))
-            .select_from(P.join(W, W.c.id == P.c.execution_project_id))
-            .where(P.c.workitem_tracking_enabled, sa.or_(P.c.auto_sync_progress, P.c.auto_sync_status),
-                   sa.or_(new_progress != P.c.progress, new_status != P.c.status)))
+    project_status = sa.case(*((work_items.c.status == k, v) for k, v in STATUS_FROM_PROJECT.items()),
+                             else_=ppas.c.status)
+    new_progress = sa.case((ppas.c.auto_sync_progress, work_items.c.progress), else_=ppas.c.progress)
+    new_status = sa.case((ppas.c.auto_sync_status, project_status), else_=ppas.c.status)
+    stmt = (sa.select(ppas.c.id, new_progress.label("new_progress"), new_status.label("new_status"))
+            .select_from(ppas.join(work_items, work_items.c.id == ppas.c.execution_project_id))
+            .where(ppas.c.workitem_tracking_enabled, sa.or_(ppas.c.auto_sync_progress, ppas.c.auto_sync_status),
+                   sa.or_(new_progress != ppas.c.progress, new_status != ppas.c.status)))
     if tree_ids is not None:
-        stmt = stmt.where(P.c.execution_project_id.in_(sorted(set(tree_ids))))
+        stmt = stmt.where(ppas.c.execution_project_id.in_(sorted(set(tree_ids))))
     if ppa_ids is not None:
-        stmt = stmt.where(P.c.id.in_(sorted(set(ppa_ids))))
+        stmt = stmt.where(ppas.c.id.in_(sorted(set(ppa_ids))))
     if statuses is not None:
-        stmt = stmt.where(P.c.status.in_(statuses))
+        stmt = stmt.where(ppas.c.status.in_(statuses))
     return stmt
 
 
@@ -390,28 +393,25 @@ def sync_ppa_from_tree(tree_ids=None, ppa_ids=None, statuses=None, session=None,
     if tree_ids is not None and not tree_ids or ppa_ids is not None and not ppa_ids:
         return SyncResult()
     sub = _candidates(tree_ids, ppa_ids, statuses).subquery("target")
-    read = (sa.select(P.c.id, P.c.version, P.c.progress, P.c.status, P.c.title, P.c.created_by_id,
-                      P.c.submitted_by_id, sub.c.new_progress, sub.c.new_status)
-            .join(sub, sub.c.id == P.c.id).order_by(P.c.id))
+    read = (sa.select(ppas.c.id, ppas.c.version, ppas.c.progress, ppas.c.status, ppas.c.title,
+                      ppas.c.created_by_id, ppas.c.submitted_by_id, sub.c.new_progress, sub.c.new_status)
+            .join(sub, sub.c.id == ppas.c.id).order_by(ppas.c.id))
     if not is_sqlite(session):
-        read = read.with_for_update(of=P)
+        read = read.with_for_update(of=ppas)
     rows = session.execute(read).all()
     if not rows:
         return SyncResult()
     cause = "synced from the execution project"
     with derived_status(cause):
-        session.execute(sa.update(P).where(P.c.id == sub.c.id).values(
-            progress=sub.c.new_progress, status=sub.c.new_status, version=P.c.version + 1, updated_at=utcnow()))
+        session.execute(sa.update(ppas).where(ppas.c.id == sub.c.id).values(
+            progress=sub.c.new_progress, status=sub.c.new_status, version=ppas.c.version + 1, updated_at=utcnow()))
         audit = {r.id: {"progress": (r.progress, r.new_progress), "status": (r.status, r.new_status)} for r in rows}
         versions = {r.id: r.version + 1 for r in rows}
         if entries is None:
             record_bulk_change(Ppa, audit, versions=versions, session=session)
         else:
             entries.extend(change_entries(Ppa, audit, versions=versions))
-    changed = {r.id for r in rows}
-    for obj in list(session.identity_map.values()):
-        if isinstance(obj, Ppa) and sa.inspect(obj).identity[0] in changed:
-            session.expire(obj, ["progress", "status", "version", "updated_at"])
+    expire_loaded(session, [r.id for r in rows], ("progress", "status", "version", "updated_at"), model=Ppa)
     moved = [Move(r.id, r.title, r.progress, r.new_progress,
                   tuple(sorted({i for i in (r.created_by_id, r.submitted_by_id) if i is not None})))
              for r in rows if abs(r.new_progress - r.progress) >= NOTIFY_POINTS]
@@ -420,7 +420,7 @@ def sync_ppa_from_tree(tree_ids=None, ppa_ids=None, statuses=None, session=None,
 
 def _follow_tree(locked, session, entries=None):
     """After a roll-up: sync the PPAs of the PPA trees it touched (no query for other trees); the audit rows go
-    to `entries` when the caller writes them together (rollup.finish)."""
+    to `entries` when the caller writes them together (rollup.RollupPlan.complete)."""
     roots = [r.id for r in locked.rows.values() if r.parent_id is None and r.ppa_id is not None]
     if roots:
         session.flush()
@@ -457,19 +457,18 @@ def follow_ppa_organization(ppa, session=None):
     INSERT with the cause. Call it holding lock_ppa (update_ppa does). Returns the number of work items moved."""
     session = session or db.session
     new = ppa.implementing_moa_id
-    differs = sa.and_(W.c.ppa_id == ppa.id, W.c.organization_id.is_distinct_from(new))
-    rows = session.execute(sa.select(W.c.id, W.c.version, W.c.organization_id).where(differs)).all()
+    differs = sa.and_(work_items.c.ppa_id == ppa.id, work_items.c.organization_id.is_distinct_from(new))
+    rows = session.execute(sa.select(work_items.c.id, work_items.c.version, work_items.c.organization_id)
+                           .where(differs)).all()
     if not rows:
         return 0
-    session.execute(sa.update(W).where(differs).values(organization_id=new, version=W.c.version + 1,
-                                                       updated_at=utcnow()))
+    session.execute(sa.update(work_items).where(differs).values(organization_id=new,
+                                                                version=work_items.c.version + 1,
+                                                                updated_at=utcnow()))
     record_bulk_change(WorkItem, {r.id: {"organization_id": (r.organization_id, new)} for r in rows},
                        versions={r.id: r.version + 1 for r in rows},
                        cause=f"the implementing MOA of {ppa.display_code} changed", session=session)
-    moved = {r.id for r in rows}
-    for obj in list(session.identity_map.values()):
-        if isinstance(obj, WorkItem) and sa.inspect(obj).identity[0] in moved:
-            session.expire(obj, ["organization_id", "organization", "version", "updated_at"])
+    expire_loaded(session, [r.id for r in rows], ("organization_id", "organization", "version", "updated_at"))
     return len(rows)
 
 
@@ -492,8 +491,8 @@ def follow_ppa_plan(ppa, actor, before):
     db.session.refresh(root)
     if "allocated_budget" in changes:
         changes["allocated_budget"] = changes["allocated_budget"] or Decimal("0.00")
-        held = db.session.scalar(sa.select(sa.func.coalesce(sa.func.sum(W.c.allocated_budget), 0))
-                                 .where(W.c.parent_id == root.id))
+        held = db.session.scalar(sa.select(sa.func.coalesce(sa.func.sum(work_items.c.allocated_budget), 0))
+                                 .where(work_items.c.parent_id == root.id))
         if Decimal(held) > changes["allocated_budget"]:
             message = f"The work items already hold {format_pesos(held)}; the budget cannot go below that."
             raise ValidationFailed(message, errors={"budget_allocation": [message]})
@@ -519,10 +518,10 @@ def sync_tracked_ppas(ppa_ids=None, session=None):
     its error recorded and the run going on. Returns the counts for the JobRun row."""
     session = session or db.session
     statuses = SYNC_STATUSES if ppa_ids is None else None
-    stmt = (sa.select(P.c.id, P.c.execution_project_id).where(
-        P.c.workitem_tracking_enabled, P.c.execution_project_id.is_not(None),
-        sa.or_(P.c.auto_sync_progress, P.c.auto_sync_status)).order_by(P.c.id))
-    stmt = stmt.where(P.c.status.in_(statuses)) if ppa_ids is None else stmt.where(P.c.id.in_(list(ppa_ids)))
+    stmt = (sa.select(ppas.c.id, ppas.c.execution_project_id).where(
+        ppas.c.workitem_tracking_enabled, ppas.c.execution_project_id.is_not(None),
+        sa.or_(ppas.c.auto_sync_progress, ppas.c.auto_sync_status)).order_by(ppas.c.id))
+    stmt = stmt.where(ppas.c.status.in_(statuses)) if ppa_ids is None else stmt.where(ppas.c.id.in_(list(ppa_ids)))
     targets = session.execute(stmt).all()
     result, failures = SyncResult(), {}
     if targets:

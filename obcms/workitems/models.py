@@ -1,7 +1,7 @@
 """WorkItem: one node of the work-breakdown tree (project → sub_project → activity → … → subtask).
 
 The tree is a nested set scoped per tree: every node carries `tree_id` (its root's id), `lft`/`rgt` (the
-interval enclosing exactly its subtree), `depth` (root = 0) and `parent_id`. Only obcms/workitems/tree.py reads
+interval enclosing exactly its subtree), `depth` (root = 0) and `parent_id`. Only obcms/workitems/tree/ reads
 or writes lft/rgt/depth/tree_id; everything else goes through its functions.
 
 Design decisions (the database enforces what it can):
@@ -33,7 +33,7 @@ STATUSES = ("not_started", "in_progress", "at_risk", "blocked", "completed", "ca
 PRIORITIES = ("low", "medium", "high", "urgent", "critical")
 ACTIVITY_CATEGORIES = ("coordination", "ppa", "office")
 
-# Columns that only tree.py writes (the nested-set bookkeeping); not audited field by field.
+# Columns that only the tree package writes (the nested-set bookkeeping); not audited field by field.
 TREE_COLUMNS = ("tree_id", "lft", "rgt", "depth")
 
 work_item_assignees = sa.Table(
@@ -52,7 +52,7 @@ class WorkItem(Audited, db.Model):
     # Its status machine is registered on it by obcms/workitems/states.py.
 
     id: Mapped[int] = mapped_column(primary_key=True)
-    # The nested set (tree.py only).
+    # The nested set (the tree package only).
     tree_id: Mapped[int] = mapped_column(sa.Integer, nullable=False)
     parent_id: Mapped[int | None] = mapped_column(sa.ForeignKey("work_items.id", ondelete="CASCADE"), index=True)
     lft: Mapped[int] = mapped_column(sa.Integer, nullable=False)
@@ -90,7 +90,7 @@ class WorkItem(Audited, db.Model):
     created_at: Mapped[object] = mapped_column(UTCDateTime(), nullable=False, default=utcnow)
     updated_at: Mapped[object] = mapped_column(UTCDateTime(), nullable=False, default=utcnow, onupdate=utcnow)
 
-    # Read-only links: parent_id is written by tree.py only, so the relationship never writes it.
+    # Read-only links: parent_id is written by the tree package only, so the relationship never writes it.
     parent = relationship("WorkItem", remote_side=[id], viewonly=True, lazy="select")
     assignees = relationship("User", secondary=work_item_assignees, lazy="select", passive_deletes=True,
                              order_by="User.id")

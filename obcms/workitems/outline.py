@@ -8,7 +8,7 @@ Reads only; each function is one query (the rows) or two (rows + assignees), wha
 
 Rows are OutlineRow objects (not ORM instances): the columns the table needs, plus `children_allocated`
 (the sum of the children's allocations, from a correlated subquery on the parent index) and `size` (the
-number of nodes in the subtree, tree.size_column()). The nested set itself stays inside tree.py.
+number of nodes in the subtree, tree.size_column()). The nested set itself stays inside the tree package.
 """
 from dataclasses import dataclass, field
 from decimal import Decimal
@@ -28,8 +28,7 @@ from .models import WorkItem, work_item_assignees
 from .money_sql import money_sum
 from .services import ALLOWED_CHILDREN, MAX_LEVELS
 
-W = WorkItem.__table__
-c = W.c
+work_items = WorkItem.__table__
 
 # "Expand all" renders the whole subtree in one go only up to this many nodes.
 EXPAND_ALL_LIMIT = 300
@@ -97,12 +96,13 @@ def _columns(session):
 @cache
 def _columns_for(sqlite):
     """Built once per backend (tree.subtree_rows caches its statement by these columns)."""
-    kid = aliased(W, name="kid")
+    column, kid = work_items.c, aliased(work_items, name="kid")
     children_allocated = (sa.select(money_sum(kid.c.allocated_budget, sqlite))
-                          .where(kid.c.parent_id == c.id).scalar_subquery())
-    return (c.id, c.parent_id, c.tree_id, c.depth, c.title, c.work_type, c.status, c.priority, c.progress,
-            c.auto_calculate_progress, c.start_date, c.due_date, c.allocated_budget, c.actual_expenditure,
-            c.organization_id, c.ppa_id, tree.size_column(),
+                          .where(kid.c.parent_id == column.id).scalar_subquery())
+    return (column.id, column.parent_id, column.tree_id, column.depth, column.title, column.work_type, column.status,
+            column.priority, column.progress, column.auto_calculate_progress, column.start_date, column.due_date,
+            column.allocated_budget, column.actual_expenditure,
+            column.organization_id, column.ppa_id, tree.size_column(),
             children_allocated.label("children_allocated"))
 
 
@@ -161,7 +161,7 @@ def rows_by_id(ids, session=None):
     session = session or db.session
     if not ids:
         return {}
-    stmt = sa.select(*_columns(session)).where(c.id.in_(sorted(set(ids))))
+    stmt = sa.select(*_columns(session)).where(work_items.c.id.in_(sorted(set(ids))))
     return {row.id: row for row in _rows(session.execute(stmt))}
 
 
@@ -211,7 +211,7 @@ def move_targets(item, actor, query="", limit=20, session=None):
     subtree, not itself or one of its descendants, titles matching `query`; its own tree first. Two
     queries (the moved subtree's ids and height, then the candidates)."""
     session = session or db.session
-    moved = tree.subtree_rows(item, (c.id, c.depth), session=session)
+    moved = tree.subtree_rows(item, (work_items.c.id, work_items.c.depth), session=session)
     if not moved:  # deleted while the page was being made
         raise not_found(WorkItem, item.id, actor, "work item")
     height = max(r.depth for r in moved) - moved[0].depth

@@ -15,7 +15,7 @@ unallocated (allocation_tree).
 
 Two ways to recompute, same rules (a test holds them equal):
 - plan(locked, replace=…): the ancestors of a change, one pass over the tree.lock() read, bottom-up in Python
-  (`derive`), no query. A tree write carries the result in its own UPDATE (folded + entries + finish); an
+  (`derive`), no query. A tree write carries the result in its own UPDATE (RollupPlan); an
   edit writes it with one executemany UPDATE (recompute, update_ancestors).
 - rollup_trees(tree_ids=None): whole trees (or all) in SQL: one SELECT finds the containers whose stored
   values disagree with their children's (GROUP BY parent_id); from the deepest such level up, per level
@@ -32,7 +32,6 @@ from functools import cache
 
 import sqlalchemy as sa
 from sqlalchemy.orm import aliased
-from sqlalchemy.orm.util import identity_key
 
 from ..audit.context import audit_cause
 from ..audit.recording import change_entries, storage_type, write_entries
@@ -45,15 +44,17 @@ from ..workflow.guard import derived_status
 from . import tree
 from .models import WorkItem
 from .money_sql import cents, money_from_cents
+from .tree.session_sync import expire_loaded
 
-W = WorkItem.__table__
-c = W.c
+work_items = WorkItem.__table__
+# What a roll-up write changes on a container: loaded objects forget these.
+ROLLED_UP_ATTRIBUTES = ("progress", "status", "actual_expenditure", "completed_at", "version", "updated_at")
 ZERO = Decimal("0.00")
 DONE = ("completed", "cancelled")
 # Told after every recompute() (each tree write and transition): callback(locked, session, entries=None); with
-# a list as `entries` (finish()) the callback appends its audit rows there instead of writing them. The PPA package
-# subscribes (obcms/ppas/tracking.py) to carry a tree's progress and status to its PPA in the same
-# transaction; a registry keeps this package from importing the ones built on it.
+# a list as `entries` (RollupPlan.complete()) the callback appends its audit rows there instead of writing
+# them. The PPA package subscribes (obcms/ppas/tracking.py) to carry a tree's progress and status to its PPA in
+# the same transaction; a registry keeps this package from importing the ones built on it.
 AFTER_RECOMPUTE = []
 
 
@@ -95,11 +96,11 @@ def derive(status, progress, auto_calculate_progress, children):
 # ------------------------------------------------------------------------------------------------- writing
 @cache
 def _write_statement():
-    return sa.update(W).where(c.id == sa.bindparam("_id")).values(
+    return sa.update(work_items).where(work_items.c.id == sa.bindparam("_id")).values(
         progress=sa.bindparam("_progress"), status=sa.bindparam("_status"),
-        actual_expenditure=sa.bindparam("_spent", type_=W.c.actual_expenditure.type),
-        completed_at=sa.bindparam("_completed_at", type_=W.c.completed_at.type),
-        version=c.version + 1)
+        actual_expenditure=sa.bindparam("_spent", type_=work_items.c.actual_expenditure.type),
+        completed_at=sa.bindparam("_completed_at", type_=work_items.c.completed_at.type),
+        version=work_items.c.version + 1)
 
 
 def _assignments(changes, now):
@@ -127,7 +128,7 @@ def _write(session, changes, cause):
     with derived_status(cause):
         session.execute(_write_statement(), params)
     write_entries(_entries(changes, cause), session.connection())
-    _forget(session, changes)
+    expire_loaded(session, changes, ROLLED_UP_ATTRIBUTES)
     return len(changes)
 
 
@@ -137,19 +138,10 @@ def _entries(changes, cause):
     if not pending:
         return []
     versions = {node_id: fields.pop("version") + 1 for node_id, fields in pending.items()}
-    if cause is None:  # inside folded(): its cause applies already
+    if cause is None:  # inside RollupPlan.write_with(): its cause applies already
         return change_entries(WorkItem, pending, versions=versions)
     with audit_cause(cause):
         return change_entries(WorkItem, pending, versions=versions)
-
-
-def _forget(session, changes):
-    """Expire the rolled-up attributes of loaded objects that changed."""
-    for node_id in changes:
-        obj = session.identity_map.get(identity_key(WorkItem, node_id))
-        if obj is not None:
-            session.expire(obj, ["progress", "status", "actual_expenditure", "completed_at", "version",
-                                 "updated_at"])
 
 
 def _change(row_id, version, old, new, completed_at):
@@ -198,39 +190,50 @@ def plan(locked, replace=None, overrides=None, skip=()):
     return changes
 
 
-@contextmanager
-def folded(changes, cause):
-    """Write planned `changes` inside the statement of a tree write (tree.insert/move_subtree/delete_subtree
-    take `also=`), so each container is written once:
+@dataclass
+class RollupPlan:
+    """The roll-ups a tree write carries: `changes` ({container id: change}, see plan) of the containers in
+    `locked` (a tree.lock() read), written inside the write's own statement so each container is written
+    once, with `cause` in their audit rows (it may name a new row: recording.NEW_ID):
 
-        with rollup.folded(changes, cause) as also:
-            tree.insert(item, parent, locked=locked, also=also, entries=rollup.entries(changes))
-        rollup.finish(locked, changes)
+        rollups = RollupPlan.of(locked, f"derived from moved child #{n.id}", replace=…)
+        with rollups.write_with() as rollup_values:
+            tree.move_subtree(item, …, locked=locked, rollup_values=rollup_values,
+                              entries=entries + rollups.audit_entries())
+        rollups.complete()
+    """
 
-    Yields the column values to pass as `also` (inside, the status guard allows the derived status:
-    derived_status(cause)). Their audit rows: rollup.entries (to write them with the tree write), else
-    finish writes them."""
-    with derived_status(cause):
-        yield _assignments(changes, utcnow())
+    locked: object
+    changes: dict
+    cause: str
 
+    @classmethod
+    def of(cls, locked, cause, replace=None, overrides=None, skip=()):
+        """The plan of the roll-ups after a change (the arguments as for plan())."""
+        return cls(locked, plan(locked, replace, overrides, skip), cause)
 
-def entries(changes):
-    """The audit rows of folded `changes` — call inside rollup.folded, whose cause they carry (it may name a
-    new row: recording.NEW_ID) — to write with the tree write; finish() then leaves them out."""
-    return _entries(changes, None)
+    @contextmanager
+    def write_with(self):
+        """Yields the column values the tree write takes as `rollup_values` ({id: {column: value}}); inside,
+        the status guard allows the derived status (derived_status(cause))."""
+        with derived_status(self.cause):
+            yield _assignments(self.changes, utcnow())
 
+    def audit_entries(self):
+        """The audit rows of the changes, to write with the tree write — call inside write_with(), after it
+        yielded; complete() then leaves them out."""
+        return _entries(self.changes, None)
 
-def finish(locked, changes, cause=None, entries=(), session=None):
-    """After a tree write that carried `changes` (rollup.folded): loaded objects expired, AFTER_RECOMPUTE
-    told, and the audit rows not written yet — the changes' (unless rollup.entries took them), `entries`,
-    and what the callbacks add — in ONE INSERT (none when there are none). Returns the number of
-    containers changed."""
-    session = session or db.session
-    rows = list(entries) + _entries(changes, cause or "derived from a change below")
-    _forget(session, changes)
-    _tell(locked, session, rows)
-    write_entries(rows, session.connection())
-    return len(changes)
+    def complete(self, entries=(), session=None):
+        """After the tree write: loaded objects expired, AFTER_RECOMPUTE told (the PPA sync), and the audit
+        rows not written yet — the changes' (unless audit_entries() took them), `entries`, and what the
+        callbacks add — written together. Returns the number of containers changed."""
+        session = session or db.session
+        rows = list(entries) + _entries(self.changes, self.cause)
+        expire_loaded(session, self.changes, ROLLED_UP_ATTRIBUTES)
+        _tell(self.locked, session, rows)
+        write_entries(rows, session.connection())
+        return len(self.changes)
 
 
 def _tell(locked, session, entries=None):
@@ -308,7 +311,7 @@ def _level_changes(session, depth, tree_ids):
 
 @cache
 def _level_statement(sqlite, some_trees, one_level):
-    k = aliased(W, name="k")
+    column, k = work_items.c, aliased(work_items, name="k")
     counted = k.c.status != "cancelled"
     effective = sa.case((k.c.status == "completed", 100), else_=k.c.progress)
     budget = cents(k.c.allocated_budget, sqlite)
@@ -333,19 +336,20 @@ def _level_statement(sqlite, some_trees, one_level):
         agg = agg.where(k.c.tree_id.in_(sa.bindparam("_trees", expanding=True)))
     agg = agg.subquery("agg")
     progress = sa.case(
-        (sa.and_(c.auto_calculate_progress, agg.c.n_counted > 0),
+        (sa.and_(column.auto_calculate_progress, agg.c.n_counted > 0),
          sa.case((agg.c.min_budget > 0, (2 * agg.c.weighted + agg.c.budget) // (2 * agg.c.budget)),
                  else_=(2 * agg.c.effective + agg.c.n_counted) // (2 * agg.c.n_counted))),
-        else_=c.progress)
-    status = sa.case((sa.and_(c.status != "cancelled", agg.c.n_done == agg.c.n_all), "completed"),
-                     (sa.and_(c.status == "not_started", sa.or_(progress > 0, agg.c.n_active > 0)), "in_progress"),
-                     else_=c.status)
-    return (sa.select(c.id, c.depth, c.version, c.progress, c.status, c.actual_expenditure, c.completed_at,
+        else_=column.progress)
+    status = sa.case((sa.and_(column.status != "cancelled", agg.c.n_done == agg.c.n_all), "completed"),
+                     (sa.and_(column.status == "not_started", sa.or_(progress > 0, agg.c.n_active > 0)), "in_progress"),
+                     else_=column.status)
+    return (sa.select(column.id, column.depth, column.version, column.progress, column.status,
+                      column.actual_expenditure, column.completed_at,
                       progress.label("new_progress"), status.label("new_status"),
                       money_from_cents(agg.c.spent, sqlite).label("new_expenditure"))
-            .join(agg, c.id == agg.c.pid)
-            .where(sa.or_(progress != c.progress, status != c.status,
-                          cents(c.actual_expenditure, sqlite) != agg.c.spent)))
+            .join(agg, column.id == agg.c.pid)
+            .where(sa.or_(progress != column.progress, status != column.status,
+                          cents(column.actual_expenditure, sqlite) != agg.c.spent)))
 
 
 def rollup_trees(tree_ids=None, cause=None, session=None):
@@ -380,9 +384,17 @@ def rollup_trees(tree_ids=None, cause=None, session=None):
 
 
 # ------------------------------------------------------------------------------------------------- money
+@dataclass(frozen=True)
+class Envelope:
+    """An amount to check children's allocations against (check_allocation), with the title that names it."""
+
+    title: str
+    allocated_budget: Decimal
+
+
 def check_allocation(parent, children_allocated):
-    """Refuse when children's allocations exceed the parent's envelope. `parent` is a tree.Fresh (or any
-    object with title and allocated_budget); `children_allocated` the total the children would have."""
+    """Refuse when children's allocations exceed the parent's envelope. `parent` is a tree.LockedNode, an Envelope
+    (or any object with title and allocated_budget); `children_allocated` the total the children would have."""
     over = (Decimal(children_allocated) - Decimal(parent.allocated_budget)).quantize(CENT)
     if over > 0:
         message = (f"The children of '{parent.title}' would be allocated {format_pesos(children_allocated)}, "
@@ -396,8 +408,9 @@ def _stored(column):
     return sa.type_coerce(column, storage_type(column)).label(column.key)
 
 
-ALLOCATION_COLUMNS = (c.id, c.parent_id, c.title, _stored(c.work_type), _stored(c.status), c.progress, c.depth,
-                      _stored(c.allocated_budget), _stored(c.actual_expenditure))
+ALLOCATION_COLUMNS = (work_items.c.id, work_items.c.parent_id, work_items.c.title, _stored(work_items.c.work_type),
+                      _stored(work_items.c.status), work_items.c.progress, work_items.c.depth,
+                      _stored(work_items.c.allocated_budget), _stored(work_items.c.actual_expenditure))
 
 
 def allocation_tree(root, session=None):

@@ -1,12 +1,17 @@
-"""Work-item rules: what may be placed where, who may change what, and the roll-ups after each change.
+"""Work-item rules and the one write call per tree operation.
 
-Plain functions; they raise domain errors and never commit (the view, job or CLI command does).
+Each write below is the whole operation — lock the tree(s), re-read inside the lock, the rules, the version
+check, the roll-up plan, the statement, the audit rows, the PPA sync (rollup.AFTER_RECOMPUTE) — so every
+other domain (views, API, PPA tracking, budget, imports, jobs) calls one of them and sequences none of those
+steps itself. Plain functions; they raise domain errors and never commit (the view, job or CLI command does).
 
     root = create_work_item(None, actor, title="Road project", work_type="project", allocated_budget=100000)
     task = create_work_item(activity, actor, title="Survey", work_type="task")
     update_work_item(task, expected_version=3, actor=actor, title="Site survey", progress=40)
     move_work_item(task, actor, task_version, parent=other_activity)  # or before=sibling, or parent=None
     delete_work_item(activity, actor, activity_version)               # → number of nodes deleted
+    ids = build_tree([{"title": …, "work_type": …, "children": […]}], actor, parent=activity)
+    set_allocations(node_id, decide)  # decide() checks inside the lock → Allocations({child id: amount}, cause)
 
 Levels (the depth rule): the root is level 1 (depth 0) and a tree has at most MAX_LEVELS = 6 levels, so
 the deepest node has depth 5. DOMAIN.md states the limit on subtask chains ("subtask under subtask while
@@ -14,9 +19,11 @@ the tree depth stays ≤ 6 levels"); it is applied to every placement, so no tre
 Status changes go through the workflow (obcms.workflow.fire with obcms/workitems/states.py); the
 derived container status is written by rollup.py.
 """
+import dataclasses
 import re
 from datetime import date, time
 from decimal import Decimal
+from functools import cache
 
 import sqlalchemy as sa
 from sqlalchemy.orm.attributes import set_committed_value
@@ -31,6 +38,7 @@ from ..workflow import available_transitions, fire, machine_for
 from ..workflow.locking import check_version
 from . import rollup, tree
 from .models import ACTIVITY_CATEGORIES, PRIORITIES, STATUSES, WORK_TYPES, WorkItem
+from .tree.session_sync import expire_loaded
 
 CONTAINER_CHILDREN = ("sub_project", "activity", "sub_activity", "task", "subtask")
 ALLOWED_CHILDREN = {
@@ -153,14 +161,15 @@ def create_work_item(parent, actor, assignees=(), **fields):
                          fields.get("allocated_budget") or Decimal("0.00"),
                          fields.get("actual_expenditure") or Decimal("0.00"))
     locked = tree.lock(parent)
-    p = locked[tree._id(parent)]
+    p = locked[tree.id_of(parent)]
     check_placement(item.work_type, p.work_type, p.depth)
     rollup.check_allocation(p, p.children_allocated + child.allocated_budget)
-    changes = rollup.plan(locked, replace={p.id: {0: child}})  # 0: the new child, not written yet
-    cause = f"derived from new child {NEW_ID}"
-    with rollup.folded(changes, cause) as also:
-        tree.insert(item, parent, before=before, locked=locked, also=also, entries=rollup.entries(changes))
-    rollup.finish(locked, changes)
+    # 0: the new child, not written yet; NEW_ID: its id in the audit rows
+    rollups = rollup.RollupPlan.of(locked, f"derived from new child {NEW_ID}", replace={p.id: {0: child}})
+    with rollups.write_with() as rollup_values:
+        tree.insert(item, parent, before=before, locked=locked, rollup_values=rollup_values,
+                    entries=rollups.audit_entries())
+    rollups.complete()
     if assignees:
         set_committed_value(item, "assignees", [])
         item.assignees.extend(assignees)
@@ -198,7 +207,7 @@ def update_work_item(item, expected_version, actor, **changes):
         _fail("actual_expenditure", "Expenditure is entered on the lowest items and summed upward.")
     if "allocated_budget" in changes:
         new = changes["allocated_budget"]
-        rollup.check_allocation(_Envelope(item.title, new), node.children_allocated)
+        rollup.check_allocation(rollup.Envelope(item.title, new), node.children_allocated)
         if node.parent_id is not None:
             parent = locked[node.parent_id]
             rollup.check_allocation(parent, parent.children_allocated - item.allocated_budget + new)
@@ -211,11 +220,6 @@ def update_work_item(item, expected_version, actor, **changes):
                          overrides={item.id: {**own, "version": item.version}},
                          cause=f"derived from child #{item.id}")
     return item
-
-
-class _Envelope:
-    def __init__(self, title, allocated_budget):
-        self.title, self.allocated_budget = title, allocated_budget
 
 
 def move_work_item(item, actor, expected_version, parent=None, before=None):
@@ -236,27 +240,27 @@ def move_work_item(item, actor, expected_version, parent=None, before=None):
             rollup.check_allocation(p, p.children_allocated + n.allocated_budget)
 
     locked = tree.lock(item, parent, height_of=item)
-    n = locked[tree._id(item)]
+    n = locked[tree.id_of(item)]
     check_version(item, expected_version, current_version=n.version)
-    new_parent_id = tree._id(parent)
-    changes, entries = {}, []
+    new_parent_id = tree.id_of(parent)
+    cause = f"derived from moved child #{n.id}"
+    rollups, entries = rollup.RollupPlan(locked, {}, cause), []
     if new_parent_id != n.parent_id:
         child = rollup.Child(n.status, n.progress, n.allocated_budget, n.actual_expenditure)
         replace = {n.parent_id: {n.id: None}}
         if new_parent_id is not None:
             replace[new_parent_id] = {n.id: child}
-        changes = rollup.plan(locked, replace=replace)
+        rollups = rollup.RollupPlan.of(locked, cause, replace=replace)
         entries = change_entries(WorkItem, {n.id: {"parent_id": (n.parent_id, new_parent_id)}},
                                  versions={n.id: n.version + 1}, cause="moved")
     elif n.parent_id is not None:
-        old, new = _sibling_positions(locked.kids[n.parent_id], n.id, tree._id(before))
+        old, new = _sibling_positions(locked.kids[n.parent_id], n.id, tree.id_of(before))
         entries = change_entries(WorkItem, {n.id: {"position": (old, new)}}, versions={n.id: n.version + 1},
                                  cause="reordered")
-    cause = f"derived from moved child #{n.id}"
-    with rollup.folded(changes, cause) as also:
-        moved = tree.move_subtree(item, parent=parent, before=before, check=check, locked=locked, also=also,
-                                  entries=entries + rollup.entries(changes))
-    rollup.finish(locked, changes)
+    with rollups.write_with() as rollup_values:
+        moved = tree.move_subtree(item, parent=parent, before=before, check=check, locked=locked,
+                                  rollup_values=rollup_values, entries=entries + rollups.audit_entries())
+    rollups.complete()
     return moved
 
 
@@ -274,19 +278,84 @@ def delete_work_item(item, actor, expected_version):
     the number of nodes deleted. The former parent and its ancestors are rolled up."""
     require(actor, "workitem.delete", item)
     locked = tree.lock(item)
-    n = locked[tree._id(item)]
+    n = locked[tree.id_of(item)]
     check_version(item, expected_version, current_version=n.version)
-    changes = {}
+    cause = f"derived from deleted child #{n.id}"
+    rollups = rollup.RollupPlan(locked, {}, cause)
     if n.parent_id is not None:
-        changes = rollup.plan(locked, replace={n.parent_id: {n.id: None}}, skip={n.id})
+        rollups = rollup.RollupPlan.of(locked, cause, replace={n.parent_id: {n.id: None}}, skip={n.id})
     entries = change_entries(WorkItem, {n.id: {"title": (n.title, None)}}, action="delete",
                              cause=f"deleted with its subtree ({n.size} work items)")
-    cause = f"derived from deleted child #{n.id}"
-    with rollup.folded(changes, cause) as also:
-        tree.delete_subtree(item, locked=locked, also=also, entries=entries + rollup.entries(changes))
-    if n.parent_id is not None:
-        rollup.finish(locked, changes)
+    with rollups.write_with() as rollup_values:
+        tree.delete_subtree(item, locked=locked, rollup_values=rollup_values,
+                            entries=entries + rollups.audit_entries())
+    if n.parent_id is not None:  # a deleted root has no ancestors to roll up
+        rollups.complete()
     return n.size
+
+
+@dataclasses.dataclass(frozen=True)
+class Allocations:
+    """New allocated budgets for children of one node, as set_allocations' `decide` returns them.
+
+    shares: {child id: amount} (children not named keep theirs); cause: the audit cause of every row the
+    write records; entries: the caller's own audit rows, written with them; outcome: anything the caller
+    wants back. set_allocations returns it with `lineage`: the ids of the node and its ancestors (deepest
+    first), whose roll-ups may have changed."""
+
+    shares: dict
+    cause: str
+    entries: tuple = ()
+    outcome: object = None
+    lineage: tuple = ()
+
+
+def set_allocations(node, decide, session=None):
+    """Give children of `node` (a WorkItem or an id) new allocated budgets: the one write call for
+    allocations (budget distributions use it).
+
+    Locks the node's tree, then calls `decide()` inside the lock: it re-reads what it needs, checks its rules
+    and the versions its user saw — raising writes nothing — and returns Allocations. Then the roll-ups of
+    the node and its ancestors are planned, the changed children's allocations (version + 1) and those
+    roll-ups written together, loaded objects brought up to date, the PPA sync told
+    (rollup.AFTER_RECOMPUTE), and every audit row — the caller's, the allocations', the roll-ups' and the
+    sync's — written at once. Returns the Allocations with `lineage` filled in."""
+    session = session or db.session
+    locked = tree.lock(node, session=session)
+    node_id = tree.id_of(node)
+    allocations = decide()
+    shares = {kid_id: share for kid_id, share in allocations.shares.items() if share is not None}
+    kids = locked.kids.get(node_id, [])
+    changed = [kid for kid in kids if kid.id in shares and shares[kid.id] != kid.allocated_budget]
+    new = {kid.id: rollup.Child(kid.status, kid.progress, shares.get(kid.id, kid.allocated_budget),
+                                kid.actual_expenditure) for kid in kids}
+    rollups = rollup.RollupPlan.of(locked, allocations.cause, replace={node_id: new})
+    entries = list(allocations.entries) + change_entries(
+        WorkItem, {kid.id: {"allocated_budget": (kid.allocated_budget, shares[kid.id])} for kid in changed},
+        versions={kid.id: kid.version + 1 for kid in changed}, cause=allocations.cause)
+    with rollups.write_with() as rollup_values:
+        params = [{"_id": kid.id, "_allocated": shares[kid.id], "_progress": kid.progress, "_status": kid.status,
+                   "_spent": kid.actual_expenditure, "_completed_at": kid.completed_at} for kid in changed]
+        params += [{"_id": row_id, "_allocated": locked[row_id].allocated_budget, "_progress": v["progress"],
+                    "_status": v["status"], "_spent": v["actual_expenditure"], "_completed_at": v["completed_at"]}
+                   for row_id, v in rollup_values.items()]
+        if params:
+            session.execute(_allocations_statement(), params)
+    expire_loaded(session, [kid.id for kid in changed], ("allocated_budget", "version", "updated_at"))
+    rollups.complete(entries, session=session)
+    return dataclasses.replace(allocations, lineage=tuple(locked.rows))
+
+
+@cache
+def _allocations_statement():
+    """The children's new allocations and the roll-ups of the node and its ancestors: one executemany UPDATE,
+    each row with all five values (a child keeps its roll-up values, a container its allocation)."""
+    column = WorkItem.__table__.c
+    return sa.update(WorkItem.__table__).where(column.id == sa.bindparam("_id")).values(
+        allocated_budget=sa.bindparam("_allocated", type_=column.allocated_budget.type),
+        progress=sa.bindparam("_progress"), status=sa.bindparam("_status"),
+        actual_expenditure=sa.bindparam("_spent", type_=column.actual_expenditure.type),
+        completed_at=sa.bindparam("_completed_at", type_=column.completed_at.type), version=column.version + 1)
 
 
 def assign_users(item, actor, user_ids):
@@ -334,7 +403,7 @@ def build_tree(nodes, actor, parent=None, organization_id=None, ppa_id=None):
         children = {i: rollup.Child(n.get("status", "not_started"), n.get("progress", 0),
                                     n.get("allocated_budget", Decimal("0")), n.get("actual_expenditure", Decimal("0")))
                     for i, n in zip(tops, prepared, strict=True)}
-        rollup.recompute(locked, replace={locked[tree._id(parent)].id: children}, cause="derived from new children")
+        rollup.recompute(locked, replace={tree.id_of(parent): children}, cause="derived from new children")
     return ids
 
 
@@ -354,7 +423,7 @@ def _check_structure(node, parent_type, depth):
     check_placement(node["work_type"], parent_type, depth - 1)
     kids = node["children"]
     if kids:
-        rollup.check_allocation(_Envelope(node["title"], node.get("allocated_budget", Decimal("0"))),
+        rollup.check_allocation(rollup.Envelope(node["title"], node.get("allocated_budget", Decimal("0"))),
                                 sum((k.get("allocated_budget", Decimal("0")) for k in kids), Decimal("0")))
     for child in kids:
         _check_structure(child, node["work_type"], depth + 1)

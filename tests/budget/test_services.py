@@ -109,8 +109,8 @@ def test_apply_writes_exact_shares_one_record_roll_ups_and_audit_rows_with_the_c
 def test_apply_locks_the_tree_before_reading(tracked, users, monkeypatch):
     _, root, kids = tracked
     calls = []
-    real_lock, real_read = services.tree.lock, services.read_family
-    monkeypatch.setattr(services.tree, "lock", lambda *a, **k: calls.append("lock") or real_lock(*a, **k))
+    real_lock, real_read = workitem_services.tree.lock, services.read_family
+    monkeypatch.setattr(workitem_services.tree, "lock", lambda *a, **k: calls.append("lock") or real_lock(*a, **k))
     monkeypatch.setattr(services, "read_family", lambda *a, **k: calls.append("read") or real_read(*a, **k))
     versions = services.preview_distribution(root, "equal", {}).versions
     calls.clear()

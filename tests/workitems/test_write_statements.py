@@ -158,3 +158,39 @@ def test_get_work_item_answers_404_outside_the_scope(users, organizations, proje
         services.get_work_item(10**9, users["moa_staff"])
     with pytest.raises(NotAllowed):
         services.get_work_item(mine.id, users["viewer"], permission="workitem.edit")
+
+
+def test_set_allocations_decides_inside_the_lock_then_writes_rolls_up_and_audits(staff, project, monkeypatch):
+    a, t1, t2 = titled("A"), titled("T1"), titled("T2")
+    t1_version, calls = t1.version, []
+    real_lock = tree.lock
+    monkeypatch.setattr(tree, "lock", lambda *args, **kw: calls.append("lock") or real_lock(*args, **kw))
+
+    def decide():
+        calls.append("decide")
+        return services.Allocations(shares={t1.id: Decimal("300.00"), t2.id: Decimal("100.00")}, cause="test split",
+                                    outcome="mine")
+
+    written = services.set_allocations(a.id, decide)
+    assert calls == ["lock", "decide"]
+    assert (written.outcome, written.lineage) == ("mine", (a.id, titled("P").id))
+    db.session.expire_all()
+    assert (titled("T1").allocated_budget, titled("T1").version) == (Decimal("300.00"), t1_version + 1)
+    assert titled("A").progress == 38  # (50 × 300 + 0 × 100) / 400, half up
+    rows = audit_rows(object_id=t1.id, field="allocated_budget")
+    assert [(r.old_value, r.new_value, r.cause) for r in rows][-1:] == [("100.00", "300.00", "test split")]
+    assert audit_rows(object_id=t2.id, field="allocated_budget", cause="test split") == []  # unchanged
+    assert audit_rows(object_id=a.id, field="progress")[-1].cause == "test split"
+
+
+def test_set_allocations_writes_nothing_when_decide_refuses(staff, project):
+    a, t1 = titled("A"), titled("T1")
+
+    def decide():
+        raise Conflict("changed meanwhile")
+
+    with pytest.raises(Conflict):
+        services.set_allocations(a, decide)
+    db.session.expire_all()
+    assert titled("T1").allocated_budget == Decimal("100.00")
+    assert audit_rows(object_id=t1.id, field="allocated_budget") == []

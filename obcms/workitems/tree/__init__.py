@@ -1,0 +1,47 @@
+"""All nested-set arithmetic of the work-breakdown tree. Nothing outside this package reads or writes
+lft/rgt/depth/tree_id.
+
+A tree is every node with the same `tree_id` (= its root's id). A node's interval [lft, rgt] encloses exactly
+its subtree; the root spans 1 … 2n. The package, one job per module:
+
+    table.py         the work_items table, the structural attributes, id_of(node), column defaults
+    locking.py       lock, lock_trees, lock_all_trees, read_families → LockedFamilies (LockedNode, LockedChild)
+    statements.py    the gap/move/delete statements and run_write (one statement on PostgreSQL)
+    structure.py     create_root, insert, move_subtree, delete_subtree (the mechanics, without the rules)
+    bulk.py          insert_many, count_nodes
+    reads.py         descendants, ancestors, children, siblings, subtree_rows/nested, children_rows, position,
+                     size, size_column, subtree_size
+    repair.py        check_integrity, rebuild
+    session_sync.py  bringing loaded WorkItems up to date after a write that went around the ORM
+
+Other code reads through the names below (`from obcms.workitems import tree; tree.descendants(node)`) and
+writes through obcms.workitems.services — one call per operation (create, update, move, delete,
+set_allocations, build_tree) that does the locking, rules, roll-ups and audit rows in order.
+"""
+from .bulk import count_nodes, insert_many
+from .locking import LockedChild, LockedFamilies, LockedNode, lock, lock_all_trees, lock_trees, read_families
+from .reads import (
+    TREE_LOAD,
+    ancestors,
+    children,
+    children_rows,
+    descendants,
+    nest,
+    position,
+    siblings,
+    size,
+    size_column,
+    subtree_nested,
+    subtree_rows,
+    subtree_size,
+)
+from .repair import check_integrity, rebuild
+from .structure import Moved, create_root, delete_subtree, insert, move_subtree
+from .table import STRUCTURE_ATTRIBUTES, id_of
+
+__all__ = [
+    "STRUCTURE_ATTRIBUTES", "TREE_LOAD", "LockedChild", "LockedFamilies", "LockedNode", "Moved", "ancestors",
+    "check_integrity", "children", "children_rows", "count_nodes", "create_root", "delete_subtree", "descendants",
+    "id_of", "insert", "insert_many", "lock", "lock_all_trees", "lock_trees", "move_subtree", "nest", "position",
+    "read_families", "rebuild", "siblings", "size", "size_column", "subtree_nested", "subtree_rows", "subtree_size",
+]
