@@ -262,3 +262,21 @@ def test_malformed_bearer_tokens_are_a_401_problem(client):
     for header in ("Bearer " + "x" * 10000, "Bearer", "Bearer ", "Basic abc", "Bearer ü€", "bearer a b c"):
         response = client.get("/api/v1/ppas/1/budget-allocation-tree", headers={"Authorization": header})
         assert response.status_code == 401 and response.mimetype == "application/problem+json", header
+
+
+def test_a_deeply_nested_json_body_is_refused_without_a_500(app, client, client_as, csrf_token):
+    deep = "[" * 100_000
+    for url in ("/health", "/api/v1/ppas/1/budget-allocation-tree", "/notifications/read-all"):
+        response = client.post(url, data=deep, headers={"Content-Type": "application/json"})
+        assert 400 <= response.status_code < 500, (url, response.status_code)  # before sign-in too
+    signed_in = client_as("oobc_staff")
+    response = signed_in.post("/notifications/read-all", data=deep,
+                              headers={"Content-Type": "application/json", "X-CSRFToken": csrf_token(signed_in)})
+    assert response.status_code < 500
+    with app.test_request_context("/", method="POST", data=deep, content_type="application/json"):
+        from flask import request
+
+        assert request.get_json(silent=True) is None  # too deep to follow: bad input, not a RecursionError
+        with pytest.raises(Exception) as refused:
+            request.get_json()
+        assert getattr(refused.value, "code", None) == 400

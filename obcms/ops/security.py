@@ -1,5 +1,6 @@
 """Security headers, the allowed-hosts check and the input guard every request passes first."""
 from flask import request
+from flask.json.provider import DefaultJSONProvider
 from werkzeug.exceptions import BadRequest
 from werkzeug.routing import IntegerConverter
 
@@ -19,28 +20,39 @@ class IdConverter(IntegerConverter):
         super().__init__(map, fixed_digits=fixed_digits, min=min, max=MAX_ID if max is None else max, signed=signed)
 
 
-def contains_nul(value):
-    """True when a NUL character hides anywhere in a string, or in the keys and values of parsed JSON."""
-    if isinstance(value, str):
-        return "\x00" in value
-    if isinstance(value, dict):
-        return any(contains_nul(k) or contains_nul(v) for k, v in value.items())
-    if isinstance(value, list):
-        return any(contains_nul(v) for v in value)
-    return False
+def contains_nul(text):
+    return "\x00" in text
+
+
+def _json_body_has_nul():
+    """A NUL in a JSON body, raw or escaped (\\u0000), found in the bytes: the guard never parses the body, so
+    no body (100,000 nested brackets, say) can make it recurse."""
+    body = request.get_data(cache=True).lower()
+    return b"\x00" in body or b"\\u0000" in body
 
 
 def _request_has_nul():
-    if "\x00" in request.path or any("\x00" in value for value in request.headers.values()):
+    if contains_nul(request.path) or any(contains_nul(value) for value in request.headers.values()):
         return True
     if any(contains_nul(k) or contains_nul(v) for k, v in request.args.items(multi=True)):
         return True
     if request.method not in ("GET", "HEAD", "OPTIONS"):
         if any(contains_nul(k) or contains_nul(v) for k, v in request.form.items(multi=True)):
             return True
-        if request.is_json and contains_nul(request.get_json(silent=True)):
+        if request.is_json and _json_body_has_nul():
             return True
     return False
+
+
+class BoundedJSONProvider(DefaultJSONProvider):
+    """JSON bodies nested deeper than Python's decoder can follow are bad input (a 400 where a view reads
+    them; None for get_json(silent=True)), never a RecursionError and a 500."""
+
+    def loads(self, s, **kwargs):
+        try:
+            return super().loads(s, **kwargs)
+        except RecursionError:
+            raise ValueError("The JSON body is nested too deeply.") from None
 
 
 def init_url_converters(app):
@@ -49,6 +61,8 @@ def init_url_converters(app):
 
 
 def init_security(app):
+    app.json = BoundedJSONProvider(app)
+
     # One host check, here, rather than Flask's TRUSTED_HOSTS: with that, a request for another host has no URL
     # adapter and its error page (which builds URLs) cannot render.
     @app.before_request
