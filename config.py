@@ -4,6 +4,7 @@ Default: embedded SQLite under instance/, jobs inline. Production: DATABASE_URL 
 and a check at start that refuses unsafe settings.
 """
 import os
+import zlib
 from pathlib import Path
 
 BASE_DIR = Path(__file__).resolve().parent
@@ -90,22 +91,45 @@ class ProductionConfig(Config):
     HSTS = True
 
 
+ENVIRONMENTS = {"default": Config, "": Config, "production": ProductionConfig, "testing": TestingConfig}
+
+
 def config_for_environment():
+    """The configuration OBCMS_ENV names; an unknown name is refused (a typo such as `prod` must not run the
+    development configuration in production)."""
     name = os.environ.get("OBCMS_ENV", "default").strip().lower()
-    return {"production": ProductionConfig, "testing": TestingConfig}.get(name, Config)
+    if name not in ENVIRONMENTS:
+        raise UnsafeConfiguration(f"OBCMS_ENV={name!r} is not an environment obcms knows: use production, "
+                                  "default or testing")
+    return ENVIRONMENTS[name]
 
 
 class UnsafeConfiguration(RuntimeError):
     """Raised at start when production settings are unsafe; the message says what to fix."""
 
 
+def is_weak_key(key):
+    """A default, short, or patterned key: fewer than 50 characters or 10 distinct ones, a repeated block
+    ("0123456789" * 5), or text that compresses well (random keys do not)."""
+    if key in WEAK_SECRET_KEYS or len(key) < 50 or len(set(key)) < 10:
+        return True
+    if any(key == (key[:period] * (len(key) // period + 1))[:len(key)] for period in range(1, len(key) // 2 + 1)):
+        return True
+    return len(zlib.compress(key.encode(), 9)) < 0.6 * len(key.encode())
+
+
 def check_production(config):
-    """Refuse to start in production with unsafe settings, one clear line per problem."""
+    """Refuse to start with unsafe settings, one clear line naming every problem: anywhere, a wildcard host;
+    in production, a weak key, DEBUG, no hosts."""
+    if "*" in (config.get("ALLOWED_HOSTS") or ()):
+        raise UnsafeConfiguration("ALLOWED_HOSTS=* would accept any Host header: list the host names obcms is "
+                                  "served as (ALLOWED_HOSTS=obcms.example.gov.ph), or leave it empty outside "
+                                  "production")
     if config.get("ENV_NAME") != "production":
         return
     problems = []
     key = config.get("SECRET_KEY") or ""
-    if key in WEAK_SECRET_KEYS or len(key) < 50 or len(set(key)) < 10:
+    if is_weak_key(key):
         problems.append(
             "SECRET_KEY is weak or default: set SECRET_KEY to at least 50 random characters "
             "(python -c 'import secrets; print(secrets.token_urlsafe(64))')"

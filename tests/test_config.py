@@ -74,3 +74,34 @@ def test_production_from_the_environment_refuses_the_default_key(monkeypatch):
     monkeypatch.setenv("OBCMS_ENV", "production")
     with pytest.raises(UnsafeConfiguration, match="SECRET_KEY"):
         create_app(ALLOWED_HOSTS=["obcms.example.gov.ph"], SQLALCHEMY_DATABASE_URI="sqlite://")
+
+
+@pytest.mark.parametrize("key", ["0123456789" * 5, "abcdefghijklmnopqrstuvwxyz" * 2, "Aa1!" * 20 + "xyz"])
+def test_patterned_secret_keys_are_refused(key):
+    with pytest.raises(UnsafeConfiguration, match="SECRET_KEY"):
+        production_app(SECRET_KEY=key)
+
+
+@pytest.mark.parametrize("key", [secrets.token_hex(32), secrets.token_urlsafe(40), secrets.token_urlsafe(64)])
+def test_random_secret_keys_pass(key):
+    assert production_app(SECRET_KEY=key).config["SECRET_KEY"] == key
+
+
+def test_a_wildcard_host_is_refused_in_every_environment():
+    for config in (ProductionConfig, Config):
+        with pytest.raises(UnsafeConfiguration, match=r"ALLOWED_HOSTS=\* would accept any Host"):
+            create_app(config, **{**GOOD, "ALLOWED_HOSTS": ["*"]})
+
+
+def test_host_names_compare_case_insensitively():
+    client = production_app(ALLOWED_HOSTS=["OBCMS.example.gov.ph"]).test_client()
+    assert client.get("/health", base_url="https://obcms.EXAMPLE.gov.ph").status_code == 200
+    assert client.get("/health", base_url="https://evil.example").status_code == 400
+
+
+def test_an_unknown_obcms_env_is_refused(monkeypatch):
+    monkeypatch.setenv("OBCMS_ENV", "prod")
+    with pytest.raises(UnsafeConfiguration, match="OBCMS_ENV='prod' is not an environment"):
+        config_for_environment()
+    monkeypatch.setenv("OBCMS_ENV", "Production")
+    assert config_for_environment() is ProductionConfig

@@ -1,4 +1,6 @@
 """Security headers, the allowed-hosts check and the input guard every request passes first."""
+from urllib.parse import urlsplit
+
 from flask import request
 from flask.json.provider import DefaultJSONProvider
 from werkzeug.exceptions import BadRequest
@@ -10,7 +12,7 @@ CSP = ("default-src 'self'; img-src 'self' data:; style-src 'self' 'unsafe-inlin
        "frame-ancestors 'none'; base-uri 'self'; form-action 'self'")
 # Flask-Admin's pages use inline scripts (delete confirmation), so its CSP is relaxed.
 ADMIN_CSP = ("default-src 'self'; img-src 'self' data:; style-src 'self' 'unsafe-inline'; "
-             "script-src 'self' 'unsafe-inline'; frame-ancestors 'none'")
+             "script-src 'self' 'unsafe-inline'; frame-ancestors 'none'; base-uri 'self'; form-action 'self'")
 
 class IdConverter(IntegerConverter):
     """`<int:…>` in every route: a non-negative integer no larger than MAX_ID (a larger one matches no route:
@@ -67,8 +69,9 @@ def init_security(app):
     # adapter and its error page (which builds URLs) cannot render.
     @app.before_request
     def check_host():
+        """Host names compare case-insensitively (DNS does), with or without a port, IPv6 literals too."""
         allowed = app.config.get("ALLOWED_HOSTS")
-        if allowed and request.host.split(":")[0] not in allowed:
+        if allowed and (urlsplit("//" + request.host).hostname or "") not in {host.lower() for host in allowed}:
             raise BadRequest("Unknown host.")
 
     @app.before_request
