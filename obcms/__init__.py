@@ -13,7 +13,7 @@ from config import check_production, config_for_environment
 from . import transaction  # noqa: F401  (registers the after-commit listeners)
 from .admin import init_admin
 from .api import models as _api  # noqa: F401
-from .api.tokens import load_user_from_request
+from .api.tokens import TokenRequestsIgnoreTheCookie, load_user_from_request
 from .api.views import bp as api_bp
 from .audit import listener as _audit_listener  # noqa: F401
 from .audit import models as _audit  # noqa: F401
@@ -94,6 +94,7 @@ def _init_extensions(app):
 
     login_manager.user_loader(load_user_from_session)
     login_manager.request_loader(load_user_from_request)  # bearer tokens, /api/ only
+    app.session_interface = TokenRequestsIgnoreTheCookie()
 
     @login_manager.unauthorized_handler
     def unauthorized():

@@ -14,6 +14,7 @@ from datetime import timedelta
 
 import sqlalchemy as sa
 from flask import g
+from flask.sessions import SecureCookieSessionInterface
 
 from ..auth.models import User
 from ..db_types import utcnow
@@ -58,6 +59,22 @@ def bearer_secret(request):
     if scheme.lower() != "bearer" or not value.strip():
         return None
     return value.strip()
+
+
+def judged_by_token(request):
+    """An API request that carries a bearer token: only the token says who it is."""
+    return request.path.startswith("/api/") and bearer_secret(request) is not None
+
+
+class TokenRequestsIgnoreTheCookie(SecureCookieSessionInterface):
+    """A request judged by its bearer token neither reads the browser's session cookie (stale, or another
+    user's: session protection would otherwise refuse the request, or the cookie's user would win over the
+    token's) nor writes one."""
+
+    def open_session(self, app, request):
+        if judged_by_token(request):
+            return self.session_class()  # empty and never modified: no Set-Cookie
+        return super().open_session(app, request)
 
 
 def load_user_from_request(request):

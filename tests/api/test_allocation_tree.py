@@ -149,3 +149,19 @@ def test_cli_creates_a_token_printed_once_and_stores_only_its_digest(app, users)
     db.session.expire_all()
     assert db.session.get(ApiToken, token.id).is_revoked
     assert runner.invoke(args=["obcms", "api", "create-token", "nobody"]).exit_code != 0
+
+
+def test_a_bearer_request_is_judged_by_the_token_alone(distributed, app, client_as, token_for, users):
+    _, headers = token_for("moa_staff")
+    browser = client_as("moa_staff")
+    browser.get("/")  # a session cookie, then replayed from another client (strong session protection)
+    stale = app.test_client()
+    for cookie in browser._cookies.values():
+        stale.set_cookie(cookie.key, cookie.value)
+    stale.environ_base["HTTP_USER_AGENT"] = "another browser"
+    response = stale.get(url(distributed[0]), headers=headers)
+    assert response.status_code == 200, response.get_data(as_text=True)
+    assert "Set-Cookie" not in response.headers
+    other = client_as("other_moa_staff")  # a valid session of someone who may not see it: the token decides
+    assert other.get(url(distributed[0]), headers=headers).status_code == 200
+    assert other.get(url(distributed[0]), headers={"Authorization": "Bearer wrong"}).status_code == 401
