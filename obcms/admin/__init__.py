@@ -19,6 +19,7 @@ from ..auth.models import ORGANIZATION_KINDS, ROLE_LABELS, ROLES, Organization, 
 from ..auth.permissions import can
 from ..errors import Conflict, DomainError, ValidationFailed
 from ..extensions import db
+from ..ids import parse_id
 from ..jobqueue.models import JobRun
 from ..workflow.locking import check_version
 
@@ -31,6 +32,11 @@ class AdminOnly:
 
     def inaccessible_callback(self, name, **kwargs):
         abort(403, description="The admin console is for administrators.")
+
+    def get_one(self, id):
+        """The record of the URL's id; an id that is no id ("abc", beyond the column) is a missing record (the
+        console says so) rather than a database error."""
+        return None if parse_id(id) is None else super().get_one(id)
 
     def _get_list_extra_args(self):
         """A list's ?page= and ?page_size= within sane bounds (PostgreSQL refuses a negative OFFSET)."""
@@ -183,7 +189,7 @@ class UserAdmin(ServiceModelView):
 
     @action("reset_password", "Reset password", "Give the selected users a new random password?")
     def action_reset_password(self, ids):
-        users = db.session.query(User).filter(User.id.in_([int(i) for i in ids])).all()
+        users = db.session.query(User).filter(User.id.in_(_ids(ids))).all()
         issued = [(user.username, services.reset_password(user)) for user in users]
         db.session.commit()
         for username, password in issued:
@@ -191,7 +197,7 @@ class UserAdmin(ServiceModelView):
 
     @action("deactivate", "Deactivate", "Deactivate the selected users? They are signed out everywhere.")
     def action_deactivate(self, ids):
-        users = db.session.query(User).filter(User.id.in_([int(i) for i in ids])).all()
+        users = db.session.query(User).filter(User.id.in_(_ids(ids))).all()
         try:
             for user in users:
                 services.deactivate_user(user)
@@ -200,6 +206,11 @@ class UserAdmin(ServiceModelView):
         except ValidationFailed as error:
             db.session.rollback()
             flash("; ".join(m for ms in error.errors.values() for m in ms), "error")
+
+
+def _ids(values):
+    """The ids among the row ids an action was sent (anything else is ignored)."""
+    return [number for number in map(parse_id, values) if number is not None]
 
 
 class ReadOnlyAdmin(AdminOnly, ModelView):

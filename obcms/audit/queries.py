@@ -33,10 +33,12 @@ class AuditFilters:
             return parse_id(args.get(name))
 
         def day(name):
+            """A date from 1900 to 2200 (the calendar's ends would overflow the day-after arithmetic), else None."""
             try:
-                return datetime.strptime((args.get(name) or "").strip(), "%Y-%m-%d").date()
+                value = datetime.strptime((args.get(name) or "").strip(), "%Y-%m-%d").date()
             except ValueError:
                 return None
+            return value if 1900 <= value.year <= 2200 else None
 
         action = args.get("action") or None
         return cls(object_type=(args.get("object_type") or "").strip() or None, object_id=number("object_id"),

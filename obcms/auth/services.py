@@ -7,6 +7,7 @@ import secrets
 
 import sqlalchemy as sa
 
+from ..columns import check_lengths
 from ..db_types import utcnow
 from ..errors import ValidationFailed
 from ..extensions import db
@@ -47,12 +48,11 @@ def _check_unique(errors, model, field, value, exclude_id=None, message=None):
 def validate_organization(name, acronym, kind, contact_email, exclude_id=None):
     errors = {}
     _no_nul(errors, name=name, acronym=acronym, contact_email=contact_email)
+    check_lengths(errors, Organization, name=name, acronym=acronym, contact_email=contact_email)
     if not name:
         errors.setdefault("name", []).append("Enter the organization's name.")
     if not acronym:
         errors.setdefault("acronym", []).append("Enter a short acronym.")
-    elif len(acronym) > 30:
-        errors.setdefault("acronym", []).append("At most 30 characters.")
     if kind not in ORGANIZATION_KINDS:
         errors.setdefault("kind", []).append(f"Choose one of: {', '.join(ORGANIZATION_KINDS)}.")
     if contact_email and not EMAIL_RE.match(contact_email):
@@ -114,6 +114,7 @@ def create_user(username, email, password, role, organization=None, full_name=""
     username, email, full_name = _clean(username), _clean(email).lower(), _clean(full_name)
     errors = {}
     _no_nul(errors, username=username, email=email, full_name=full_name)
+    check_lengths(errors, User, username=username, email=email, full_name=full_name)
     if not USERNAME_RE.match(username):
         errors.setdefault("username", []).append("3–80 letters, digits, dots, dashes or underscores.")
     else:
@@ -138,6 +139,7 @@ def update_user(user, *, email, full_name, role, organization, is_active):
     email, full_name = _clean(email).lower(), _clean(full_name)
     errors = {}
     _no_nul(errors, email=email, full_name=full_name)
+    check_lengths(errors, User, email=email, full_name=full_name)
     if not EMAIL_RE.match(email):
         errors.setdefault("email", []).append("Enter a valid e-mail address.")
     else:

@@ -17,6 +17,7 @@ from ..auth.models import Organization
 from ..auth.permissions import require
 from ..errors import ValidationFailed
 from ..extensions import db
+from ..ids import MAX_ID
 from ..money import (
     BLANK,
     MAX_AMOUNT,
@@ -196,8 +197,8 @@ def _check_budget(clean, errors):
 
 def _organizations(data, clean, actor, errors):
     """Implementing MOA (an organization of kind moa; required for moa_ppa; an MOA user's own) and lead."""
-    moa_id = _integer(data.get("implementing_moa_id"), "implementing_moa_id", errors, 1, None)
-    lead_id = _integer(data.get("lead_organization_id"), "lead_organization_id", errors, 1, None)
+    moa_id = _integer(data.get("implementing_moa_id"), "implementing_moa_id", errors, 1, MAX_ID)
+    lead_id = _integer(data.get("lead_organization_id"), "lead_organization_id", errors, 1, MAX_ID)
     wanted = {i for i in (moa_id, lead_id) if i is not None}
     found = {o.id: o for o in db.session.scalars(sa.select(Organization).where(Organization.id.in_(wanted)))} \
         if wanted else {}

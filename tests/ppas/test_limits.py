@@ -1,0 +1,40 @@
+"""PPA and workflow forms with numbers beyond their columns: a 4xx, nothing written, never a 500."""
+import pytest
+import sqlalchemy as sa
+
+from obcms.audit.models import AuditEntry
+from obcms.extensions import db
+from obcms.ppas.models import Ppa
+
+from .test_views import form_data
+
+TOO_BIG = ("2147483648", "9" * 30)
+
+
+def audit_count():
+    return db.session.scalar(sa.select(sa.func.count(AuditEntry.id)))
+
+
+@pytest.mark.parametrize("field,value", [("version", v) for v in TOO_BIG] +
+                         [("implementing_moa_id", v) for v in TOO_BIG])
+def test_ppa_edit_with_numbers_beyond_the_columns(client_as, csrf_token, organizations, make_ppa, field, value):
+    ppa = make_ppa(title="Limits")
+    db.session.commit()
+    client = client_as("oobc_staff")
+    data = form_data(csrf_token(client), organizations, version="1", title="Changed")
+    data[field] = value
+    before = audit_count()
+    response = client.post(f"/ppas/{ppa.id}/edit", data=data)
+    assert 400 <= response.status_code < 500, response.status_code
+    db.session.expire_all()
+    assert db.session.get(Ppa, ppa.id).title == "Limits" and audit_count() == before
+
+
+@pytest.mark.parametrize("value", TOO_BIG)
+def test_workflow_submit_with_a_version_beyond_the_column(client_as, csrf_token, make_ppa, value):
+    ppa = make_ppa(title="Limits")
+    db.session.commit()
+    client = client_as("oobc_staff")
+    response = client.post(f"/workflow/ppa/{ppa.id}/submit", data={"csrf_token": csrf_token(client), "version": value},
+                           headers={"HX-Request": "true"})
+    assert 400 <= response.status_code < 500, response.status_code
