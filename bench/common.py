@@ -19,8 +19,14 @@ class QueryCounter:
 
 
 def signed_in_client(app, user):
-    """A test client carrying the session Flask-Login would set after signing in."""
+    """A test client carrying the session Flask-Login would set after signing in (with its SignIn row)."""
     from flask_login.utils import _create_identifier
+
+    from obcms.auth.sessions import start_sign_in
+    from obcms.extensions import db
+
+    start_sign_in(user, "benchmark", "127.0.0.1")
+    db.session.commit()
 
     client = app.test_client()
     with app.test_request_context(environ_base={"REMOTE_ADDR": "127.0.0.1"},

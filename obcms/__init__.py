@@ -19,7 +19,7 @@ from .audit import listener as _audit_listener  # noqa: F401
 from .audit import models as _audit  # noqa: F401
 from .audit.views import bp as audit_bp
 from .auth import models as _auth  # noqa: F401
-from .auth.services import load_user_from_session
+from .auth.sessions import load_user
 from .auth.views import bp as auth_bp
 from .budget import models as _budget  # noqa: F401
 from .budget.views import bp as budget_bp
@@ -92,7 +92,7 @@ def _init_extensions(app):
     login_manager.login_message = "Please sign in to continue."
     login_manager.login_message_category = "info"
 
-    login_manager.user_loader(load_user_from_session)
+    login_manager.user_loader(load_user)
     login_manager.request_loader(load_user_from_request)  # bearer tokens, /api/ only
     app.session_interface = TokenRequestsIgnoreTheCookie()
 

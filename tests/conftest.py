@@ -16,6 +16,7 @@ from config import TestingConfig
 from obcms import create_app
 from obcms.auth import services as auth_services
 from obcms.auth.models import ROLES, Organization, User
+from obcms.auth.sessions import start_sign_in
 from obcms.extensions import db
 from tests.databases import backend, create_database, drop_database
 
@@ -117,8 +118,11 @@ def organizations(db_session):
 
 
 def sign_in(client, user):
-    """Put the user in the client's session the way Flask-Login does (with session protection's id)."""
+    """Sign the user in for this client the way the sign-in page does (a SignIn row, the session as
+    Flask-Login writes it, with session protection's id)."""
     from flask_login.utils import _create_identifier
+
+    start_sign_in(user, "test client", "127.0.0.1")
 
     app = client.application
     with app.test_request_context(environ_base={"REMOTE_ADDR": "127.0.0.1"},

@@ -18,7 +18,9 @@ OUT_OF_SCOPE = [("moa_staff", "other"), ("viewer", "other"), ("other_moa_staff",
 WRITE_FORMS = {"ppas.create", "ppas.edit", "ppa_tracking.preview", "workitems.new_child", "workitems.edit",
                "workitems.move", "workitems.move_targets", "workitems.move_positions", "workitems.confirm_delete",
                "budget.distribute", "budget.confirm_restore"}
-OWN_ONLY = {"notifications.read", "notifications.read_all"}  # everyone marks their own notifications
+# Everyone marks their own notifications and signs their own browsers out.
+OWN_ONLY = {"notifications.read", "notifications.read_all", "auth.end_sign_in", "auth.sign_out_others",
+            "auth.sign_out_everywhere"}
 
 
 def portfolio_ids(world, whose):

@@ -13,6 +13,7 @@ import pytest
 import sqlalchemy as sa
 
 from obcms.audit.models import AuditEntry
+from obcms.auth.sessions import start_sign_in
 from obcms.budget import services as budget_services
 from obcms.budget.models import Distribution
 from obcms.extensions import db
@@ -38,12 +39,14 @@ class Portfolio:
     leaf: WorkItem
     distribution: Distribution
     job_run: JobRun | None = None
+    sign_in_id: int = 0       # a sign-in of this organization's MOA staff (the account page's routes)
 
     def ids(self, notification=None):
         """The ids route parameters are built from."""
         return {"ppa_id": self.ppa.id, "item_id": self.leaf.id, "node_id": self.root.id,
                 "distribution_id": self.distribution.id, "run_id": self.job_run.id if self.job_run else 0,
-                "notification_id": notification.id if notification else 0, "object_id": self.ppa.id}
+                "notification_id": notification.id if notification else 0, "object_id": self.ppa.id,
+                "sign_in_id": self.sign_in_id}
 
 
 @dataclass
@@ -56,10 +59,11 @@ class World:
     notifications: dict       # username → one of their notifications
     job_run: JobRun
     audit_entry: AuditEntry
+    sign_in_id: int = 0
 
     def ids(self):
         """The ids route parameters are built from (this organization's, MSSD)."""
-        mine = Portfolio(self.ppa, self.root, self.leaf, self.distribution, self.job_run)
+        mine = Portfolio(self.ppa, self.root, self.leaf, self.distribution, self.job_run, self.sign_in_id)
         return mine.ids(self.notifications["moa_staff"])
 
 
@@ -87,6 +91,7 @@ def build_world(users, organizations, title="Livelihood kits", comment="Please r
     staff = users["oobc_staff"]
     mine = build_portfolio(organizations["MSSD"], staff, title, comment)
     other = build_portfolio(organizations["MOH"], staff, "Rural health units")
+    other.sign_in_id = start_sign_in(users["other_moa_staff"], "another browser").id
     fire(mine.ppa, "submit", users["moa_staff"], comment=comment)
     fire(other.ppa, "submit", users["other_moa_staff"])
     for user in users.values():
@@ -101,7 +106,8 @@ def build_world(users, organizations, title="Livelihood kits", comment="Please r
     audit_entry = db.session.scalars(sa.select(AuditEntry).where(AuditEntry.object_type == "ppa")
                                      .order_by(AuditEntry.id).limit(1)).one()
     return World(ppa=mine.ppa, root=mine.root, leaf=mine.leaf, distribution=mine.distribution, other=other,
-                 notifications=notifications, job_run=job_run, audit_entry=audit_entry)
+                 notifications=notifications, job_run=job_run, audit_entry=audit_entry,
+                 sign_in_id=start_sign_in(users["moa_staff"], "another browser").id)
 
 
 def users_by_id(users):

@@ -70,8 +70,15 @@ class User(Audited, UserMixin, TimestampMixin, db.Model):
 
     __mapper_args__ = {"version_id_col": version}
 
+    # The sign-in this user object was loaded through (obcms.auth.sessions); its cookies carry get_id().
+    sign_in_key = None
+
     def get_id(self):
-        return f"{self.id}:{self.session_token}"
+        """'<user id>:<session token>:<sign-in id>:<secret>' — the browser's sign-in (ended at sign-out) and the
+        user's session token (changed by a password reset, a deactivation or "sign out everywhere")."""
+        if self.sign_in_key is None:  # not signed in through obcms.auth.sessions: a value no cookie may carry
+            return f"{self.id}:{self.session_token}"
+        return f"{self.id}:{self.session_token}:{self.sign_in_key}"
 
     @property
     def display_name(self):
@@ -83,3 +90,19 @@ class User(Audited, UserMixin, TimestampMixin, db.Model):
 
     def __str__(self):
         return self.username
+
+
+class SignIn(db.Model):
+    """One signed-in browser of a user: its session and remember cookies name this row, so signing out ends it
+    server-side (an old cookie replayed finds it ended), and the account page lists and ends the others."""
+
+    __tablename__ = "sign_ins"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    user_id: Mapped[int] = mapped_column(sa.ForeignKey("users.id", ondelete="CASCADE"), nullable=False, index=True)
+    secret_hash: Mapped[str] = mapped_column(sa.String(64), nullable=False)  # SHA-256 of the cookie's secret
+    created_at: Mapped[object] = mapped_column(UTCDateTime(), nullable=False, default=utcnow)
+    last_seen_at: Mapped[object] = mapped_column(UTCDateTime(), nullable=False, default=utcnow)
+    ended_at: Mapped[object | None] = mapped_column(UTCDateTime())
+    user_agent: Mapped[str] = mapped_column(sa.String(200), nullable=False, default="")
+    ip: Mapped[str] = mapped_column(sa.String(64), nullable=False, default="")

@@ -13,6 +13,7 @@ from ..errors import ValidationFailed
 from ..extensions import db
 from .models import ORGANIZATION_KINDS, ORGANIZATION_SCOPED_ROLES, ROLES, Organization, User
 from .passwords import MIN_PASSWORD_LENGTH, hash_password, needs_rehash, verify_password
+from .sessions import sign_out_everywhere
 
 EMAIL_RE = re.compile(r"^[^@\s]+@[^@\s]+\.[^@\s]+$")
 USERNAME_RE = re.compile(r"^[A-Za-z0-9_.-]{3,80}$")
@@ -150,7 +151,7 @@ def update_user(user, *, email, full_name, role, organization, is_active):
     if errors:
         raise ValidationFailed("The user could not be saved.", errors=errors)
     if user.is_active and not is_active:
-        user.session_token = secrets.token_hex(16)
+        sign_out_everywhere(user)
     user.email, user.full_name, user.role, user.organization, user.is_active = (
         email, full_name, role, organization, is_active)
     db.session.flush()
@@ -172,8 +173,7 @@ def set_password(user, password):
     """Set a new password and sign the user out everywhere."""
     validate_password(password)
     user.password_hash = hash_password(password)
-    user.session_token = secrets.token_hex(16)
-    db.session.flush()
+    sign_out_everywhere(user)
     return user
 
 
@@ -197,17 +197,4 @@ def authenticate(login, password):
     if needs_rehash(user.password_hash):
         user.password_hash = hash_password(password)
     user.last_login_at = utcnow()
-    return user
-
-
-def load_user_from_session(session_id):
-    """Flask-Login loader: '<id>:<session token>' so a reset or deactivation ends all sessions."""
-    try:
-        raw_id, token = session_id.split(":", 1)
-        user_id = int(raw_id)
-    except (ValueError, AttributeError):
-        return None
-    user = db.session.get(User, user_id)
-    if user is None or not user.is_active or not secrets.compare_digest(user.session_token, token):
-        return None
     return user

@@ -1,12 +1,13 @@
 from urllib.parse import urlsplit
 
-from flask import Blueprint, current_app, flash, redirect, render_template, request, url_for
+from flask import Blueprint, abort, current_app, flash, redirect, render_template, request, session, url_for
 from flask_limiter.util import get_remote_address
 from flask_login import current_user, login_required, login_user, logout_user
 
+from ..audit.context import client_ip
 from ..extensions import limiter
 from ..transaction import writes
-from . import services
+from . import services, sessions
 from .forms import LoginForm
 
 bp = Blueprint("auth", __name__)
@@ -44,7 +45,9 @@ def login():
     if form.validate_on_submit():
         user = services.authenticate(form.login.data, form.password.data)
         if user is not None:
+            sessions.start_sign_in(user, request.headers.get("User-Agent", ""), client_ip())
             login_user(user, remember=form.remember.data)
+            session.pop("csrf_token", None)  # a new CSRF token for the signed-in session
             return redirect(_safe_next(request.args.get("next")) or url_for("home.index"))
         form.form_errors.append("Those sign-in details are not right. Check them and try again.")
         status = 401
@@ -55,7 +58,50 @@ def login():
 
 @bp.route("/logout", methods=["POST"])
 @login_required
+@writes
 def logout():
+    """Ends this browser's sign-in on the server too: its old session or remember cookie, replayed, signs
+    nobody in."""
+    sessions.end_current_sign_in(current_user)
     logout_user()
     flash("You are signed out.", "success")
+    return redirect(url_for("auth.login"))
+
+
+@bp.get("/account")
+@login_required
+def account():
+    """Who is signed in where: this browser and the others, each of which can be signed out."""
+    return render_template("auth/account.html", sign_ins=sessions.active_sign_ins(current_user),
+                           current_id=current_user.sign_in_id)
+
+
+@bp.post("/account/sign-ins/<int:sign_in_id>/end")
+@login_required
+@writes
+def end_sign_in(sign_in_id):
+    if sign_in_id == current_user.sign_in_id:
+        return logout()
+    if not sessions.end_sign_in(current_user, sign_in_id):
+        abort(404, description="That sign-in has ended already, or is not yours.")
+    flash("That browser is signed out.", "success")
+    return redirect(url_for("auth.account"))
+
+
+@bp.post("/account/sign-out-others")
+@login_required
+@writes
+def sign_out_others():
+    sessions.end_other_sign_ins(current_user)
+    flash("Every other browser is signed out.", "success")
+    return redirect(url_for("auth.account"))
+
+
+@bp.post("/account/sign-out-everywhere")
+@login_required
+@writes
+def sign_out_everywhere():
+    sessions.sign_out_everywhere(current_user)
+    logout_user()
+    flash("You are signed out everywhere, this browser too.", "success")
     return redirect(url_for("auth.login"))

@@ -19,6 +19,9 @@ import traceback
 import pytest
 import sqlalchemy as sa
 
+from obcms.auth.sessions import start_sign_in
+from obcms.extensions import db
+
 WORKERS = 4
 SECONDS = 3.0
 HTTP_WRITERS = 8
@@ -294,9 +297,13 @@ def _http_worker(url, role, root_ids, user_key, seed, ready, results):
 def test_writers_and_readers_over_http_get_no_500_and_keep_trees_intact():
     with _committed_database() as (app, url):
         root_ids, users = _two_trees(["writer", "reader"], branches=6)
-        arguments = [(url, "writer", root_ids, users["writer"].get_id(), seed) for seed in range(HTTP_WRITERS)]
-        arguments += [(url, "reader", root_ids, users["reader"].get_id(), 100 + seed)
-                      for seed in range(HTTP_READERS)]
+        keys = {}
+        for name in ("writer", "reader"):  # one sign-in each, its cookie shared by that role's processes
+            start_sign_in(users[name], "concurrency test")
+            keys[name] = users[name].get_id()
+        db.session.commit()
+        arguments = [(url, "writer", root_ids, keys["writer"], seed) for seed in range(HTTP_WRITERS)]
+        arguments += [(url, "reader", root_ids, keys["reader"], 100 + seed) for seed in range(HTTP_READERS)]
         counts = _run_together(_http_worker, arguments, timeout=HTTP_SECONDS + 120)
         statuses = sum((c["statuses"] for c in counts), collections.Counter())
         print("\nHTTP statuses:", dict(sorted(statuses.items())))

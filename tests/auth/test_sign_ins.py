@@ -1,0 +1,68 @@
+"""Signing out ends the session on the server: the old session or remember cookie, replayed, signs nobody in.
+The account page lists where the user is signed in and signs out one browser, the others, or all."""
+import re
+
+from obcms.auth.models import SignIn
+from obcms.extensions import db
+from tests.conftest import TEST_PASSWORD
+
+from .test_login import post_login
+
+
+def cookies(client):
+    return {cookie.key: cookie.value for cookie in client._cookies.values()}
+
+
+def replay(app, jar, *names):
+    """A new client carrying only the named cookies of an earlier one."""
+    client = app.test_client()
+    for name in names:
+        client.set_cookie(name, jar[name])
+    return client
+
+
+def csrf(client):
+    return re.search(r'"X-CSRFToken": "([^"]+)"', client.get("/").get_data(as_text=True)).group(1)
+
+
+def test_cookies_replayed_after_sign_out_sign_nobody_in(app, client, users):
+    post_login(client, "oobc_staff", TEST_PASSWORD, remember=True)
+    jar = cookies(client)
+    assert {"session", "remember_token"} <= set(jar)
+    assert replay(app, jar, "session").get("/").status_code == 200  # each cookie works on its own …
+    assert replay(app, jar, "remember_token").get("/").status_code == 200
+    assert client.post("/logout", data={"csrf_token": csrf(client)}).status_code == 302
+    assert replay(app, jar, "session").get("/").status_code == 302  # … and neither after signing out
+    assert replay(app, jar, "remember_token").get("/").status_code == 302
+    assert replay(app, jar, "session", "remember_token").get("/").status_code == 302
+
+
+def test_the_csrf_token_changes_at_sign_in(app, users):
+    client = app.test_client()
+    client.get("/login")
+    before = re.search(r'name="csrf_token" type="hidden" value="([^"]+)"',
+                       client.get("/login").get_data(as_text=True)).group(1)
+    post_login(client, "oobc_staff", TEST_PASSWORD)
+    assert csrf(client) != before
+
+
+def test_the_account_page_signs_out_another_browser_or_all(app, users):
+    laptop, phone, tablet = app.test_client(), app.test_client(), app.test_client()
+    for browser in (laptop, phone, tablet):
+        post_login(browser, "oobc_staff", TEST_PASSWORD)
+    page = laptop.get("/account").get_data(as_text=True)
+    assert page.count("Sign out that browser") == 2 and "(this browser)" in page
+    phone_sign_in = db.session.scalars(db.select(SignIn).where(SignIn.user_id == users["oobc_staff"].id)
+                                       .order_by(SignIn.id)).all()[-2]
+    response = laptop.post(f"/account/sign-ins/{phone_sign_in.id}/end", data={"csrf_token": csrf(laptop)})
+    assert response.status_code == 302
+    assert phone.get("/").status_code == 302 and tablet.get("/").status_code == 200
+    assert laptop.post(f"/account/sign-ins/{phone_sign_in.id}/end",
+                       data={"csrf_token": csrf(laptop)}).status_code == 404  # ended already
+    other = app.test_client()
+    post_login(other, "viewer", TEST_PASSWORD)
+    assert other.post(f"/account/sign-ins/{phone_sign_in.id + 1}/end",
+                      data={"csrf_token": csrf(other)}).status_code == 404  # not theirs
+    laptop.post("/account/sign-out-everywhere", data={"csrf_token": csrf(laptop)})
+    assert laptop.get("/").status_code == 302 and tablet.get("/").status_code == 302
+    assert other.get("/").status_code == 200
