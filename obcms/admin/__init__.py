@@ -192,8 +192,8 @@ class UserAdmin(ServiceModelView):
         users = db.session.query(User).filter(User.id.in_(_ids(ids))).all()
         issued = [(user.username, services.reset_password(user)) for user in users]
         db.session.commit()
-        for username, password in issued:
-            flash(f"New password for {username}: {password} (shown once; hand it over securely)", "success")
+        # On this response only: a flash message would travel in the session cookie.
+        return self.render("admin/passwords_issued.html", issued=issued)
 
     @action("deactivate", "Deactivate", "Deactivate the selected users? They are signed out everywhere.")
     def action_deactivate(self, ids):

@@ -163,10 +163,13 @@ def test_edit_with_a_new_password_sets_it(admin, users):
 def test_reset_password_action_shows_a_new_password_once(admin, users, client_as):
     victim = client_as("moa_staff")
     assert victim.get("/").status_code == 200
-    response = admin.post_form("/admin/user/action/", {"action": "reset_password", "rowid": users["moa_staff"].id},
-                               follow_redirects=True)
+    response = admin.post_form("/admin/user/action/", {"action": "reset_password", "rowid": users["moa_staff"].id})
+    assert response.status_code == 200  # shown on this response, not flashed through the session cookie
     page = response.get_data(as_text=True)
     password = re.search(r"New password for moa_staff: (\S+) \(shown once", page).group(1)
+    with admin.session_transaction() as session:
+        assert password not in str(dict(session))  # the session cookie is signed, not encrypted
+    assert password not in admin.get("/admin/user/").get_data(as_text=True)  # not again
     db.session.expire_all()
     assert services.authenticate("moa_staff", password) is not None
     assert victim.get("/").status_code == 302  # signed out everywhere
