@@ -16,7 +16,7 @@ from .audit.context import acting_as
 from .auth import services
 from .auth.models import Organization
 from .demo import demo_is_loaded, seed_demo
-from .errors import ValidationFailed
+from .errors import Unavailable, ValidationFailed
 from .extensions import db
 from .jobqueue import JOBS, JobRun, enqueue
 from .jobqueue.queue import redis_connection, rq_queue
@@ -85,7 +85,11 @@ def jobs_enqueue(name, args):
     for item in args:
         key, _, value = item.partition("=")
         arguments[key] = value
-    run = enqueue(name, **arguments)
+    try:
+        run = enqueue(name, **arguments)
+    except Unavailable as error:  # one line for cron's mail, a non-zero exit, no JobRun left behind
+        db.session.rollback()
+        raise click.ClickException(error.detail) from None
     db.session.commit()
     db.session.refresh(run)
     click.echo(f"JobRun #{run.id} {name}: {run.status}")

@@ -81,6 +81,14 @@ class NotFound(DomainError):
     title = "Not found"
 
 
+class Unavailable(DomainError):
+    """A service obcms depends on (the job queue) cannot be reached: nothing was done; try again later."""
+
+    status = 503
+    code = "unavailable"
+    title = "Temporarily unavailable"
+
+
 def wants_json():
     if request.path.startswith("/api/"):
         return True

@@ -9,14 +9,16 @@ import traceback
 
 import sqlalchemy as sa
 from flask import current_app
+from redis.exceptions import RedisError
 from rq import Retry, get_current_job
 
 from ..audit.context import acting_as
 from ..db_types import utcnow
+from ..errors import Unavailable
 from ..extensions import db
 from ..transaction import after_commit
 from .models import JobRun
-from .queue import rq_queue
+from .queue import redis_connection, rq_queue
 from .registry import JOBS
 
 log = logging.getLogger(__name__)
@@ -31,10 +33,22 @@ _worker_app = None
 _worker_pid = None
 
 
+QUEUE_UNAVAILABLE = "The job queue is unavailable; nothing was started. Try again in a few minutes."
+
+
 def enqueue(name, requested_by=None, **arguments):
-    """Record a JobRun and start it once the current transaction commits. Returns the JobRun."""
+    """Record a JobRun and start it once the current transaction commits. Returns the JobRun.
+
+    With REDIS_URL, Redis is asked first: when it cannot be reached, Unavailable (503) — the caller's unit
+    of work rolls back, so no JobRun is left queued that nothing would ever run."""
     if name not in JOBS:
         raise KeyError(f"unknown job {name!r}; known: {', '.join(sorted(JOBS))}")
+    if current_app.config.get("REDIS_URL"):
+        try:
+            redis_connection().ping()
+        except RedisError as error:
+            log.warning("job %s not started: the queue is unreachable (%s)", name, error)
+            raise Unavailable(QUEUE_UNAVAILABLE) from None
     run = JobRun(name=name, arguments=arguments, status="queued",
                  requested_by_id=getattr(requested_by, "id", None),
                  requested_by_label=getattr(requested_by, "username", None) or "system")
@@ -50,10 +64,16 @@ def _dispatch(app, run_id):
     if app.config.get("REDIS_URL"):
         with app.app_context():
             retries = app.config.get("JOB_MAX_RETRIES", 3)
-            # The queue name is in the id: several installations (or test runs) may share one Redis.
-            rq_queue().enqueue(RQ_ENTRY_POINT, run_id, job_id=f"{app.config['RQ_QUEUE']}-jobrun-{run_id}",
-                               retry=Retry(max=retries, interval=RETRY_INTERVALS[:retries]) if retries else None,
-                               result_ttl=3600, failure_ttl=7 * 24 * 3600)
+            try:
+                # The queue name is in the id: several installations (or test runs) may share one Redis.
+                rq_queue().enqueue(RQ_ENTRY_POINT, run_id, job_id=f"{app.config['RQ_QUEUE']}-jobrun-{run_id}",
+                                   retry=Retry(max=retries, interval=RETRY_INTERVALS[:retries]) if retries else None,
+                                   result_ttl=3600, failure_ttl=7 * 24 * 3600)
+            except RedisError as error:  # Redis went away after the check: the run says so, never stays queued
+                log.warning("job run %s not started: the queue is unreachable (%s)", run_id, error)
+                db.session.execute(sa.update(JobRun).where(JobRun.id == run_id, JobRun.status == "queued")
+                                   .values(status="failed", finished_at=utcnow(), error=QUEUE_UNAVAILABLE))
+                db.session.commit()
         return
     # Inline: a fresh app context gives the job its own session and transaction.
     with app.app_context():

@@ -11,6 +11,7 @@ import sqlalchemy as sa
 
 from config import TestingConfig
 from obcms import create_app
+from obcms.errors import Unavailable
 from obcms.extensions import db
 from obcms.jobqueue import JOBS, JobRun, enqueue, runner
 from obcms.jobqueue.queue import redis_connection, rq_queue
@@ -209,3 +210,34 @@ def test_a_real_rq_worker_runs_the_job(worker):
             db.session.remove()
             db.engine.dispose()
         drop_database(url)
+
+
+# With Redis down ----------------------------------------------------------------------------------------
+DEAD_REDIS = "redis://127.0.0.1:1/0"  # nothing listens there: connections are refused at once
+
+
+def test_with_redis_down_enqueue_is_refused_and_leaves_no_job_run(app, monkeypatch, spy_job):
+    monkeypatch.setitem(app.config, "REDIS_URL", DEAD_REDIS)
+    with pytest.raises(Unavailable, match="The job queue is unavailable; nothing was started"):
+        enqueue("spy", item=1)
+    db.session.rollback()
+    assert job_runs() == [] and spy_job.calls == []
+
+
+def test_with_redis_down_cron_prints_one_line_and_exits_non_zero(app, monkeypatch):
+    monkeypatch.setitem(app.config, "REDIS_URL", DEAD_REDIS)
+    result = app.test_cli_runner().invoke(args=["obcms", "jobs", "enqueue", "ping"])
+    assert result.exit_code == 1
+    assert result.output.strip().splitlines() == [
+        "Error: The job queue is unavailable; nothing was started. Try again in a few minutes."]
+    assert job_runs() == []
+
+
+def test_a_run_whose_queue_went_away_after_the_check_is_failed_not_left_queued(app, monkeypatch, spy_job):
+    run = JobRun(name="spy", arguments={"item": 1}, status="queued", requested_by_label="system")
+    db.session.add(run)  # committed while Redis answered …
+    db.session.commit()
+    monkeypatch.setitem(app.config, "REDIS_URL", DEAD_REDIS)  # … then gone when the run is dispatched
+    runner._dispatch(app, run.id)
+    failed = job_runs()[-1]
+    assert (failed.status, failed.error) == ("failed", runner.QUEUE_UNAVAILABLE) and spy_job.calls == []

@@ -166,3 +166,12 @@ def test_sync_is_refused_while_tracking_is_off(make_ppa, users, client_as, csrf_
     response = client.post(f"/ppas/{ppa.id}/tracking/sync", headers=HX, data={"csrf_token": csrf_token(client)})
     assert response.status_code == 422 and "not enabled" in response.get_data(as_text=True)
     assert db.session.scalar(sa.select(sa.func.count()).select_from(JobRun)) == 0
+
+
+def test_sync_now_with_redis_down_says_so_and_starts_nothing(tracked_ppa, client_as, csrf_token, app, monkeypatch):
+    monkeypatch.setitem(app.config, "REDIS_URL", "redis://127.0.0.1:1/0")
+    client = client_as("moa_staff")
+    response = client.post(f"/ppas/{tracked_ppa.id}/tracking/sync", headers=HX, data={"csrf_token": csrf_token(client)})
+    assert response.status_code == 503
+    assert "The job queue is unavailable; nothing was started" in response.get_data(as_text=True)
+    assert db.session.scalars(sa.select(JobRun).where(JobRun.name == "sync_ppa_progress")).all() == []
