@@ -109,6 +109,8 @@ def run_migrations_online():
             # Batch mode rebuilds tables (copy, drop, rename); with foreign keys on, dropping the old table
             # would cascade into the rows that reference it. Off for the migration, checked after it.
             connection.connection.driver_connection.execute("PRAGMA foreign_keys=OFF")
+        else:  # a migration (an index on a big table) may run longer than a page's statement timeout
+            connection.connection.driver_connection.execute("SET statement_timeout = 0")
         context.configure(
             connection=connection,
             target_metadata=get_metadata(),

@@ -25,6 +25,10 @@ def engine_options(config):
     if str(config.get("SQLALCHEMY_DATABASE_URI", "")).startswith("postgresql"):
         connect_args = dict(options.get("connect_args") or {})
         connect_args.setdefault("connect_timeout", config.get("DATABASE_CONNECT_TIMEOUT", 5))
+        # A statement that runs longer than this is cancelled by the server (a 503 page, not a worker held).
+        timeout_ms = int(config.get("DATABASE_STATEMENT_TIMEOUT_MS", 30000))
+        if timeout_ms:
+            connect_args.setdefault("options", f"-c statement_timeout={timeout_ms}")
         options["connect_args"] = connect_args
     return options
 

@@ -6,12 +6,13 @@ import logging
 import re
 import uuid
 
+import sqlalchemy as sa
 from flask import g, jsonify, render_template, request
 from flask_wtf.csrf import CSRFError
 from sqlalchemy.orm.exc import ObjectDeletedError, StaleDataError
 from werkzeug.exceptions import HTTPException
 
-from .extensions import db
+from .extensions import db, login_manager
 
 log = logging.getLogger(__name__)
 
@@ -123,9 +124,28 @@ def render_error(status, code, title, detail, problem=None):
     if status == 409 and context["problem"].get("current_version") is not None and request.form:
         return _render_conflict(context)
     if request.headers.get("HX-Request"):
-        response = render_template("errors/_error.html", **context), status
+        response = _render_without_the_database_if_need_be("errors/_error.html", context), status
         return response[0], status, {"HX-Retarget": "#errors", "HX-Reswap": "innerHTML"}
-    return render_template("errors/page.html", **context), status
+    return _render_without_the_database_if_need_be("errors/page.html", context), status
+
+
+def _forget_the_user():
+    """Draw what follows for an anonymous visitor: loading the signed-in user needs the database."""
+    try:
+        db.session.rollback()
+    except sa.exc.SQLAlchemyError:
+        db.session.invalidate()
+    g._login_user = login_manager.anonymous_user()
+
+
+def _render_without_the_database_if_need_be(template, context):
+    """An error page drawn while the database is away (its header asks for the signed-in user): drawn again
+    for an anonymous visitor rather than failing into a bare 500."""
+    try:
+        return render_template(template, **context)
+    except sa.exc.SQLAlchemyError:
+        _forget_the_user()
+        return render_template(template, **context)
 
 
 def conflict_context(problem, resubmit, htmx_target=None):
@@ -162,6 +182,23 @@ def register_error_handlers(app):
         conflict = Conflict("Someone saved this record while you were saving it. Reload it and apply your "
                             "change again.")
         return render_error(conflict.status, conflict.code, conflict.title, conflict.detail, conflict.problem())
+
+    @app.errorhandler(sa.exc.OperationalError)
+    @app.errorhandler(sa.exc.InterfaceError)
+    def handle_database_trouble(error):
+        """The database cannot be reached, cancelled a statement that ran too long, or chose this request as a
+        deadlock's victim again and again: a 503 saying so (nothing was saved), rendered without touching the
+        database (the page is drawn for an anonymous visitor), never a bare 500."""
+        _forget_the_user()
+        sqlstate = getattr(error.orig, "sqlstate", None)
+        if sqlstate in ("40P01", "40001"):
+            detail = "obcms was too busy to save this just now. Nothing was saved; please try again."
+        elif sqlstate == "57014":
+            detail = "That took too long and was stopped. Nothing was saved; please try again in a minute."
+        else:
+            detail = "obcms cannot reach its database just now. Nothing was saved; please try again in a minute."
+        log.warning("database trouble (request %s): %s", request_id(), str(error.orig or error)[:200])
+        return render_error(503, "database_unavailable", "The database is unavailable", detail)
 
     @app.errorhandler(ObjectDeletedError)
     def handle_deleted_meanwhile(error):
