@@ -15,6 +15,7 @@ import sqlalchemy as sa
 
 from ..auth.models import Organization
 from ..auth.permissions import require
+from ..columns import DATE_RANGE_MESSAGE, date_in_range
 from ..errors import ValidationFailed
 from ..extensions import db
 from ..ids import MAX_ID
@@ -274,13 +275,16 @@ def _money(value, field, errors, allow_negative=False):
 def _date(value, field, errors):
     if value in (None, ""):
         return None
-    if isinstance(value, date):
-        return value
-    try:
-        return date.fromisoformat(str(value).strip())
-    except ValueError:
-        errors.add(field, "Enter a date as YYYY-MM-DD.")
+    if not isinstance(value, date):
+        try:
+            value = date.fromisoformat(str(value).strip())
+        except ValueError:
+            errors.add(field, "Enter a date as YYYY-MM-DD.")
+            return None
+    if not date_in_range(value):
+        errors.add(field, DATE_RANGE_MESSAGE)
         return None
+    return value
 
 
 def _milestones(value, errors):

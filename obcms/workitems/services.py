@@ -31,6 +31,7 @@ from sqlalchemy.orm.attributes import set_committed_value
 from ..audit.recording import NEW_ID, change_entries, record_bulk_change
 from ..auth.models import Organization, User
 from ..auth.permissions import EDIT_ALL, load_in_scope, require
+from ..columns import DATE_RANGE_MESSAGE, date_in_range
 from ..errors import ValidationFailed
 from ..extensions import db
 from ..money import NEGATIVE, TOO_LARGE, TOO_MANY_DECIMALS, AmountError, parse_amount
@@ -125,6 +126,8 @@ def clean(fields, work_type):
     for name, kind in (("start_date", date), ("due_date", date), ("start_time", time), ("end_time", time)):
         if out.get(name) is not None and not isinstance(out[name], kind):
             errors[name] = [f"Not a valid {kind.__name__}."]
+        elif kind is date and out.get(name) is not None and not date_in_range(out[name]):
+            errors[name] = [DATE_RANGE_MESSAGE]
     if out.get("calendar_color") and not COLOR.match(out["calendar_color"]):
         errors["calendar_color"] = ["A colour such as #1f6feb."]
     if errors:
