@@ -184,6 +184,17 @@ def reset_password(user):
     return password
 
 
+def account_key(login):
+    """One key per account for the per-account sign-in limit, whether it is named by username or e-mail (in
+    any case and spacing); a name that is no account keeps its own key. One query."""
+    login = _clean(login).lower()[:254]
+    user_id = None
+    if login and "\x00" not in login:
+        user_id = db.session.scalar(sa.select(User.id).where(
+            sa.or_(sa.func.lower(User.username) == login, User.email == login)))
+    return f"account:{user_id}" if user_id is not None else f"account:?{login}"
+
+
 def authenticate(login, password):
     """The active user with this username or e-mail and password, else None (same cost either way)."""
     login = _clean(login)

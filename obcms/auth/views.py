@@ -1,8 +1,12 @@
+import contextlib
+import time
 from urllib.parse import urlsplit
 
 from flask import Blueprint, abort, current_app, flash, redirect, render_template, request, session, url_for
 from flask_limiter.util import get_remote_address
 from flask_login import current_user, login_required, login_user, logout_user
+from limits import parse
+from werkzeug.exceptions import TooManyRequests
 
 from ..audit.context import client_ip
 from ..extensions import limiter
@@ -11,6 +15,61 @@ from . import services, sessions
 from .forms import LoginForm
 
 bp = Blueprint("auth", __name__)
+
+
+class FailedAttempts:
+    """Failed sign-ins within the limit's window, per key, counted in the rate limiter's own storage (Redis in
+    production, shared by every worker). An unreachable store holds nobody back."""
+
+    def __init__(self, namespace):
+        self.namespace = namespace
+
+    def _limit(self):
+        return parse(current_app.config["LOGIN_RATE_LIMIT"])
+
+    def record(self, key):
+        if limiter.enabled:
+            with contextlib.suppress(Exception):
+                limiter.limiter.hit(self._limit(), self.namespace, key)
+
+    def window(self, key):
+        """(failures left before the limit, seconds until the window resets), or None when unknown."""
+        try:
+            stats = limiter.limiter.get_window_stats(self._limit(), self.namespace, key)
+        except Exception:
+            return None
+        return stats.remaining, max(int(stats.reset_time - time.time()), 1)
+
+
+failed_addresses = FailedAttempts("sign-in-failed-address")
+failed_accounts = FailedAttempts("sign-in-failed-account")
+
+
+class TooManyAttemptsForThisAccount(TooManyRequests):
+    def __init__(self, retry_after, limit):
+        super().__init__("Too many sign-in attempts for this account. Wait a minute and try again.",
+                         retry_after=retry_after)
+        self.limit = limit
+
+    def get_headers(self, environ=None, scope=None):
+        return [*super().get_headers(environ, scope), ("X-RateLimit-Limit", str(self.limit)),
+                ("X-RateLimit-Remaining", "0"), ("X-RateLimit-Reset", str(int(time.time()) + self.retry_after))]
+
+
+def _hold_back_a_guessed_account():
+    """The per-account limit: after LOGIN_RATE_LIMIT failures for one account (by any name, from anywhere),
+    addresses that failed are refused until the window ends; an address with no failure still gets to sign
+    in, so a guesser elsewhere cannot keep the account's owner out."""
+    if not limiter.enabled or request.method != "POST":
+        return
+    account = services.account_key(request.form.get("login"))
+    left = failed_accounts.window(account)
+    if left is None or left[0] > 0:
+        return
+    address = failed_addresses.window(get_remote_address())
+    if address is not None and address[0] >= parse(current_app.config["LOGIN_RATE_LIMIT"]).amount:
+        return  # this address has not failed
+    raise TooManyAttemptsForThisAccount(left[1], parse(current_app.config["LOGIN_RATE_LIMIT"]).amount)
 
 
 def _safe_next(target):
@@ -26,18 +85,17 @@ def _login_limit():
     return current_app.config["LOGIN_RATE_LIMIT"]
 
 
-def _account_attempted():
-    """The account a sign-in attempt names, for the per-account limit (whatever address it comes from)."""
-    return "account:" + (request.form.get("login") or "").strip().lower()[:254]
+def _failed(response):
+    """Only failed attempts count towards the limits: signing in is never held against anyone."""
+    return response.status_code == 401
 
 
 @bp.route("/login", methods=["GET", "POST"])
-@limiter.limit(_login_limit, methods=["POST"], key_func=get_remote_address,
+@limiter.limit(_login_limit, methods=["POST"], key_func=get_remote_address, deduct_when=_failed,
                error_message="Too many sign-in attempts from this address. Wait a minute and try again.")
-@limiter.limit(_login_limit, methods=["POST"], key_func=_account_attempted,
-               error_message="Too many sign-in attempts for this account. Wait a minute and try again.")
 @writes
 def login():
+    _hold_back_a_guessed_account()
     if current_user.is_authenticated:
         return redirect(url_for("home.index"))
     form = LoginForm()
@@ -50,6 +108,8 @@ def login():
             session.pop("csrf_token", None)  # a new CSRF token for the signed-in session
             return redirect(_safe_next(request.args.get("next")) or url_for("home.index"))
         form.form_errors.append("Those sign-in details are not right. Check them and try again.")
+        failed_addresses.record(get_remote_address())
+        failed_accounts.record(services.account_key(form.login.data))
         status = 401
     elif request.method == "POST":
         status = 422

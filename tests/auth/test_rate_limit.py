@@ -41,17 +41,30 @@ def assert_limited(response):
     assert "X-RateLimit-Reset" in response.headers
 
 
-def test_five_attempts_per_account_whatever_the_address(limited, users):
+def test_five_failures_per_account_whatever_the_address_or_spelling(limited, users):
     client = limited.test_client()
     token = login_token(client)
-    for n in range(5):
-        assert attempt(client, token, "moa_staff", address=f"10.0.1.{n}").status_code == 401
-    response = attempt(client, token, "MOA_staff ", address="10.0.1.99")  # the same account, spelled loosely
+    email = users["moa_staff"].email.upper()
+    for n in range(5):  # username and e-mail are one account: one bucket
+        name = "moa_staff" if n % 2 else email
+        assert attempt(client, token, name, address=f"10.0.1.{n}").status_code == 401
+    response = attempt(client, token, "MOA_staff ", address="10.0.1.0")  # from an address that failed
     assert_limited(response)
     html = response.get_data(as_text=True)
     assert "Too many sign-in attempts for this account" in html and "<html" in html
-    assert_limited(attempt(client, token, "moa_staff", TEST_PASSWORD, address="10.0.1.100"))  # even the right one
+    assert_limited(attempt(client, token, email, TEST_PASSWORD, address="10.0.1.1"))  # that address: held back
+    # The owner, from an address that never failed, still signs in: nobody can lock an account out.
+    owner = limited.test_client()
+    assert attempt(owner, login_token(owner), "moa_staff", TEST_PASSWORD, address="10.0.1.100").status_code == 302
     assert attempt(client, token, "viewer", TEST_PASSWORD, address="10.0.1.101").status_code == 302  # others not
+
+
+def test_signing_in_counts_towards_no_limit(limited, users):
+    client = limited.test_client()
+    for _ in range(8):
+        fresh = limited.test_client()
+        assert attempt(fresh, login_token(fresh), "oobc_staff", TEST_PASSWORD, address="10.0.5.1").status_code == 302
+    assert attempt(client, login_token(client), "oobc_staff", WRONG, address="10.0.5.1").status_code == 401
 
 
 def test_five_attempts_per_address_whatever_the_account(limited, users):
