@@ -9,19 +9,10 @@ import pytest
 from obcms.extensions import db
 from obcms.workitems import outline, services, tree
 
+from . import test_views
 from .test_views import HX, edit_data, item, post
 
-
-@pytest.fixture
-def staff(users):
-    return users["moa_staff"]
-
-
-@pytest.fixture
-def road(staff, organizations):
-    from .test_views import build
-
-    return build(staff, organizations["MSSD"])
+staff, road = test_views.staff, test_views.road  # the fixtures: MSSD's staff and their road project
 
 
 def panel_fields(html):
