@@ -6,6 +6,7 @@ import re
 import secrets
 
 import sqlalchemy as sa
+from sqlalchemy.orm.attributes import set_committed_value
 
 from ..columns import check_lengths
 from ..db_types import utcnow
@@ -205,7 +206,12 @@ def authenticate(login, password):
     ok = verify_password(user.password_hash if user else None, password or "")
     if not ok or user is None or not user.is_active:
         return None
+    # Bookkeeping, not an edit: written past the version counter, so that two browsers signing in to one
+    # account at once, or an admin's open edit form of this user, never meet a conflict because of it.
+    values = {"last_login_at": utcnow()}
     if needs_rehash(user.password_hash):
-        user.password_hash = hash_password(password)
-    user.last_login_at = utcnow()
+        values["password_hash"] = hash_password(password)
+    db.session.execute(sa.update(User.__table__).where(User.__table__.c.id == user.id).values(**values))
+    for name, value in values.items():
+        set_committed_value(user, name, value)
     return user

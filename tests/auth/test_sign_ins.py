@@ -66,3 +66,15 @@ def test_the_account_page_signs_out_another_browser_or_all(app, users):
     laptop.post("/account/sign-out-everywhere", data={"csrf_token": csrf(laptop)})
     assert laptop.get("/").status_code == 302 and tablet.get("/").status_code == 302
     assert other.get("/").status_code == 200
+
+
+def test_signing_in_leaves_the_account_version_alone(app, users):
+    """Two browsers signing in to one account at once (or an admin's open edit form of that user) must not
+    meet a conflict: the sign-in time is bookkeeping, written past the version counter."""
+    user = users["oobc_staff"]
+    version = user.version
+    first, second = app.test_client(), app.test_client()
+    for browser in (first, second):
+        assert post_login(browser, "oobc_staff", TEST_PASSWORD).status_code == 302
+    db.session.expire_all()
+    assert user.version == version and user.last_login_at is not None
