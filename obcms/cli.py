@@ -7,7 +7,6 @@ import click
 import sqlalchemy as sa
 from flask import current_app
 from flask.cli import AppGroup
-from rq import Worker
 
 from jobs.schedule import crontab_lines
 
@@ -19,8 +18,8 @@ from .demo import demo_is_loaded, seed_demo
 from .errors import Unavailable, ValidationFailed
 from .extensions import db
 from .jobqueue import JOBS, JobRun, enqueue
-from .jobqueue.queue import redis_connection, rq_queue
 from .jobqueue.runner import use_app_for_workers
+from .jobqueue.worker import run_worker
 from .workitems.cli import tree_cli
 
 obcms_cli = AppGroup("obcms", help="obcms administration commands.")
@@ -130,9 +129,7 @@ def worker(burst):
     if not current_app.config.get("REDIS_URL"):
         raise click.ClickException("REDIS_URL is not set: without it jobs run inline and need no worker.")
     use_app_for_workers(current_app._get_current_object())
-    connection = redis_connection()
-    # The scheduler runs the delayed retries of transient failures (obcms.jobqueue.runner.RETRY_INTERVALS).
-    Worker([rq_queue(connection)], connection=connection).work(burst=burst, with_scheduler=True)
+    run_worker(burst=burst)
 
 
 def register_cli(app):
