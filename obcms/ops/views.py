@@ -12,8 +12,9 @@ def database_status():
         db.session.execute(sa.text("SELECT 1"))
         db.session.rollback()
         return "ok"
-    except Exception:  # any failure to reach the database is "error"; the probe itself must not fail
-        current_app.logger.warning("health: database unreachable", exc_info=True)
+    except Exception as error:  # any failure to reach the database is "error"; the probe itself must not fail
+        # One line, not a traceback: a probe polled every few seconds during an outage must not flood the log.
+        current_app.logger.warning("health: database unreachable: %s", str(error).partition("\n")[0][:200])
         db.session.rollback()
         return "error"
 
@@ -25,8 +26,8 @@ def redis_status():
     try:
         redis_connection().ping()
         return "ok"
-    except Exception:
-        current_app.logger.warning("health: redis unreachable", exc_info=True)
+    except Exception as error:
+        current_app.logger.warning("health: redis unreachable: %s", str(error)[:200])
         return "error"
 
 
