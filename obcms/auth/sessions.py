@@ -8,6 +8,7 @@
 
 A password reset or a deactivation changes the user's session token, which every cookie carries too.
 """
+import functools
 import hashlib
 import secrets
 from datetime import timedelta
@@ -39,6 +40,14 @@ def start_sign_in(user, user_agent="", ip=""):
     return row
 
 
+@functools.cache
+def _sign_in_stmt():
+    """The user and the sign-in named by the cookie. Built once: it runs on every request."""
+    return (sa.select(User, SignIn.secret_hash, SignIn.ended_at, SignIn.last_seen_at)
+            .join(SignIn, sa.and_(SignIn.user_id == User.id, SignIn.id == sa.bindparam("sign_in_id")))
+            .where(User.id == sa.bindparam("user_id")))
+
+
 def load_user(cookie_id):
     """Flask-Login's loader: the active user of a live sign-in named by '<user>:<token>:<sign-in>:<secret>',
     else None (ended, another token, unknown, or a malformed value). One query; last_seen_at now and then."""
@@ -48,10 +57,7 @@ def load_user(cookie_id):
     user_id, token, sign_in_id, secret = parse_id(parts[0]), parts[1], parse_id(parts[2]), parts[3]
     if not user_id or not sign_in_id:
         return None
-    row = db.session.execute(
-        sa.select(User, SignIn.secret_hash, SignIn.ended_at, SignIn.last_seen_at)
-        .join(SignIn, sa.and_(SignIn.user_id == User.id, SignIn.id == sign_in_id))
-        .where(User.id == user_id)).first()
+    row = db.session.execute(_sign_in_stmt(), {"user_id": user_id, "sign_in_id": sign_in_id}).first()
     if row is None or row.ended_at is not None or not row.User.is_active:
         return None
     user = row.User

@@ -171,12 +171,16 @@ def attach_assignees(rows, session=None):
     by_id = {row.id: row for row in rows}
     if not by_id:
         return rows
-    a = work_item_assignees.c
-    stmt = (sa.select(a.work_item_id, User).join(User, User.id == a.user_id)
-            .where(a.work_item_id.in_(sorted(by_id))).order_by(a.work_item_id, User.id))
-    for work_item_id, user in session.execute(stmt):
+    for work_item_id, user in session.execute(_assignees_statement(), {"_items": sorted(by_id)}):
         by_id[work_item_id].assignees.append(user)
     return rows
+
+
+@cache
+def _assignees_statement():
+    a = work_item_assignees.c
+    return (sa.select(a.work_item_id, User).join(User, User.id == a.user_id)
+            .where(a.work_item_id.in_(sa.bindparam("_items", expanding=True))).order_by(a.work_item_id, User.id))
 
 
 def assignable_users(organization_id, session=None):

@@ -131,14 +131,23 @@ def children_rows(parent_ids, columns, tree_id=None, with_node=None, session=Non
     """The children of several parents as rows of `columns` (add size_column() for their subtree sizes), in
     tree order — and the node `with_node` itself first when given. `tree_id` narrows the scan to one tree.
     ONE query, whatever the number of parents."""
+    stmt = _children_rows_statement(tuple(columns), with_node is not None, tree_id is not None)
+    params = {"_parents": sorted(set(parent_ids)), "_node": id_of(with_node) if with_node is not None else None,
+              "_tree": tree_id}
+    return session_or_default(session).execute(stmt, params).all()
+
+
+@cache
+def _children_rows_statement(columns, with_node, in_tree):
+    """children_rows' statement, built once per shape (it serves every tree page and expansion)."""
     column = work_items.c
-    where = column.parent_id.in_(sorted(set(parent_ids)))
-    if with_node is not None:
-        where = sa.or_(column.id == id_of(with_node), where)
+    where = column.parent_id.in_(sa.bindparam("_parents", expanding=True))
+    if with_node:
+        where = sa.or_(column.id == int_param("_node"), where)
     stmt = sa.select(*columns).where(where).order_by(column.lft)
-    if tree_id is not None:
-        stmt = stmt.where(column.tree_id == tree_id)
-    return session_or_default(session).execute(stmt).all()
+    if in_tree:
+        stmt = stmt.where(column.tree_id == int_param("_tree"))
+    return stmt
 
 
 def subtree_size(node, session=None):
