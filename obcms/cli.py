@@ -7,6 +7,7 @@ import click
 import sqlalchemy as sa
 from flask import current_app
 from flask.cli import AppGroup
+from redis.exceptions import RedisError
 
 from jobs.schedule import crontab_lines
 
@@ -18,7 +19,7 @@ from .demo import demo_is_loaded, seed_demo
 from .errors import Unavailable, ValidationFailed
 from .extensions import db
 from .jobqueue import JOBS, JobRun, enqueue
-from .jobqueue.runner import use_app_for_workers
+from .jobqueue.runner import QUEUE_UNAVAILABLE, recover_lost_runs, use_app_for_workers
 from .jobqueue.worker import run_worker
 from .workitems.cli import tree_cli
 
@@ -110,6 +111,16 @@ def jobs_runs(limit):
     for run in db.session.scalars(sa.select(JobRun).order_by(JobRun.id.desc()).limit(limit)):
         click.echo(f"#{run.id:<6} {run.name:<24} {run.status:<10} attempts={run.attempts} "
                    f"counts={json.dumps(run.counts)} {run.error or ''}")
+
+
+@jobs_cli.command("recover")
+def jobs_recover():
+    """Send again the queued runs Redis lost (the worker also does this every minute)."""
+    try:
+        lost = recover_lost_runs()
+    except RedisError:
+        raise click.ClickException(QUEUE_UNAVAILABLE) from None
+    click.echo(f"{len(lost)} lost run(s) sent again" + (f": {', '.join(map(str, lost))}" if lost else ""))
 
 
 @jobs_cli.command("schedule")

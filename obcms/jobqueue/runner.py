@@ -6,11 +6,14 @@ RQ_ENTRY_POINT (jobs/runner.py) in a worker, which builds or reuses the worker's
 import logging
 import os
 import traceback
+from datetime import timedelta
 
 import sqlalchemy as sa
 from flask import current_app
 from redis.exceptions import RedisError
 from rq import Retry, get_current_job
+from rq.exceptions import NoSuchJobError
+from rq.job import Job, JobStatus
 
 from ..audit.context import acting_as
 from ..db_types import utcnow
@@ -26,6 +29,8 @@ log = logging.getLogger(__name__)
 # Failures worth another try: the database or Redis went away for a moment, a lock timed out.
 TRANSIENT_ERRORS = (sa.exc.OperationalError, sa.exc.InterfaceError, ConnectionError, TimeoutError)
 RETRY_INTERVALS = [5, 30, 120]
+# A run still queued after this long that Redis does not hold is lost (recover_lost_runs sends it again).
+LOST_AFTER = timedelta(seconds=60)
 # What an RQ worker runs, by name (kept stable: runs already queued in Redis name it).
 RQ_ENTRY_POINT = "jobs.runner.execute"
 
@@ -60,15 +65,55 @@ def enqueue(name, requested_by=None, **arguments):
     return run
 
 
+def rq_job_id(run_id):
+    # The queue name is in the id: several installations (or test runs) may share one Redis.
+    return f"{current_app.config['RQ_QUEUE']}-jobrun-{run_id}"
+
+
+def _send(run_id, queue=None):
+    """Put the run on the RQ queue (again: the same RQ job id replaces what Redis held of it)."""
+    retries = current_app.config.get("JOB_MAX_RETRIES", 3)
+    (queue or rq_queue()).enqueue(RQ_ENTRY_POINT, run_id, job_id=rq_job_id(run_id),
+                                  retry=Retry(max=retries, interval=RETRY_INTERVALS[:retries]) if retries else None,
+                                  result_ttl=3600, failure_ttl=7 * 24 * 3600)
+
+
+def recover_lost_runs(grace=LOST_AFTER):
+    """Send again the runs the database says are queued (for longer than `grace`) that Redis no longer
+    holds: lost with a Redis that keeps nothing on disk, or taken off the queue by a worker that died before
+    starting them. The JobRun row is the truth, Redis the transport. Returns the ids sent again."""
+    if not current_app.config.get("REDIS_URL"):
+        return []
+    stale = db.session.scalars(sa.select(JobRun.id).where(JobRun.status == "queued",
+                                                          JobRun.queued_at < utcnow() - grace)
+                               .order_by(JobRun.id)).all()
+    db.session.rollback()
+    if not stale:
+        return []
+    queue = rq_queue()
+    waiting = set(queue.get_job_ids())
+    lost = []
+    for run_id in stale:
+        job_id = rq_job_id(run_id)
+        if job_id in waiting:
+            continue
+        try:
+            status = Job.fetch(job_id, connection=queue.connection).get_status()
+        except NoSuchJobError:
+            status = None
+        if status in (None, JobStatus.QUEUED):  # gone, or "queued" but on no queue: nobody will run it
+            _send(run_id, queue)
+            lost.append(run_id)
+    if lost:
+        log.warning("job runs %s were lost by the queue and were sent again", ", ".join(map(str, lost)))
+    return lost
+
+
 def _dispatch(app, run_id):
     if app.config.get("REDIS_URL"):
         with app.app_context():
-            retries = app.config.get("JOB_MAX_RETRIES", 3)
             try:
-                # The queue name is in the id: several installations (or test runs) may share one Redis.
-                rq_queue().enqueue(RQ_ENTRY_POINT, run_id, job_id=f"{app.config['RQ_QUEUE']}-jobrun-{run_id}",
-                                   retry=Retry(max=retries, interval=RETRY_INTERVALS[:retries]) if retries else None,
-                                   result_ttl=3600, failure_ttl=7 * 24 * 3600)
+                _send(run_id)
             except RedisError as error:  # Redis went away after the check: the run says so, never stays queued
                 log.warning("job run %s not started: the queue is unreachable (%s)", run_id, error)
                 db.session.execute(sa.update(JobRun).where(JobRun.id == run_id, JobRun.status == "queued")

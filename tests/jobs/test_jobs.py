@@ -4,6 +4,7 @@ import os
 import subprocess
 import sys
 import uuid
+from datetime import timedelta
 from pathlib import Path
 
 import pytest
@@ -11,6 +12,7 @@ import sqlalchemy as sa
 
 from config import TestingConfig
 from obcms import create_app
+from obcms.db_types import utcnow
 from obcms.errors import Unavailable
 from obcms.extensions import db
 from obcms.jobqueue import JOBS, JobRun, enqueue, runner
@@ -241,3 +243,45 @@ def test_a_run_whose_queue_went_away_after_the_check_is_failed_not_left_queued(a
     runner._dispatch(app, run.id)
     failed = job_runs()[-1]
     assert (failed.status, failed.error) == ("failed", runner.QUEUE_UNAVAILABLE) and spy_job.calls == []
+
+
+# Lost runs ----------------------------------------------------------------------------------------------
+def queued_long_ago(name="ping", **arguments):
+    run = JobRun(name=name, arguments=arguments, status="queued", requested_by_label="system",
+                 queued_at=utcnow() - runner.LOST_AFTER - timedelta(seconds=1))
+    db.session.add(run)
+    db.session.commit()
+    return run
+
+
+@pytest.mark.redis
+def test_runs_the_queue_lost_are_sent_again_and_no_other(app, rq_config):
+    """The JobRun row is the truth: a run Redis no longer holds (a Redis that keeps nothing restarted), or
+    holds as "queued" on no queue (taken by a worker that died before starting it), is sent again; a run
+    still waiting, a fresh one and a finished one are left alone."""
+    from rq.job import Job
+
+    forgotten = queued_long_ago()
+    orphaned = queued_long_ago()
+    runner._send(orphaned.id)
+    queue = rq_queue()
+    queue.connection.lrem(queue.key, 0, runner.rq_job_id(orphaned.id))  # off the queue, as a dequeue does
+    waiting = queued_long_ago()
+    runner._send(waiting.id)
+    fresh = enqueue("ping")
+    done = queued_long_ago()
+    done.status = "succeeded"
+    db.session.commit()
+
+    assert runner.recover_lost_runs() == [forgotten.id, orphaned.id]
+    assert set(queue.get_job_ids()) == {runner.rq_job_id(i) for i in (forgotten.id, orphaned.id, waiting.id,
+                                                                     fresh.id)}
+    assert Job.fetch(runner.rq_job_id(forgotten.id), connection=queue.connection).args == (forgotten.id,)
+    assert runner.recover_lost_runs() == []  # nothing twice
+    result = app.test_cli_runner().invoke(args=["obcms", "jobs", "recover"])
+    assert result.exit_code == 0 and result.output.strip() == "0 lost run(s) sent again"
+
+
+def test_recovering_without_redis_configured_does_nothing(app):
+    queued_long_ago()
+    assert runner.recover_lost_runs() == []
