@@ -217,12 +217,34 @@
       if (before && isNode(before)) focusRow(before);
       return;
     }
+    if (event.target.closest("[data-drawer-close]")) { closeDrawer(); return; }
     var collapseAll = event.target.closest("[data-tree-collapse-all]");
     if (collapseAll) {
       var table = collapseAll.closest(".wi-tree").querySelector("table[data-tree]");
       table.querySelectorAll("tbody > tr").forEach(function (r) { if (level(r) > 2) r.remove(); });
       sync(table);
     }
+  });
+
+  // The detail drawer closes with × or Esc (from inside it), and gives the focus back to its item's row.
+  function closeDrawer() {
+    var detail = document.querySelector("#wi-panel .wi-detail");
+    if (!detail) return;
+    var row = document.getElementById("wi-" + detail.getAttribute("data-item"));
+    detail.remove();
+    if (row && isNode(row)) focusRow(row);
+  }
+
+  document.addEventListener("keydown", function (event) {
+    if (event.key === "Escape" && event.target.closest && event.target.closest("#wi-panel")) closeDrawer();
+  });
+
+  // Opened from a row (or its own breadcrumb), the drawer takes the focus, on its heading.
+  document.addEventListener("htmx:afterSwap", function (event) {
+    var elt = event.detail.requestConfig && event.detail.requestConfig.elt;
+    if (event.detail.target.id !== "wi-panel" || !elt || !elt.closest || !elt.closest(".wi-row, #wi-panel")) return;
+    var heading = event.detail.target.querySelector(".wi-detail h2");
+    if (heading) { heading.setAttribute("tabindex", "-1"); heading.focus(); }
   });
 
   document.addEventListener("DOMContentLoaded", function () {
