@@ -30,6 +30,7 @@ from ..auth.models import User
 from ..auth.permissions import can
 from ..db_types import UTCDateTime, utcnow
 from ..extensions import db
+from ..money import format_pesos
 from ..notifications import notify
 from ..workflow import StateMachine, Transition, derived_status, fire, register_machine
 from ..workitems import tree
@@ -173,9 +174,19 @@ def _effects(target, leaving_review=True):
     return [*effects, notify_submitter]
 
 
-def _review(name, source, target, label):
+def _sent_to(state):
+    return lambda ppa: f"{ppa.display_code} sent to {state.replace('_', ' ')}."
+
+
+def _asks(verb):
+    """The confirmation of a decision that commits money: names the PPA and its amount."""
+    return lambda ppa: (f"{verb} {ppa.display_code} “{ppa.title}” with its budget allocation of "
+                        f"{format_pesos(ppa.budget_allocation)}?")
+
+
+def _review(name, source, target, label, kind="primary", **extra):
     return Transition(name, source, target, label=label, roles=(REVIEWERS[source],), not_by_submitter=True,
-                      effects=_effects(target))
+                      effects=_effects(target), kind=kind, done=extra.pop("done", _sent_to(target)), **extra)
 
 
 APPROVAL_MACHINE = StateMachine(
@@ -188,21 +199,25 @@ APPROVAL_MACHINE = StateMachine(
     transitions=[
         Transition("submit", "draft", "technical_review", label="Submit for technical review", roles=EDITOR_ROLES,
                    allow=may_edit, submits=True,
-                   effects=[record_submitter, *_effects("technical_review", leaving_review=False)]),
+                   effects=[record_submitter, *_effects("technical_review", leaving_review=False)],
+                   done=lambda ppa: f"{ppa.display_code} submitted for technical review."),
         _review("pass_technical_review", "technical_review", "budget_review", "Pass technical review"),
-        _review("send_to_consultation", "budget_review", "stakeholder_consultation",
-                "Send to stakeholder consultation"),
         _review("send_to_executive_approval", "budget_review", "executive_approval", "Send to executive approval"),
+        _review("send_to_consultation", "budget_review", "stakeholder_consultation",
+                "Send to stakeholder consultation", kind="secondary"),
         _review("complete_consultation", "stakeholder_consultation", "executive_approval",
                 "Consultation done: send to executive approval"),
-        _review("approve", "executive_approval", "approved", "Approve"),
+        _review("approve", "executive_approval", "approved", "Approve", confirm=_asks("Approve"),
+                done=lambda ppa: f"{ppa.display_code} approved."),
         Transition("enact", "approved", "enacted", label="Enact", roles=("oobc_executive", "admin"),
-                   effects=_effects("enacted", leaving_review=False)),
+                   effects=_effects("enacted", leaving_review=False), confirm=_asks("Enact"),
+                   done=lambda ppa: f"{ppa.display_code} enacted: its execution project has started."),
         Transition("reject", REVIEW_STATES, "rejected", label="Reject", roles=tuple(sorted(set(REVIEWERS.values()))),
                    allow=reviews_current_state, not_by_submitter=True, comment_required=True,
-                   effects=_effects("rejected")),
+                   effects=_effects("rejected"), kind="danger",
+                   done=lambda ppa: f"{ppa.display_code} rejected and returned to its editors."),
         Transition("resubmit", "rejected", "draft", label="Return to draft", roles=EDITOR_ROLES, allow=may_edit,
-                   effects=[notify_submitter]),
+                   effects=[notify_submitter], done=lambda ppa: f"{ppa.display_code} is a draft again."),
     ],
 )
 register_machine(Ppa, APPROVAL_MACHINE)

@@ -48,6 +48,9 @@ def _as_tuple(value):
     return tuple(value)
 
 
+TRANSITION_KINDS = ("primary", "secondary", "danger")
+
+
 @dataclass(frozen=True)
 class Transition:
     name: str
@@ -62,18 +65,35 @@ class Transition:
     requires: tuple = ()
     effects: tuple = ()
     after_commit: tuple = ()
+    # How the panel offers it: "primary" (the first one allowed is THE action of the step, the others look
+    # secondary), "secondary", or "danger" (its own dialog, with the comment when one is required).
+    kind: str = "primary"
+    # confirm(obj) -> the question a confirmation dialog asks before firing (None: no confirmation);
+    # done(obj) -> what the toast says happened. Both name the object ("MSSD-2026-001 sent to budget review").
+    confirm: Callable | None = None
+    done: Callable | None = None
 
     def __init__(self, name, sources, target, *, label=None, roles=None, allow=None, not_by_submitter=False,
-                 submits=False, comment_required=False, requires=(), effects=(), after_commit=()):
+                 submits=False, comment_required=False, requires=(), effects=(), after_commit=(), kind="primary",
+                 confirm=None, done=None):
         values = dict(name=name, sources=_as_tuple(sources), target=target,
                       label=label or name.replace("_", " ").capitalize(),
                       roles=frozenset(_as_tuple(roles)) if roles is not None else None, allow=allow,
                       not_by_submitter=not_by_submitter, submits=submits, comment_required=comment_required,
-                      requires=_as_tuple(requires), effects=tuple(effects), after_commit=tuple(after_commit))
+                      requires=_as_tuple(requires), effects=tuple(effects), after_commit=tuple(after_commit),
+                      kind=kind, confirm=confirm, done=done)
         for key, value in values.items():
             object.__setattr__(self, key, value)
         if roles is None and allow is None:
             raise ValueError(f"transition {name!r} allows nobody: give roles= and/or allow=")
+        if kind not in TRANSITION_KINDS:
+            raise ValueError(f"transition {name!r}: kind must be one of {', '.join(TRANSITION_KINDS)}")
+
+    def done_message(self, obj):
+        """The toast after firing: the transition's own sentence, else "<object>: <label> — now <state>."."""
+        if self.done is not None:
+            return self.done(obj)
+        return f"{obj}: {self.label.lower()} — now {self.target.replace('_', ' ')}."
 
 
 @dataclass

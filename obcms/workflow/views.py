@@ -77,4 +77,4 @@ def fire_transition(object_type, object_id, transition):
     response = make_response(html, status)
     # Other parts of the page that show this object's state (a stepper, header chips) reload on this event.
     response.headers["HX-Trigger"] = json.dumps({TRANSITION_FIRED: {"object_type": object_type, "id": object_id}})
-    return toast(response, f"{machine.get(log.transition).label}: done.")
+    return toast(response, machine.get(log.transition).done_message(obj))

@@ -49,6 +49,9 @@
     var dialogs = elt.matches && elt.matches("dialog[data-modal]") ? [elt] :
       Array.prototype.slice.call(elt.querySelectorAll ? elt.querySelectorAll("dialog[data-modal]") : []);
     dialogs.forEach(function (dialog) { if (!dialog.open && dialog.isConnected) dialog.showModal(); });
+    // A confirmation dialog sent back with an error (its comment was empty) opens again on it.
+    var again = elt.querySelector ? elt.querySelector("dialog[data-reopen]") : null;
+    if (again && !again.open) again.showModal();
   });
   document.addEventListener("close", function (event) {
     if (event.target.matches && event.target.matches("dialog[data-modal]")) event.target.remove();

@@ -29,12 +29,18 @@ def test_submit_advance_and_reject_as_the_right_roles(signed_in_page):
     mfbm.get_by_role("button", name="Pass technical review").click()
     expect(_current_step(mfbm)).to_have_text("budget review")
 
-    reject = mfbm.get_by_role("button", name="Reject")
+    # Reject is the danger action, apart from the step's one primary action, in a dialog of its own.
+    expect(mfbm.locator(".workflow-actions button.primary")).to_have_count(1)
+    mfbm.get_by_role("button", name="Reject…").click()
+    dialog = mfbm.get_by_role("dialog")
+    expect(dialog).to_contain_text(f"Reject: {PPA_CODE}")
+    reject = dialog.get_by_role("button", name=f"Reject {PPA_CODE}")
     reject.click()  # the required comment box stops the empty reject in the browser
     expect(_current_step(mfbm)).to_have_text("budget review")
-    mfbm.get_by_label("Comment (required)").fill("The unit costs need quotations.")
+    dialog.get_by_label("Why? (required; the editors will read it)").fill("The unit costs need quotations.")
     reject.click()
     expect(mfbm.locator(".approval-tab")).to_contain_text("Current state: rejected")
+    expect(mfbm.locator("#toasts")).to_contain_text(f"{PPA_CODE} rejected and returned to its editors")
     expect(mfbm.locator(".workflow-history")).to_contain_text("The unit costs need quotations.")
 
     staff.reload()

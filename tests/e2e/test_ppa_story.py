@@ -188,11 +188,18 @@ def test_the_whole_ppa_story(signed_in_page):
 
     bpda = _approval(signed_in_page("bpda"), url)
     _act(bpda, "Consultation done: send to executive approval", "executive approval")
-    expect(bpda.get_by_role("button", name="Approve")).to_be_disabled()
+    expect(bpda.get_by_role("button", name="Approve", exact=True)).to_be_disabled()
 
     executive.reload()
-    _act(executive, "Approve", "approved")
-    _act(executive, "Enact", "enacted")
+    # Approve and enact commit money: each asks first, naming the PPA and its amount.
+    for label, then in (("Approve", "approved"), ("Enact", "enacted")):
+        executive.get_by_role("button", name=f"{label}…").click()
+        dialog = executive.get_by_role("dialog")
+        expect(dialog).to_contain_text(f"{label} {CODE}")
+        expect(dialog).to_contain_text("₱")
+        dialog.get_by_role("button", name=re.compile(f"^{label} ")).click()
+        expect(_step(executive)).to_have_text(then)
+    expect(executive.locator("#toasts")).to_contain_text("enacted: its execution project has started")
     expect(executive.locator(".approval-tab")).to_contain_text("final")
     # Enacting started the execution project: the PPA is ongoing now, and its header says so in place.
     expect(executive.locator(".ppa-header .chips")).to_contain_text("ongoing")
