@@ -11,21 +11,21 @@ from ..db_types import utcnow
 from ..errors import NotFound
 from ..extensions import db
 from ..htmx import render_page
-from ..pagination import paginate
+from .events import events_page, group
 from .models import AUDIT_ACTIONS
 from .objects import audited_object_types, model_for
-from .queries import AuditFilters, csv_lines, filtered_entries, object_history
+from .queries import AuditFilters, csv_lines, object_history
 
 bp = Blueprint("audit", __name__, url_prefix="/audit")
-PER_PAGE = 50
+PER_PAGE = 25  # events
 
 
 @bp.get("")
 def index():
     require(current_user, "audit.read")
     filters = AuditFilters.from_args(request.args)
-    page = paginate(filtered_entries(filters), request.args.get("page"), per_page=PER_PAGE)
-    return render_page("audit/index.html", block="results", page=page, filters=filters,
+    page, events = events_page(filters, request.args.get("page"), per_page=PER_PAGE)
+    return render_page("audit/index.html", block="results", page=page, events=events, filters=filters,
                        object_type_options=[(t, t.replace("_", " ")) for t in audited_object_types()],
                        action_options=[(a, a) for a in AUDIT_ACTIONS])
 
@@ -57,5 +57,5 @@ def _may_read_history(object_type, object_id):
 def history(object_type, object_id):
     if not _may_read_history(object_type, object_id):
         raise NotFound()
-    return render_page("audit/_history.html", entries=object_history(object_type, object_id),
+    return render_page("audit/_history.html", events=group(object_history(object_type, object_id)),
                        object_type=object_type, object_id=object_id)

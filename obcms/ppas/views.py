@@ -6,6 +6,7 @@ from flask import Blueprint, abort, current_app, redirect, render_template, requ
 from flask_login import current_user
 from sqlalchemy.orm import joinedload
 
+from ..audit.events import group as group_events
 from ..auth.models import Organization
 from ..auth.permissions import require, scope
 from ..errors import Conflict, ValidationFailed
@@ -205,7 +206,7 @@ def _tab_context(row, tab, tranche_form=None):
         context["tranche_form"] = tranche_form or TrancheForm(formdata=None)
         context["tranche_kinds"] = TRANCHE_KINDS
     if tab == "history":
-        context.update(entries=ppa_history(row.Ppa.id), object_type="ppa", object_id=row.Ppa.id)
+        context.update(events=group_events(ppa_history(row.Ppa.id)), object_type="ppa", object_id=row.Ppa.id)
     if tab == "work-items":
         context["work_items"] = work_items_context(row.Ppa, current_user, request.args.get("open"))
     if tab in TAB_CONTEXTS:

@@ -316,8 +316,8 @@ def test_history_tab_shows_ppa_and_tranche_changes(client_as, csrf_token, organi
     db.session.commit()
     html = client_as("moa_staff").get(f"/ppas/{ppa.id}/history", headers={"HX-Request": "true"}).get_data(
         as_text=True)
-    assert "Audited PPA → Audited PPA, renamed" in html
-    assert "123.45" in html
+    assert '<span class="audit-old">Audited PPA</span>' in html and "→</span> Audited PPA, renamed" in html
+    assert "₱ 123.45" in html and "funding tranche #" in html  # the tranche's event names its object
     assert client_as("moa_staff").get(f"/audit/history/ppa/{ppa.id}").status_code == 200
     assert client_as("other_moa_staff").get(f"/audit/history/ppa/{ppa.id}").status_code == 404
 
