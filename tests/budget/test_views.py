@@ -124,8 +124,8 @@ def test_apply_from_the_tree_swaps_cells_and_stat_cards_and_closes_the_dialog(tr
     assert response.headers["HX-Reswap"] == "none" and "X-Tree" not in response.headers
     assert '<tr id="wi-' not in html  # only cells change: the rows stay, with their open branches
     for kid, amount in ((planning, "200,000.00"), (implementation, "600,000.00"), (evaluation, "200,000.00")):
-        assert re.search(rf'<td id="wi-{kid.id}-allocated" class="money" hx-swap-oob="true">₱ {amount}</td>', html)
-    assert f'id="wi-{root.id}-allocated" class="money" hx-swap-oob="true"' in html
+        assert re.search(rf'<td id="wi-{kid.id}-allocated" class="money hide-phone" hx-swap-oob="true">₱ {amount}</td>', html)
+    assert f'id="wi-{root.id}-allocated" class="money hide-phone" hx-swap-oob="true"' in html
     assert f'id="wi-stats-{root.id}" class="cards wi-stats" hx-swap-oob="true"' in html
     assert "₱ 600,000.00" in html
     assert json.loads(response.headers["HX-Trigger"])["obcms:toast"]["message"].startswith("Distributed ₱ 1,000,000.00")
