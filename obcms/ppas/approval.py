@@ -32,7 +32,7 @@ from ..db_types import UTCDateTime, utcnow
 from ..extensions import db
 from ..money import format_pesos
 from ..notifications import notify
-from ..workflow import StateMachine, Transition, derived_status, fire, register_machine
+from ..workflow import StateMachine, Transition, derived_status, fire, firing_comment, register_machine
 from ..workitems import tree
 from ..workitems.models import WorkItem
 from ..workitems.states import OPEN
@@ -137,6 +137,10 @@ def open_review_task(ppa, transition, actor):
     task.assignees = list(reviewers)
     tree.create_root(task)
     db.session.add(ApprovalTask(ppa_id=ppa.id, work_item_id=task.id, approval_status=state))
+    # The people who must act hear of it, not only the submitter.
+    notify([u.id for u in reviewers if u.id != getattr(actor, "id", None)], "approval",
+           f"{ppa.display_code} “{ppa.title}” waits for your {state.replace('_', ' ')}, sent by {_who(actor)}. "
+           f"Your review task is due {task.due_date:%-d %b %Y}.", url=approval_url(ppa))
 
 
 def start_execution_project(ppa, transition, actor):
@@ -152,13 +156,21 @@ def approval_url(ppa):
         f"/ppas/{ppa.id}/approval"
 
 
+def _who(actor):
+    return getattr(actor, "display_name", None) or "the system"
+
+
 def notify_submitter(ppa, transition, actor):
+    """The submitter hears of every step, as a sentence with the PPA's code; a rejection quotes its comment."""
     if ppa.submitted_by_id is None or ppa.submitted_by_id == getattr(actor, "id", None):
         return
-    who = getattr(actor, "display_name", None) or "the system"
-    notify([ppa.submitted_by_id], "approval",
-           f"{ppa.display_code} {ppa.title}: {transition.label} by {who} "
-           f"(now {transition.target.replace('_', ' ')}).", url=approval_url(ppa))
+    state = transition.target.replace("_", " ")
+    where = f"in {state}" if transition.target in REVIEWERS or transition.target == "draft" else state
+    message = f"{ppa.display_code} “{ppa.title}” is now {where}: {_who(actor)} chose “{transition.label}”."
+    comment = firing_comment()
+    if comment:
+        message += f" Their comment: “{comment}”"
+    notify([ppa.submitted_by_id], "approval", message, url=approval_url(ppa))
 
 
 def _effects(target, leaving_review=True):

@@ -5,6 +5,7 @@
 
 Services never commit: the caller owns the transaction.
 """
+from contextvars import ContextVar
 from dataclasses import dataclass, field
 
 import sqlalchemy as sa
@@ -171,8 +172,12 @@ def fire(obj, transition_name, actor, comment=None, expected_version=None, sessi
     actor_id = getattr(actor, "id", None)
     with audit_cause(f"transition '{transition.name}'"), firing(obj):
         setattr(obj, machine.field, transition.target)
-        for effect in transition.effects:
-            effect(obj, transition, actor)
+        token = _comment.set(comment)
+        try:
+            for effect in transition.effects:
+                effect(obj, transition, actor)
+        finally:
+            _comment.reset(token)
         log = TransitionLog(object_type=machine.object_type, object_id=obj.id, transition=transition.name,
                             from_state=from_state, to_state=transition.target, actor_user_id=actor_id,
                             actor_label=(getattr(actor, "username", None) or "system")[:120], comment=comment)
@@ -181,6 +186,15 @@ def fire(obj, transition_name, actor, comment=None, expected_version=None, sessi
     for callback in transition.after_commit:
         after_commit(lambda callback=callback: callback(obj, transition, actor), session)
     return log
+
+
+_comment = ContextVar("transition_comment", default=None)
+
+
+def firing_comment():
+    """The comment given with the transition whose effects are running (None elsewhere): a rejection notice
+    quotes it."""
+    return _comment.get()
 
 
 def transition_history(obj_or_type, object_id=None, session=None):

@@ -251,11 +251,25 @@ def test_the_submitter_hears_of_every_transition_made_by_someone_else(ready_ppa,
     fire(ppa, "reject", users["mfbm_analyst"], comment="Costs unclear")
     fire(ppa, "resubmit", users["moa_staff"])
     rows = db.session.execute(sa.select(Notification.user_id, Notification.kind, Notification.message,
-                                        Notification.url).order_by(Notification.id)).all()
-    assert [(r.user_id, r.kind, r.url) for r in rows] == [(users["moa_staff"].id, "approval",
-                                                          f"/ppas/{ppa.id}/approval")] * 2
-    assert "Pass technical review by Mfbm Analyst (now budget review)" in rows[0].message
-    assert "Reject by Mfbm Analyst (now rejected)" in rows[1].message
+                                        Notification.url).order_by(Notification.id)
+                              .where(Notification.user_id == users["moa_staff"].id)).all()
+    assert [(r.kind, r.url) for r in rows] == [("approval", f"/ppas/{ppa.id}/approval")] * 2
+    assert rows[0].message == (f"{ppa.display_code} “{ppa.title}” is now in budget review: Mfbm Analyst chose "
+                               "“Pass technical review”.")
+    assert rows[1].message.endswith("Mfbm Analyst chose “Reject”. Their comment: “Costs unclear”")
+
+
+def test_the_reviewers_hear_when_a_ppa_waits_for_them(ready_ppa, users):
+    """Entering a review state notifies every active user of the role that must act (not the one who acted)."""
+    ppa = ready_ppa()
+    fire(ppa, "submit", users["moa_staff"])
+    (row,) = db.session.execute(sa.select(Notification.user_id, Notification.message, Notification.url)
+                                .where(Notification.user_id == users["mfbm_analyst"].id)).all()
+    assert row.message.startswith(f"{ppa.display_code} “{ppa.title}” waits for your technical review, sent by ")
+    assert "Your review task is due" in row.message and row.url == f"/ppas/{ppa.id}/approval"
+    fire(ppa, "pass_technical_review", users["mfbm_analyst"])  # budget review: the same role, who acted
+    assert db.session.scalar(sa.select(sa.func.count()).select_from(Notification)
+                             .where(Notification.user_id == users["mfbm_analyst"].id)) == 1
 
 
 def test_budget_allocation_requirement_accepts_zero_as_given(ready_ppa, users):
