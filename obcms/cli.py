@@ -14,7 +14,7 @@ from jobs.schedule import crontab_lines
 from .api.cli import api_cli
 from .audit.context import acting_as
 from .auth import services
-from .auth.models import Organization
+from .auth.models import ROLE_LABELS, Organization
 from .demo import demo_is_loaded, seed_demo
 from .errors import Unavailable, ValidationFailed
 from .extensions import db
@@ -67,9 +67,11 @@ def seed_demo_command(if_empty):
         created = seed_demo(password)
         db.session.commit()
     if created:
-        click.echo(f"Demo users (password: {password}):")
+        click.echo(f"Demo users, each with the password {password}:")
+        click.echo(f"  {'Username':<10} {'Role':<16} Organization")
         for user in created:
-            click.echo(f"  {user.username:<10} {user.role}")
+            org = user.organization.acronym if user.organization else "—"
+            click.echo(f"  {user.username:<10} {ROLE_LABELS.get(user.role, user.role):<16} {org}")
     else:
         click.echo("Demo users already exist.")
 

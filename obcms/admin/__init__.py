@@ -2,12 +2,15 @@
 
 Every edit goes through the domain services (validation, audit), never a bare populate_obj + commit.
 """
+from datetime import datetime
+
 from flask import abort, flash, request
 from flask_admin import Admin, AdminIndexView, expose
 from flask_admin.actions import action
 from flask_admin.contrib.sqla import ModelView
 from flask_admin.contrib.sqla.fields import QuerySelectField
 from flask_admin.contrib.sqla.filters import FilterEqual, FilterInList, FilterNotEqual, FilterNotInList
+from flask_admin.model import typefmt
 from flask_login import current_user
 from flask_wtf import FlaskForm
 from wtforms import BooleanField, HiddenField, PasswordField, SelectField, StringField
@@ -21,12 +24,21 @@ from ..errors import Conflict, DomainError, ValidationFailed
 from ..extensions import db
 from ..ids import parse_id
 from ..jobqueue.models import JobRun
+from ..templating import format_datetime
 from ..workflow.locking import check_version
 
 MAX_LIST_PAGE = 1_000_000
 
 
+def _local_time(view, value, name=None):
+    return format_datetime(value)
+
+
 class AdminOnly:
+    # Times as everywhere else in obcms: Manila time to the minute, not UTC with microseconds.
+    column_type_formatters = {**typefmt.BASE_FORMATTERS, datetime: _local_time}
+    column_type_formatters_detail = {**typefmt.DETAIL_FORMATTERS, datetime: _local_time}
+
     def is_accessible(self):
         return can(current_user, "admin.console")
 

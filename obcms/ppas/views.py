@@ -2,7 +2,7 @@
 from datetime import date
 
 import sqlalchemy as sa
-from flask import Blueprint, abort, current_app, redirect, render_template, request, url_for
+from flask import Blueprint, abort, current_app, flash, redirect, render_template, request, url_for
 from flask_login import current_user
 from sqlalchemy.orm import joinedload
 
@@ -13,7 +13,7 @@ from ..errors import Conflict, ValidationFailed
 from ..extensions import db
 from ..htmx import is_htmx, render_page, toast
 from ..templating import url_with
-from ..transaction import writes
+from ..transaction import after_commit, writes
 from ..workflow import available_transitions, transition_history
 from ..workflow.locking import keep_theirs_where_untouched
 from . import services
@@ -135,6 +135,8 @@ def create():
     form.set_organizations(_organizations())
     if form.validate_on_submit():
         ppa = _save(form, lambda values: services.create_ppa(current_user, **values))
+        message = f"{ppa.display_code} “{ppa.title}” was created. Next: its work items, budget and funding."
+        after_commit(lambda: flash(message, "success"))  # said only once it is saved
         return redirect(url_for(".detail", ppa_id=ppa.id))
     return _form_page(form, None), 422 if request.method == "POST" else 200
 

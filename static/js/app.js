@@ -56,6 +56,33 @@
   document.addEventListener("close", function (event) {
     if (event.target.matches && event.target.matches("dialog[data-modal]")) event.target.remove();
   }, true);
+  // A ⋯ menu (details.menu): arrow keys move between its items, Home/End to the first/last, Esc closes it
+  // and gives the focus back to its button. Handled first (capture), so that the tree's own keys stay out.
+  document.addEventListener("keydown", function (event) {
+    var menu = event.target.closest && event.target.closest("details.menu");
+    if (!menu || !menu.open) return;
+    var items = Array.prototype.slice.call(menu.querySelectorAll("ul a, ul button"));
+    var index = items.indexOf(document.activeElement);
+    var next = null;
+    if (event.key === "Escape") {
+      menu.open = false;
+      menu.querySelector("summary").focus();
+    } else if (event.key === "ArrowDown") {
+      next = items[(index + 1) % items.length];
+    } else if (event.key === "ArrowUp") {
+      next = items[(index - 1 + items.length) % items.length];
+    } else if (event.key === "Home") {
+      next = items[0];
+    } else if (event.key === "End") {
+      next = items[items.length - 1];
+    } else {
+      return;
+    }
+    event.preventDefault();
+    event.stopPropagation();
+    if (next) next.focus();
+  }, true);
+
   document.addEventListener("obcms:close-dialog", function (event) {
     var dialog = event.detail && document.getElementById(event.detail.id);
     if (dialog && dialog.open) dialog.close(); else if (dialog) dialog.remove();

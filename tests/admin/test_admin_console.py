@@ -230,3 +230,17 @@ def test_nothing_can_be_deleted_from_the_console(admin, users):
     admin.post_form("/admin/user/action/", {"action": "delete", "rowid": users["viewer"].id})
     admin.post_form("/admin/user/delete/", {"id": users["viewer"].id})
     assert user_named("viewer") is not None
+
+
+def test_the_console_shows_local_times_to_the_minute(admin):
+    from datetime import UTC, datetime
+
+    from obcms.jobqueue.models import JobRun
+
+    run = JobRun(name="ping", arguments={}, status="succeeded", requested_by_label="system",
+                 queued_at=datetime(2026, 3, 4, 1, 30, 15, 123456, tzinfo=UTC))
+    db.session.add(run)
+    db.session.commit()
+    html = admin.get("/admin/jobrun/").get_data(as_text=True)
+    assert "4 Mar 2026 09:30" in html and "123456" not in html and "01:30:15" not in html
+    assert "4 Mar 2026 09:30" in admin.get(f"/admin/jobrun/details/?id={run.id}").get_data(as_text=True)

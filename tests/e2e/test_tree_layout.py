@@ -74,3 +74,27 @@ def test_on_a_phone_the_tree_does_not_scroll_sideways_and_the_drawer_closes(sign
     drawer.get_by_role("button", name="Close the details of Layout stage").click()
     expect(drawer.locator(".wi-detail")).to_have_count(0)
     expect(row(page, "Layout stage")).to_be_focused()
+
+
+def test_the_actions_menu_works_from_the_keyboard(signed_in_page, live_server):
+    """⋯ opens with Enter; arrow keys move between its items (the tree stays put); Esc closes it and gives the
+    focus back to its button."""
+    root_id, stage_id, _ = layout_tree(live_server)
+    page = signed_in_page("staff")
+    page.goto(f"/work-items/{root_id}?open={stage_id}")
+    button = row(page, "Layout stage").get_by_label("Actions for Layout stage")
+    button.focus()
+    page.keyboard.press("Enter")
+    items = row(page, "Layout stage").locator("details.menu ul a")
+    expect(items.first).to_be_visible()
+    page.keyboard.press("ArrowDown")
+    expect(items.nth(0)).to_be_focused()
+    page.keyboard.press("ArrowDown")
+    expect(items.nth(1)).to_be_focused()
+    page.keyboard.press("ArrowUp")
+    expect(items.nth(0)).to_be_focused()
+    page.keyboard.press("End")
+    expect(items.last).to_be_focused()
+    page.keyboard.press("Escape")
+    expect(items.first).to_be_hidden()
+    expect(button).to_be_focused()

@@ -192,6 +192,8 @@ def test_create_a_ppa(client_as, csrf_token, organizations):
                                       "outputs": ["500 kits delivered", "20 trainings held"]}]
     assert ppa.auto_sync_progress is True and ppa.auto_sync_status is False
     assert ppa.created_by_id is not None and ppa.approval_status == "draft"
+    page = client.get(response.headers["Location"]).get_data(as_text=True)
+    assert f"{ppa.display_code} “Women&#39;s livelihood kits” was created." in page  # said once it is saved
 
 
 def test_create_shows_field_errors_and_keeps_the_input(client_as, csrf_token, organizations):
