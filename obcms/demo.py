@@ -1,4 +1,6 @@
-"""Demo data for a new installation: the organizations and one user per role."""
+"""Demo data for a new installation: the organizations, one user per role, and a portfolio that tells a
+story: PPAs spread over the approval states (each walked there through the workflow), work done, under way,
+overdue and due soon, money consistent with each PPA's status, and a notification waiting for every role."""
 from datetime import date, timedelta
 from decimal import Decimal
 
@@ -7,9 +9,14 @@ import sqlalchemy as sa
 from .auth import services
 from .auth.models import ROLES, Organization, User
 from .extensions import db
+from .notifications import notify
 from .ppas.models import Ppa
 from .ppas.services import add_tranche, create_ppa
 from .ppas.tracking import enable_tracking
+from .workflow import fire
+from .workitems import tree
+from .workitems.models import WorkItem
+from .workitems.services import edit_work_item
 
 DEMO_ORGANIZATIONS = [
     ("Office for Other Bangsamoro Communities", "OOBC", "oobc", "oobc@example.gov.ph"),
@@ -80,11 +87,46 @@ DEMO_PPAS = [
                               ("disbursement", "520000.00", 45)]),
     ("OOBC-2026-005", "OBC needs assessment in Zamboanga Peninsula", "oobc_ppa", None, "governance", "planning", 10,
      "850000.00", 15, 120, []),
+    ("MSSD-2027-003", "Day-care centres in OBC communities", "moa_ppa", "MSSD", "social", "planning", 0,
+     "3200000.00", 60, 270, []),
+    ("MOH-2027-001", "Nutrition support for OBC children", "moa_ppa", "MOH", "social", "planning", 0,
+     "5400000.00", 45, 300, [("allocation", "5400000.00", -20)]),
+    ("MBHTE-2027-002", "Scholarships for OBC college students", "moa_ppa", "MBHTE", "social", "planning", 0,
+     "7600000.00", 90, 365, []),
 ]
 
 
 # PPAs whose execution project the demo generates, so the work-item tree is there to explore (code → template).
-DEMO_TRACKED = {"MBHTE-2026-004": "program", "OOBC-2026-005": "activity"}
+DEMO_TRACKED = {"MSSD-2026-001": "program", "MBHTE-2026-004": "program", "OOBC-2026-005": "activity"}
+
+# Where each PPA stands on its way to enactment: the demo walks it there through the workflow (so the
+# transition log, review tasks and notifications are real). Work under way has been enacted.
+ENACTED = [("submit", None), ("pass_technical_review", "mfbm"), ("send_to_executive_approval", "mfbm"),
+           ("approve", "executive"), ("enact", "executive")]
+DEMO_APPROVAL = {
+    "MSSD-2026-001": ENACTED, "MSSD-2026-002": ENACTED, "MBHTE-2026-007": ENACTED, "MOH-2026-003": ENACTED,
+    "MOH-2025-011": ENACTED, "OOBC-2026-002": ENACTED,
+    "OOBC-2026-005": ENACTED[:1],  # waits for the MFBM analyst's technical review
+    "MBHTE-2026-004": [*ENACTED[:2], ("send_to_consultation", "mfbm")],  # waits for the BPDA planner
+    "MOH-2027-001": ENACTED[:3],  # waits for the executive's approval
+    "MBHTE-2027-002": [*ENACTED[:2], ("reject", "mfbm")],  # back with its editors, with the reason
+    "MSSD-2027-003": [],  # a draft
+}
+REJECTION = "The unit costs need quotations from at least two suppliers; please attach them and resubmit."
+WELCOME = {
+    "admin": "Welcome to the obcms demo. As administrator you run the Admin console (users, organizations, "
+             "job runs) and read the Audit log.",
+    "oobc_executive": "Welcome to the obcms demo. MOH-2027-001 waits for your approval; approved PPAs are yours "
+                      "to enact.",
+    "oobc_staff": "Welcome to the obcms demo. MBHTE-2027-002 came back rejected: read the reason on its Approval "
+                  "tab. MSSD-2026-001 has work overdue and due soon on its Work Items tab.",
+    "moa_staff": "Welcome to the obcms demo. MSSD-2027-003 is your draft: complete it and submit it for "
+                 "technical review.",
+    "mfbm_analyst": "Welcome to the obcms demo. OOBC-2026-005 waits for your technical review.",
+    "bpda_planner": "Welcome to the obcms demo. MBHTE-2026-004 waits for your stakeholder consultation.",
+    "viewer": "Welcome to the obcms demo. You may read every PPA, its work and its money; nothing can be changed "
+              "from this account.",
+}
 
 
 def seed_demo_ppas(orgs):
@@ -114,3 +156,39 @@ def seed_demo_ppas(orgs):
                         tranche_date=start_date + timedelta(days=offset), source="SARO-BARMM-" + code)
         if code in DEMO_TRACKED:
             enable_tracking(ppa, actor, DEMO_TRACKED[code], "weighted")
+        walk_approval(ppa, DEMO_APPROVAL.get(code, []))
+    progress_work(db.session.scalar(sa.select(Ppa).where(Ppa.code == "MSSD-2026-001")), today)
+    welcome_each_user()
+
+
+def _user(username):
+    return db.session.scalar(sa.select(User).where(User.username == username))
+
+
+def walk_approval(ppa, steps):
+    """Fire the steps (transition, username; None: the PPA's own editor submits) as those users would."""
+    submitter = _user("moa") if ppa.implementing_moa and ppa.implementing_moa.acronym == "MSSD" else _user("staff")
+    for name, username in steps:
+        fire(ppa, name, _user(username) if username else submitter,
+             comment=REJECTION if name == "reject" else None)
+
+
+def progress_work(ppa, today):
+    """Work under way in the PPA's tree: older tasks done, recent ones in progress (some overdue), the next
+    fortnight's due soon."""
+    if ppa is None or ppa.execution_project_id is None:
+        return
+    actor = _user("moa")
+    root = db.session.get(WorkItem, ppa.execution_project_id)
+    leaves = [i for i in tree.descendants(root) if i.rgt == i.lft + 1 and i.due_date is not None]
+    for item in sorted(leaves, key=lambda i: (i.due_date, i.id)):
+        if item.due_date < today - timedelta(days=21):
+            edit_work_item(item, actor, item.version, transition="complete")
+        elif item.due_date < today + timedelta(days=14):
+            edit_work_item(item, actor, item.version, transition="start",
+                           progress=60 if item.due_date < today else 25)
+
+
+def welcome_each_user():
+    for user in db.session.scalars(sa.select(User).where(User.username.in_(list(DEMO_USERS)))):
+        notify([user.id], "welcome", WELCOME[user.role], url=None)

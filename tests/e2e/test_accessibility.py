@@ -23,7 +23,7 @@ AXE = HERE / "vendor" / "axe-4.14.1.min.js"
 SCREENSHOTS = Path(os.environ.get("OBCMS_SCREENSHOT_DIR", HERE.parents[1] / "instance" / "screenshots"))
 SIZES = {"desktop": (1440, 900), "phone": (390, 844)}
 TRACKED_PPA = "MBHTE-2026-004"  # the demo PPA with an execution project
-REVIEWED_PPA = "MOH-2026-003"  # sent to technical review here, for the reviewer's panel
+REVIEWED_PPA = "OOBC-2026-005"  # in technical review in the demo: the reviewer's panel
 SERIOUS = """async () => (await axe.run(document, {resultTypes: ["violations"]})).violations
   .filter(v => ["serious", "critical"].includes(v.impact))
   .map(v => `${v.id} (${v.impact}): ${v.help} — ${v.nodes.slice(0, 3).map(n => n.target.join(" ")).join(" | ")}`)"""

@@ -2,7 +2,7 @@
 comment box is required), and the Approval tab follows each step without a reload."""
 from playwright.sync_api import expect
 
-PPA_CODE = "MOH-2025-011"
+PPA_CODE = "MSSD-2027-003"  # the demo's draft
 
 
 def _approval_tab(page):

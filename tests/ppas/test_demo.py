@@ -18,3 +18,31 @@ def test_demo_portfolio(app):
     assert {p.code for p in tracked} == set(DEMO_TRACKED) and tree.check_integrity() == []
     seed_demo(app.config["DEMO_PASSWORD"])  # a second run adds nothing
     assert db.session.scalar(sa.select(sa.func.count(Ppa.id))) == len(DEMO_PPAS)
+
+
+def test_the_demo_tells_a_story(app):
+    """PPAs spread over the approval states, walked there through the workflow; work done, overdue and due
+    soon; a notification waiting for every demo user."""
+    from datetime import date
+
+    from obcms.auth.models import User
+    from obcms.demo import DEMO_USERS
+    from obcms.notifications.models import Notification
+    from obcms.workflow.models import TransitionLog
+    from obcms.workitems.models import WorkItem
+
+    seed_demo(app.config["DEMO_PASSWORD"])
+    states = dict(db.session.execute(sa.select(Ppa.code, Ppa.approval_status)).all())
+    assert {"draft", "technical_review", "stakeholder_consultation", "executive_approval", "rejected",
+            "enacted"} <= set(states.values())
+    assert all(states[p[0]] == "enacted" for p in DEMO_PPAS if p[5] in ("ongoing", "on_hold", "completed"))
+    assert db.session.scalar(sa.select(TransitionLog.comment).where(TransitionLog.transition == "reject"))
+    today = date.today()
+    open_items = sa.select(sa.func.count(WorkItem.id)).where(WorkItem.status.in_(("not_started", "in_progress")))
+    assert db.session.scalar(open_items.where(WorkItem.due_date < today)) > 0  # overdue
+    assert db.session.scalar(open_items.where(WorkItem.due_date.between(today, date.fromordinal(today.toordinal()
+                                                                                                + 14)))) > 0
+    assert db.session.scalar(sa.select(sa.func.count(WorkItem.id)).where(WorkItem.status == "completed")) > 0
+    waiting = set(db.session.scalars(sa.select(User.username).join(Notification, Notification.user_id == User.id)
+                                     .where(Notification.read_at.is_(None))))
+    assert waiting >= set(DEMO_USERS)
