@@ -151,6 +151,12 @@ class HistoryEntry:
     lines: list = field(default_factory=list)  # [(child id, title, before, after)]
     restorable: bool = True
     why_not: str | None = None
+    undoable: bool = False  # the latest distribution of its node: "Undo" brings the Before values back
+
+    @property
+    def undoes(self):
+        """The id of the distribution this one undid (None for a distribution or a restore)."""
+        return (self.distribution.inputs or {}).get("undo_of")
 
 
 # ------------------------------------------------------------------------------------------------- reading
@@ -381,9 +387,13 @@ def apply_distribution(node, method, inputs, actor, expected_versions, amount=No
     return apply(node.id, method, inputs, actor, expected_versions, amount).record
 
 
-def restore_distribution(distribution, actor):
+def restore_distribution(distribution, actor, undo=False):
     """Apply the result of an earlier distribution again, as a new record (restored_from_id). Refused when
-    the node's children are no longer the ones it distributed over."""
+    the node's children are no longer the ones it distributed over.
+
+    With undo, bring back what the children held before it (its Before values) instead — refused when their
+    allocations changed since (undoing would overwrite somebody's later change). The new record says which
+    distribution it undoes (inputs "undo_of")."""
     require(actor, "budget.distribute")
 
     def decide():
@@ -399,6 +409,21 @@ def restore_distribution(distribution, actor):
                            f"changed ({'; '.join(parts)}). Distribute again instead.",
                            changed_fields={"children": {"current": "; ".join(parts), "yours": None, "by": None,
                                                         "at": None}})
+        if undo:
+            changed = [child.title for child in children
+                       if child.allocated_budget != Decimal(distribution.result[str(child.id)])]
+            if changed:
+                raise Conflict(f"Distribution #{distribution.id} cannot be undone: the allocations of "
+                               f"{', '.join(changed)} changed since, and undoing would overwrite that. "
+                               "Distribute again instead.",
+                               changed_fields={"allocations": {"current": ", ".join(changed), "yours": None,
+                                                               "by": None, "at": None}})
+            amounts = {int(k): v for k, v in distribution.before.items()}
+            amount = sum((Decimal(v) for v in distribution.before.values()), Decimal("0.00"))
+            preview = compute_preview(parent, children, "manual", amounts, amount)
+            _refuse_invalid(preview)
+            return _record(preview, actor, "manual", {"amounts": distribution.before, "undo_of": distribution.id},
+                           restored_from_id=distribution.id)
         preview = compute_preview(parent, children, "manual", {int(k): v for k, v in distribution.result.items()},
                                   distribution.amount)
         _refuse_invalid(preview)
@@ -440,7 +465,7 @@ def distribution_history(ppa, limit=HISTORY_LIMIT, tree_nodes=None):
     for row in facts:
         if row.parent_id in node_ids:
             kids.setdefault(row.parent_id, set()).add(row.id)
-    out = []
+    out, latest_seen = [], set()
     for record in records:
         ids = [int(k) for k in record.result]
         entry = HistoryEntry(record, titles.get(record.node_id, f"Work item #{record.node_id} (deleted)"))
@@ -450,5 +475,7 @@ def distribution_history(ppa, limit=HISTORY_LIMIT, tree_nodes=None):
             entry.restorable, entry.why_not = False, "its work item was deleted"
         elif kids.get(record.node_id, set()) != set(ids):
             entry.restorable, entry.why_not = False, "the items under it changed since"
+        entry.undoable = entry.restorable and record.node_id not in latest_seen
+        latest_seen.add(record.node_id)
         out.append(entry)
     return out

@@ -223,35 +223,42 @@ def _budget_oob(ppa):
 
 
 # ------------------------------------------------------------------------------------------------- restore
-@bp.get("/distributions/<int:distribution_id>/restore")
-def confirm_restore(distribution_id):
+def _restore_context(distribution_id, undo, error=None):
     record, ppa = _distribution(distribution_id)
     entry = next((e for e in services.distribution_history(ppa) if e.distribution.id == record.id), None)
     if entry is None:
         raise NotFound(f"There is no distribution #{distribution_id} in this PPA's history.")
-    context = dict(entry=entry, ppa=ppa, error=None, modal=is_htmx())
+    return dict(entry=entry, ppa=ppa, error=error, modal=is_htmx(), undo=undo)
+
+
+@bp.get("/distributions/<int:distribution_id>/restore", defaults={"undo": False})
+@bp.get("/distributions/<int:distribution_id>/undo", defaults={"undo": True}, endpoint="confirm_undo")
+def confirm_restore(distribution_id, undo):
+    context = _restore_context(distribution_id, undo)
     if is_htmx():
         return render_block("budget/restore.html", "dialog", **context)
     return render_template("budget/restore.html", **context)
 
 
-def _restore_refused(error, distribution_id):
-    record, ppa = _distribution(distribution_id)
-    entry = next((e for e in services.distribution_history(ppa) if e.distribution.id == record.id), None)
-    context = dict(entry=entry, ppa=ppa, error=error, modal=is_htmx())
+def _restore_refused(error, distribution_id, undo):
+    context = _restore_context(distribution_id, undo, error)
     if is_htmx():
         return render_block("budget/restore.html", "body", **context), error.status
     return render_template("budget/restore.html", **context), error.status
 
 
-@bp.post("/distributions/<int:distribution_id>/restore")
+@bp.post("/distributions/<int:distribution_id>/restore", defaults={"undo": False})
+@bp.post("/distributions/<int:distribution_id>/undo", defaults={"undo": True}, endpoint="undo")
 @writes(on_error=_restore_refused, catch=(ValidationFailed, Conflict))
-def restore(distribution_id):
+def restore(distribution_id, undo):
+    """Restore a distribution's result, or undo it (bring back its Before values); either is a new record."""
     record, ppa = _distribution(distribution_id)
-    new = services.restore_distribution(record, current_user)
+    new = services.restore_distribution(record, current_user, undo=undo)
     if not is_htmx():
         return redirect(url_for("ppas.detail", ppa_id=ppa.id, tab="budget"), code=303)
     ppa = _scoped_ppa(ppa.id)
     response = make_response(_budget_oob(ppa))
     response.headers["HX-Reswap"] = "none"
-    return _closing(response, f"Distribution #{record.id} restored as #{new.id}.", "restore-dialog")
+    done = f"Distribution #{record.id} undone (#{new.id})." if undo else \
+        f"Distribution #{record.id} restored as #{new.id}."
+    return _closing(response, done, "restore-dialog")

@@ -2,6 +2,7 @@
 inside the dialog), the Budget tab (allocation tree, history) and restore."""
 import json
 import re
+from decimal import Decimal
 
 import pytest
 import sqlalchemy as sa
@@ -220,7 +221,7 @@ def test_the_budget_tab_shows_the_allocation_tree_and_history_in_constant_querie
     assert 'id="budget-allocation"' in html and 'id="budget-history"' in html and 'id="budget-dialog"' in html
     assert f'id="alloc-{implementation.id}"' in html and "₱ 333,333.33" in html and "100.00 %" in html
     assert re.search(r"#\d+ · Equal · ₱ 1,000,000.00", html)
-    assert "Restore…" in html
+    assert "Undo this distribution…" in html and "Restore…" not in html  # the latest one is undone, not restored
     for _ in range(3):
         services.apply_distribution(implementation, "equal", {},
                                     actor, services.preview_distribution(implementation, "equal", {}).versions)
@@ -230,7 +231,7 @@ def test_the_budget_tab_shows_the_allocation_tree_and_history_in_constant_querie
     assert many.count == few.count
     assert html.count('class="dist-entry"') == 4
     viewer_html = client_as("viewer").get(address, headers=HX).get_data(as_text=True)
-    assert "Restore…" not in viewer_html and "Distribute budget" not in viewer_html
+    assert "Restore…" not in viewer_html and "Undo this" not in viewer_html and "Distribute budget" not in viewer_html
 
 
 def test_restore_confirms_then_applies_again_and_refuses_when_children_changed(tracked, editor, users):
@@ -308,3 +309,35 @@ def test_apply_that_moves_the_roll_ups_and_the_ppa_stays_within_ten_queries(make
                                 .order_by(AuditEntry.id.desc()).limit(2)).all()
     assert {(t, f) for t, f, _ in causes} == {("work_item", "progress"), ("ppa", "progress")}
 
+
+
+def test_undo_brings_back_the_before_values_and_refuses_after_a_later_change(tracked, editor, users):
+    """Undo on the latest distribution gives the items what they held before it (a new record that says what
+    it undoes); once someone changed an allocation since, undoing would overwrite that: 409, nothing written."""
+    from obcms.workitems import services as workitem_services
+
+    ppa, root, (planning, implementation, evaluation) = tracked
+    actor = users["oobc_staff"]
+    inputs = {planning.id: "100", implementation.id: "800", evaluation.id: "100"}
+    services.apply_distribution(root, "manual", inputs, actor,
+                                services.preview_distribution(root, "manual", inputs, "1000").versions, "1000")
+    latest = services.apply_distribution(root, "equal", {}, actor,
+                                         services.preview_distribution(root, "equal", {}).versions)
+    db.session.commit()
+    assert allocations(planning, implementation, evaluation) == ["333333.34", "333333.33", "333333.33"]
+    html = editor.get(f"/budget/distributions/{latest.id}/undo", headers=HX).get_data(as_text=True)
+    assert "Undo distribution #" in html and "Implementation: ₱ 333,333.33 → ₱ 800.00" in html
+    response = post(editor, f"/budget/distributions/{latest.id}/undo", {})
+    assert response.status_code == 200
+    assert allocations(planning, implementation, evaluation) == ["100.00", "800.00", "100.00"]
+    assert f"undoes #{latest.id}" in response.get_data(as_text=True)
+
+    again = services.apply_distribution(root, "equal", {}, actor,
+                                        services.preview_distribution(root, "equal", {}).versions)
+    db.session.commit()
+    db.session.refresh(planning)
+    workitem_services.update_work_item(planning, planning.version, actor, allocated_budget=Decimal("1.00"))
+    db.session.commit()
+    response = post(editor, f"/budget/distributions/{again.id}/undo", {})
+    assert response.status_code == 409 and "cannot be undone" in response.get_data(as_text=True)
+    assert allocations(planning, implementation, evaluation)[0] == "1.00"
