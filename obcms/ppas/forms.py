@@ -8,7 +8,6 @@ from .models import (
     CATEGORIES,
     DISTRIBUTION_POLICIES,
     FUNDING_SOURCES,
-    MILESTONE_STATUSES,
     PRIORITIES,
     SECTORS,
     STATUSES,
@@ -23,7 +22,7 @@ def _select(label, values, needed=False, blank="—"):
     return SelectField(label, choices=choices_, validate_choice=False, validators=[Needed()] if needed else [])
 
 
-MILESTONE_HELP = "One per line: YYYY-MM-DD | title | status (" + ", ".join(MILESTONE_STATUSES) + ")."
+MILESTONE_HELP = "One row per milestone: its date, what is done by then, and where it stands. Leave a row empty to skip it."
 OUTCOME_HELP = "One outcome per line; its outputs on the lines below it, each starting with '-'."
 
 
@@ -62,6 +61,27 @@ class PpaForm(ServiceForm):
     budget_distribution_policy = _select("Budget distribution policy", DISTRIBUTION_POLICIES, needed=True)
     auto_sync_progress = BooleanField("Take progress from the work items")
     auto_sync_status = BooleanField("Take status from the work items")
+
+    def process(self, formdata=None, obj=None, data=None, extra_filters=None, **kwargs):
+        """Milestones arrive as rows (milestone-date, milestone-title, milestone-status, one value per row);
+        the form keeps them as its canonical text (format_milestones), so that validation, the 409 panel and
+        "keep theirs" treat them as one field. Blank rows are left out."""
+        formdata = self.meta.wrap_formdata(self, formdata)  # Flask-WTF: the request's form when not given
+        super().process(formdata, obj, data, extra_filters, **kwargs)
+        if formdata is not None and "milestone-title" in formdata:
+            rows = zip(formdata.getlist("milestone-date"), formdata.getlist("milestone-title"),
+                       formdata.getlist("milestone-status"), strict=False)
+            self.milestones.data = "\n".join(
+                f"{d.strip()} | {t.strip()} | {s.strip() or 'pending'}" for d, t, s in rows if d.strip() or t.strip())
+
+    def milestone_rows(self, blank=2):
+        """The milestones as (date, title, status) rows for the form, and `blank` empty rows to add more."""
+        rows = []
+        for line in (self.milestones.data or "").splitlines():
+            parts = [p.strip() for p in line.split("|")] + ["", "", ""]
+            if any(parts[:3]):
+                rows.append((parts[0], parts[1], parts[2] or "pending"))
+        return rows + [("", "", "pending")] * blank
 
     def set_organizations(self, organizations):
         self.implementing_moa_id.choices = options([("", "—")] + [

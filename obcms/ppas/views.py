@@ -24,6 +24,7 @@ from .history import ppa_history
 from .models import (
     APPROVAL_STATES,
     CATEGORIES,
+    MILESTONE_STATUSES,
     SECTORS,
     STATUSES,
     TRANCHE_KINDS,
@@ -153,7 +154,8 @@ def _save(form, call):
 
 def _form_page(form, ppa, conflict=None):
     return render_template("ppas/form.html", form=form, ppa=ppa, conflict=conflict,
-                           milestone_help=MILESTONE_HELP, outcome_help=OUTCOME_HELP,
+                           milestone_help=MILESTONE_HELP, milestone_statuses=MILESTONE_STATUSES,
+                           outcome_help=OUTCOME_HELP,
                            field_labels={name: f.label.text for name, f in form._fields.items()})
 
 

@@ -82,7 +82,7 @@ def test_every_main_page_and_dialog_passes_an_accessibility_audit(browser, live_
              "ppa-funding": f"/ppas/{ppa}/funding", "ppa-approval": f"/ppas/{ppa}/approval",
              "ppa-history": f"/ppas/{ppa}/history", "work-item-trees": "/work-items/",
              "tree-with-drawer": f"/work-items/{child}", "notifications": "/notifications", "audit": "/audit",
-             "account": "/account", "admin-home": "/admin/"}
+             "account": "/account", "admin-home": "/admin/", "ppa-edit-form": f"/ppas/{ppa}/edit"}
     for name, url in pages.items():
         admin.goto(url)
         audit(admin, name, size, problems)

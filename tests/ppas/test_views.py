@@ -353,3 +353,35 @@ def test_apply_mine_again_keeps_their_change_in_fields_i_left_alone(client_as, c
     db.session.expire_all()
     title, status = db.session.execute(sa.select(Ppa.title, Ppa.status).where(Ppa.id == ppa_id)).one()
     assert (title, status) == ("Their better title", "ongoing")
+
+
+def test_milestones_are_edited_as_rows(client_as, csrf_token, organizations):
+    """The form shows one row per milestone (date, title, status) and empty rows to add more; rows left
+    empty are skipped; a row the service refuses comes back with the rows as typed."""
+    import sqlalchemy as sa
+    from werkzeug.datastructures import MultiDict
+
+    from obcms.extensions import db
+    from obcms.ppas.models import Ppa
+
+    client = client_as("moa_staff")
+    data = MultiDict(form_data(csrf_token(client), organizations, title="Rows PPA"))
+    del data["milestones"]
+    for date, title, status in (("2026-03-31", "Listed", "completed"), ("", "", "pending"),
+                                ("2026-09-30", "Kits delivered", "pending")):
+        data.add("milestone-date", date)
+        data.add("milestone-title", title)
+        data.add("milestone-status", status)
+    assert client.post("/ppas/new", data=data).status_code == 302
+    db.session.expire_all()
+    ppa = db.session.scalar(sa.select(Ppa).where(Ppa.title == "Rows PPA"))
+    assert ppa.milestones == [{"date": "2026-03-31", "title": "Listed", "status": "completed"},
+                              {"date": "2026-09-30", "title": "Kits delivered", "status": "pending"}]
+    html = client.get(f"/ppas/{ppa.id}/edit").get_data(as_text=True)
+    assert html.count('name="milestone-title"') == 4  # two milestones and two empty rows
+    assert 'value="Kits delivered"' in html and '<option value="completed" selected>' in html
+
+    data.setlist("milestone-date", ["2026-13-45", "", "2026-09-30"])
+    response = client.post("/ppas/new", data=data)
+    assert response.status_code == 422
+    assert 'value="2026-13-45"' in response.get_data(as_text=True)
