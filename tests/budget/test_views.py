@@ -341,3 +341,21 @@ def test_undo_brings_back_the_before_values_and_refuses_after_a_later_change(tra
     response = post(editor, f"/budget/distributions/{again.id}/undo", {})
     assert response.status_code == 409 and "cannot be undone" in response.get_data(as_text=True)
     assert allocations(planning, implementation, evaluation)[0] == "1.00"
+
+
+def test_the_dialog_shows_each_items_minimum(tracked, editor, users):
+    """An item whose own items already hold money cannot get less: the dialog says how much, per row."""
+    _, root, (planning, implementation, evaluation) = tracked
+    actor = users["oobc_staff"]
+    services.apply_distribution(root, "equal", {}, actor, services.preview_distribution(root, "equal", {}).versions)
+    db.session.refresh(implementation)
+    one, two = db.session.scalars(sa.select(WorkItem.id).where(WorkItem.parent_id == implementation.id)
+                                  .order_by(WorkItem.lft)).all()
+    amounts = {one: "500", two: "0"}
+    services.apply_distribution(implementation, "manual", amounts, actor,
+                                services.preview_distribution(implementation, "manual", amounts, "500").versions,
+                                "500")
+    db.session.commit()
+    html = editor.get(f"/budget/work-items/{root.id}/distribute", headers=HX).get_data(as_text=True)
+    assert "at least ₱ 500.00: what its items hold" in html
+    assert html.count("dist-minimum") == 1  # the items with nothing below say nothing
