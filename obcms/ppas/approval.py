@@ -120,6 +120,8 @@ def close_review_tasks(ppa, transition, actor):
         for task in tasks:
             task.status = status
             task.completed_at = utcnow() if status == "completed" else None
+            if status == "completed":
+                task.progress = 100  # as completing any work item does (a review task is a tree of one)
         db.session.flush()
 
 

@@ -209,8 +209,8 @@ def test_leaving_a_review_state_closes_its_task(ready_ppa, users):
     fire(ppa, "pass_technical_review", users["mfbm_analyst"])
     fire(ppa, "reject", users["mfbm_analyst"], comment="Costs unclear")
     rows = _tasks(ppa)
-    assert [(state, task.status, task.completed_at is not None) for task, state in rows] == [
-        ("technical_review", "completed", True), ("budget_review", "cancelled", False)]
+    assert [(state, task.status, task.completed_at is not None, task.progress) for task, state in rows] == [
+        ("technical_review", "completed", True, 100), ("budget_review", "cancelled", False, 0)]
     cause = db.session.scalar(sa.select(AuditEntry.cause).where(
         AuditEntry.object_type == "work_item", AuditEntry.object_id == rows[1][0].id, AuditEntry.field == "status",
         AuditEntry.action == "update"))
