@@ -2,7 +2,7 @@
 from datetime import date
 
 import sqlalchemy as sa
-from flask import Blueprint, abort, current_app, flash, redirect, render_template, request, url_for
+from flask import Blueprint, abort, current_app, flash, has_request_context, redirect, render_template, request, url_for
 from flask_login import current_user
 from sqlalchemy.orm import joinedload
 
@@ -137,9 +137,15 @@ def create():
     if form.validate_on_submit():
         ppa = _save(form, lambda values: services.create_ppa(current_user, **values))
         message = f"{ppa.display_code} “{ppa.title}” was created. Next: its work items, budget and funding."
-        after_commit(lambda: flash(message, "success"))  # said only once it is saved
+        after_commit(lambda: _flash_in_request(message))  # said only once it is saved
         return redirect(url_for(".detail", ppa_id=ppa.id))
     return _form_page(form, None), 422 if request.method == "POST" else 200
+
+
+def _flash_in_request(message):
+    """A success message for the page the browser goes to next — only from inside the request that saved."""
+    if has_request_context():
+        flash(message, "success")
 
 
 def _save(form, call):

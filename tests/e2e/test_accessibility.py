@@ -63,8 +63,11 @@ def test_every_main_page_and_dialog_passes_an_accessibility_audit(browser, live_
     width, height = SIZES[size]
     problems = []
 
+    contexts = []  # closed at the end: an open page would keep polling the live server during later tests
+
     def browser_as(username):
         context = browser.new_context(base_url=live_server.url, viewport={"width": width, "height": height})
+        contexts.append(context)
         context.add_init_script(path=str(AXE))
         page = context.new_page()
         if username:
@@ -72,32 +75,36 @@ def test_every_main_page_and_dialog_passes_an_accessibility_audit(browser, live_
             page.wait_for_selector("h1:has-text('Good day')")
         return page
 
-    page = browser_as(None)
-    page.goto("/login")
-    audit(page, "login", size, problems)
+    try:
+        page = browser_as(None)
+        page.goto("/login")
+        audit(page, "login", size, problems)
 
-    admin = browser_as("admin")
-    pages = {"home": "/", "ppa-list": "/ppas", "dashboard": "/ppas/dashboard", "ppa-overview": f"/ppas/{ppa}",
-             "ppa-work-items": f"/ppas/{ppa}/work-items", "ppa-budget": f"/ppas/{ppa}/budget",
-             "ppa-funding": f"/ppas/{ppa}/funding", "ppa-approval": f"/ppas/{ppa}/approval",
-             "ppa-history": f"/ppas/{ppa}/history", "work-item-trees": "/work-items/",
-             "tree-with-drawer": f"/work-items/{child}", "notifications": "/notifications", "audit": "/audit",
-             "account": "/account", "admin-home": "/admin/", "ppa-edit-form": f"/ppas/{ppa}/edit"}
-    for name, url in pages.items():
-        admin.goto(url)
-        audit(admin, name, size, problems)
+        admin = browser_as("admin")
+        pages = {"home": "/", "ppa-list": "/ppas", "dashboard": "/ppas/dashboard", "ppa-overview": f"/ppas/{ppa}",
+                 "ppa-work-items": f"/ppas/{ppa}/work-items", "ppa-budget": f"/ppas/{ppa}/budget",
+                 "ppa-funding": f"/ppas/{ppa}/funding", "ppa-approval": f"/ppas/{ppa}/approval",
+                 "ppa-history": f"/ppas/{ppa}/history", "work-item-trees": "/work-items/",
+                 "tree-with-drawer": f"/work-items/{child}", "notifications": "/notifications", "audit": "/audit",
+                 "account": "/account", "admin-home": "/admin/", "ppa-edit-form": f"/ppas/{ppa}/edit"}
+        for name, url in pages.items():
+            admin.goto(url)
+            audit(admin, name, size, problems)
 
-    admin.goto(f"/work-items/{root}")
-    admin.get_by_role("link", name="Distribute budget").click()
-    expect(admin.get_by_role("dialog")).to_be_visible()
-    audit(admin, "distribution-dialog", size, problems)
+        admin.goto(f"/work-items/{root}")
+        admin.get_by_role("link", name="Distribute budget").click()
+        expect(admin.get_by_role("dialog")).to_be_visible()
+        audit(admin, "distribution-dialog", size, problems)
 
-    reviewer = browser_as("mfbm")
-    reviewer.goto(f"/ppas/{reviewed}/approval")
-    expect(reviewer.get_by_role("button", name="Pass technical review")).to_be_enabled()
-    audit(reviewer, "approval-as-reviewer", size, problems)
-    reviewer.get_by_role("button", name="Reject…").click()
-    expect(reviewer.get_by_role("dialog")).to_be_visible()
-    audit(reviewer, "reject-dialog", size, problems)
+        reviewer = browser_as("mfbm")
+        reviewer.goto(f"/ppas/{reviewed}/approval")
+        expect(reviewer.get_by_role("button", name="Pass technical review")).to_be_enabled()
+        audit(reviewer, "approval-as-reviewer", size, problems)
+        reviewer.get_by_role("button", name="Reject…").click()
+        expect(reviewer.get_by_role("dialog")).to_be_visible()
+        audit(reviewer, "reject-dialog", size, problems)
 
+    finally:
+        for context in contexts:
+            context.close()
     assert problems == []
