@@ -3,7 +3,7 @@ from datetime import date, datetime
 from decimal import Decimal
 from zoneinfo import ZoneInfo
 
-from flask import current_app, g, request, url_for
+from flask import current_app, request, url_for
 from flask_login import current_user
 
 from .auth.permissions import can
@@ -61,19 +61,6 @@ def url_with(**changes):
     return url_for(request.endpoint, **(request.view_args or {}), **args)
 
 
-_MARK = 987654321
-
-
-def url_for_id(endpoint, name, value):
-    """url_for(endpoint, **{name: value}) for rows of a table: the URL's shape is built once per request and
-    the id put in, instead of routing every link of every row ("/work-items/<id>/edit")."""
-    shapes = g.setdefault("_url_shapes", {})
-    shape = shapes.get((endpoint, name))
-    if shape is None:
-        shape = shapes[(endpoint, name)] = url_for(endpoint, **{name: _MARK}).split(str(_MARK), 1)
-    return f"{shape[0]}{int(value)}{shape[1]}"
-
-
 def navigation_for(user):
     items = []
     for label, endpoint, permission in NAVIGATION:
@@ -88,7 +75,7 @@ def navigation_for(user):
 def init_templating(app):
     app.jinja_env.filters.update(money=format_pesos, date=format_date, datetime=format_datetime,
                                  percent=format_percent)
-    app.jinja_env.globals.update(can=can, today=date.today, url_with=url_with, url_for_id=url_for_id)
+    app.jinja_env.globals.update(can=can, today=date.today, url_with=url_with)
 
     @app.context_processor
     def inject():
