@@ -173,6 +173,37 @@ def weights_from_amounts(amounts):
     return dict(zip(keys, split_largest_remainder(HUNDRED, basis), strict=True))
 
 
+def rescale_below(allocations, targets):
+    """Scale the items below some nodes in proportion to the nodes' new amounts, all the way down.
+
+    `allocations`: {id: (parent id, allocated)} of the nodes' subtrees, in tree order; `targets`: {node id:
+    new amount}. A node going from A to A' whose items hold T gets items holding floor(T × A' / A) to the
+    centavo (so they never exceed A'), split over them in proportion to what each holds
+    (split_largest_remainder); each item whose amount changes has its own items scaled the same way.
+    Returns {container id: {item id: new amount}} for every container whose items change.
+
+        rescale_below({1: (None, D("100")), 2: (1, D("60")), 3: (1, D("40"))}, {1: D("50")})
+        # {1: {2: Decimal("30.00"), 3: Decimal("20.00")}}
+    """
+    items = {}
+    for node_id, (parent_id, _) in allocations.items():
+        items.setdefault(parent_id, []).append(node_id)
+    out, pending = {}, list(targets.items())
+    while pending:
+        node_id, new = pending.pop()
+        kids = items.get(node_id, [])
+        held = [Decimal(allocations[kid][1]) for kid in kids]
+        old = max(Decimal(allocations[node_id][1]), sum(held, Decimal(0)))
+        if not any(held) or Decimal(new) == old:
+            continue
+        total = Decimal(_to_cents(sum(held, Decimal(0))) * _to_cents(new) // _to_cents(old)) / 100
+        amounts = dict(zip(kids, split_largest_remainder(total, held), strict=True))
+        out[node_id] = amounts
+        pending.extend((kid, amount) for kid, amount, before in zip(kids, amounts.values(), held, strict=True)
+                       if amount != before)
+    return out
+
+
 # Internals -----------------------------------------------------------------------------------------------
 
 def _pairs(values):

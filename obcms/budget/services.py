@@ -28,7 +28,7 @@ from sqlalchemy.orm import aliased, joinedload, make_transient_to_detached
 
 from ..audit.models import AuditEntry
 from ..audit.objects import object_type_of
-from ..audit.recording import creation_entries
+from ..audit.recording import creation_entries, storage_type
 from ..auth.permissions import can, require
 from ..database import is_sqlite
 from ..db_types import utcnow
@@ -39,7 +39,7 @@ from ..workitems import rollup, tree
 from ..workitems.models import WorkItem
 from ..workitems.money_sql import money_sum
 from ..workitems.services import Allocations, set_allocations
-from .distribution import ALL, AMOUNT, METHODS, distribute, weights_from_amounts
+from .distribution import ALL, AMOUNT, METHODS, distribute, rescale_below, weights_from_amounts
 from .models import Distribution
 
 work_items = WorkItem.__table__
@@ -82,6 +82,12 @@ class Line:
     entered: str
     share: Decimal | None
     errors: tuple = ()
+    rescaled: tuple = ()  # the Items under it a rescale changes, in tree order
+
+    @property
+    def short(self):
+        """Its share is less than what its items hold: they must be rescaled for the share to be valid."""
+        return self.share is not None and self.member.children_allocated > self.share
 
     @property
     def id(self):
@@ -109,6 +115,22 @@ class Preview:
     lines: tuple
     result: object  # distribution.DistributionResult
     general_errors: tuple = ()  # about the amount or the distribution as a whole
+    below: dict | None = None  # a rescale: {container id: {item id: new amount}}; None when not asked
+
+    @property
+    def rescale(self):
+        """A rescale of the items below was asked for."""
+        return self.below is not None
+
+    @property
+    def may_rescale(self):
+        """Some share is less than what the child's items hold: the dialog offers to rescale them."""
+        return any(line.short or line.rescaled for line in self.lines)
+
+    @property
+    def rescaled_versions(self):
+        """{id: version} of the items a rescale changes, as previewed (what apply checks them against)."""
+        return {item.id: item.version for line in self.lines for item in line.rescaled}
 
     @property
     def errors(self):
@@ -144,6 +166,19 @@ class Preview:
         return out
 
 
+@dataclass(frozen=True)
+class Item:
+    """A work item under a child of the node (read when a rescale is asked for): what it holds, what it would
+    hold after the rescale."""
+
+    id: int
+    parent_id: int
+    title: str
+    allocated_budget: Decimal
+    version: int
+    share: Decimal | None = None
+
+
 @dataclass
 class HistoryEntry:
     distribution: Distribution
@@ -152,6 +187,11 @@ class HistoryEntry:
     restorable: bool = True
     why_not: str | None = None
     undoable: bool = False  # the latest distribution of its node: "Undo" brings the Before values back
+
+    @property
+    def rescaled_count(self):
+        """How many items below the children this distribution rescaled."""
+        return sum(len(items) for items in (self.distribution.inputs or {}).get("rescaled", {}).values())
 
     @property
     def undoes(self):
@@ -198,14 +238,31 @@ def default_amount(node):
     return node.allocated_budget
 
 
+@cache
+def _items_columns():
+    column = work_items.c
+    return (column.id, column.parent_id, column.title,
+            sa.type_coerce(column.allocated_budget, storage_type(column.allocated_budget)).label("allocated_budget"),
+            column.version)
+
+
+def read_items(node, session=None):
+    """Everything under `node` (its children included) as Items in tree order: what a rescale reads. ONE
+    query."""
+    node_id = node if isinstance(node, int) else node.id
+    rows = tree.subtree_rows(node_id, _items_columns(), session=session or db.session)
+    return [Item(*row) for row in rows if row.id != node_id]
+
+
 # ------------------------------------------------------------------------------------------------- preview
 def _text(value):
     return "" if value is None else str(value).strip()
 
 
-def compute_preview(node, children, method, inputs, amount=None):
+def compute_preview(node, children, method, inputs, amount=None, items=None):
     """The preview of a family already read (read_family): the pure distribution plus what the tree allows.
-    No query."""
+    With `items` (read_items: a rescale was asked for), a child whose share is less than what its items hold
+    has them scaled down in proportion (distribution.rescale_below) instead of an error. No query."""
     if method not in METHODS:
         raise ValidationFailed(f"Choose a method: {', '.join(METHODS)}.",
                                errors={"method": [f"Choose one of: {', '.join(METHODS)}."]})
@@ -217,14 +274,32 @@ def compute_preview(node, children, method, inputs, amount=None):
     if result.amount is not None and AMOUNT not in result.errors:
         general.extend(_problem(rollup.check_allocation, node, result.amount))
     shares = {share.key: share.amount for share in result.shares}
+    short = {child.id: shares[child.id] for child in children
+             if shares.get(child.id) is not None and child.children_allocated > shares[child.id]}
+    below, rescaled = None, {}
+    if items is not None:
+        below, rescaled = _rescale(items, short)
     lines = []
     for child in children:
         messages = [f"{child.title}: {problem}" for problem in result.errors.get(child.id, ())]
         share = shares.get(child.id)
-        if share is not None and child.children_allocated > share:
+        if child.id in short and items is None:
             messages.extend(_problem(rollup.check_allocation, rollup.Envelope(child.title, share), child.children_allocated))
-        lines.append(Line(child, _text(inputs.get(child.id)) if method != "equal" else "", share, tuple(messages)))
-    return Preview(node, method, result.amount, _text(raw_amount), tuple(lines), result, tuple(general))
+        lines.append(Line(child, _text(inputs.get(child.id)) if method != "equal" else "", share, tuple(messages),
+                          tuple(rescaled.get(child.id, ()))))
+    return Preview(node, method, result.amount, _text(raw_amount), tuple(lines), result, tuple(general), below)
+
+
+def _rescale(items, targets):
+    """({container id: {item id: amount}}, {child id: [the Items changed under it, in tree order]})."""
+    below = rescale_below({item.id: (item.parent_id, item.allocated_budget) for item in items}, targets)
+    shares = {item_id: amount for amounts in below.values() for item_id, amount in amounts.items()}
+    top, rescaled = {}, {}
+    for item in items:
+        top[item.id] = top.get(item.parent_id, item.id)  # a child of the node is its own top
+        if item.id in shares and shares[item.id] != item.allocated_budget:
+            rescaled.setdefault(top[item.id], []).append(dataclasses.replace(item, share=shares[item.id]))
+    return below, rescaled
 
 
 def _problem(check, *args):
@@ -235,12 +310,13 @@ def _problem(check, *args):
     return []
 
 
-def preview_distribution(node, method, inputs, amount=None):
+def preview_distribution(node, method, inputs, amount=None, rescale=False):
     """What distributing `amount` (default: see default_amount) over the children of `node` by `method`
     would give, with every problem named; writes nothing. `inputs`: {child id: weight or amount} (text,
-    Decimal or int; unused for equal). Reads the family, nothing else."""
+    Decimal or int; unused for equal). With `rescale`, the items under a child whose share is less than
+    they hold are scaled down in proportion. Reads the family (and with `rescale` the items below)."""
     parent, children = read_family(node)
-    return compute_preview(parent, children, method, inputs, amount)
+    return compute_preview(parent, children, method, inputs, amount, read_items(parent) if rescale else None)
 
 
 def initial_inputs(method, children):
@@ -294,6 +370,21 @@ def _stale(preview, expected_versions):
                     your_version=expected.get(node_id), current_version=current[node_id], changed_fields=changed)
 
 
+def _stale_items(preview, expected):
+    """The Conflict for items a rescale changes that are not as the user's preview showed them, or None."""
+    expected = {int(k): int(v) for k, v in (expected or {}).items()}
+    items = [item for line in preview.lines for item in line.rescaled]
+    stale = [item.title for item in items if expected.get(item.id) != item.version]
+    if not stale:
+        return None
+    node_id = preview.node.id
+    return Conflict(f"The items under “{preview.node.title}” changed after the preview of their rescale "
+                    f"({', '.join(stale)}). Check the new figures and apply again.",
+                    your_version=preview.node.version, current_version=preview.versions[node_id],
+                    changed_fields={"items below": {"current": ", ".join(stale), "yours": None, "by": None,
+                                                    "at": None}})
+
+
 def _refuse_invalid(preview):
     if not preview.is_valid:
         raise ValidationFailed("; ".join(preview.errors), errors=preview.error_fields)
@@ -311,11 +402,22 @@ def _insert_record(values):
     return record
 
 
-def _record(preview, actor, method, inputs, restored_from_id=None):
-    """Insert the Distribution record of a checked preview → the Allocations to write (the children's shares,
-    with the cause "budget distribution #<id>" on every audit row, the record's own among them); the
-    record is their outcome."""
+def _record(preview, actor, method, inputs, restored_from_id=None, rescaled=None):
+    """Insert the Distribution record of a checked preview → the Allocations to write (the children's shares
+    and any rescale below them, with the cause "budget distribution #<id>" on every audit row, the record's
+    own among them); the record is their outcome. A rescale — the preview's, or `rescaled` when given — is
+    kept in the inputs ("rescaled": {container: {item: [before, after]}}) so the distribution can be undone
+    whole."""
     node = preview.node
+    inputs = {key: value for key, value in inputs.items() if key != "rescaled"}
+    if rescaled is None:
+        before = {item.id: item.allocated_budget for line in preview.lines for item in line.rescaled}
+        rescaled = {str(container): {str(i): [str(before[i]), str(amount)] for i, amount in amounts.items()
+                                     if i in before}
+                    for container, amounts in (preview.below or {}).items()}
+    rescaled = {container: amounts for container, amounts in rescaled.items() if amounts}
+    if rescaled:
+        inputs["rescaled"] = rescaled
     values = dict(ppa_id=node.ppa_id, node_id=node.id, method=method, amount=preview.amount, inputs=inputs,
                   result=preview.result.to_json(),
                   before={str(line.id): str(line.allocated) for line in preview.lines},
@@ -324,7 +426,8 @@ def _record(preview, actor, method, inputs, restored_from_id=None):
     cause = f"budget distribution #{record.id}"
     entries = creation_entries(Distribution, record.id, {**values, "id": record.id}, version=None, cause=cause)
     return Allocations(shares={line.id: line.share for line in preview.lines}, cause=cause, entries=tuple(entries),
-                       outcome=record)
+                       outcome=record, below={int(container): {int(i): Decimal(pair[1]) for i, pair in amounts.items()}
+                                              for container, amounts in rescaled.items()})
 
 
 def _recorded_inputs(method, preview):
@@ -358,18 +461,24 @@ def _checked_family(node_id, actor):
     return parent, children
 
 
-def apply(node_id, method, inputs, actor, expected_versions, amount=None):
+def apply(node_id, method, inputs, actor, expected_versions, amount=None, rescale=False, expected_rescaled=None):
     """Distribute over the children of work item `node_id` and record it → Applied. Scope, then permission, on
     the row read inside the lock: another organization's node is NotFound whatever the actor's role.
 
     `expected_versions`: {id: version} of the node and its children as the user saw them (Preview.versions).
     Raises Conflict when any changed (or a child came or went), ValidationFailed naming each child's problem
     (nothing is written), NotFound outside the actor's scope, NotAllowed without budget.distribute. Written
-    through the work items' one write call for allocations (set_allocations)."""
+    through the work items' one write call for allocations (set_allocations).
+
+    With `rescale`, the items under a child whose share is less than they hold are scaled down in proportion
+    (read inside the lock); `expected_rescaled` ({id: version}, Preview.rescaled_versions) are those items as
+    the user's preview showed them: any other version is a Conflict (None: not checked)."""
     def decide():
         parent, children = _checked_family(node_id, actor)
-        preview = compute_preview(parent, children, method, inputs, amount)
+        preview = compute_preview(parent, children, method, inputs, amount, read_items(parent) if rescale else None)
         conflict = _stale(preview, expected_versions)
+        if conflict is None and rescale and expected_rescaled is not None:
+            conflict = _stale_items(preview, expected_rescaled)
         if conflict is not None:
             raise conflict
         _refuse_invalid(preview)
@@ -381,19 +490,20 @@ def apply(node_id, method, inputs, actor, expected_versions, amount=None):
     return Applied(record, parent, tuple(child.id for child in children), written.lineage)
 
 
-def apply_distribution(node, method, inputs, actor, expected_versions, amount=None):
+def apply_distribution(node, method, inputs, actor, expected_versions, amount=None, rescale=False):
     """apply() for a loaded WorkItem (its permission checked before the lock); returns the Distribution."""
     require(actor, "budget.distribute", node)
-    return apply(node.id, method, inputs, actor, expected_versions, amount).record
+    return apply(node.id, method, inputs, actor, expected_versions, amount, rescale).record
 
 
 def restore_distribution(distribution, actor, undo=False):
     """Apply the result of an earlier distribution again, as a new record (restored_from_id). Refused when
     the node's children are no longer the ones it distributed over.
 
-    With undo, bring back what the children held before it (its Before values) instead — refused when their
-    allocations changed since (undoing would overwrite somebody's later change). The new record says which
-    distribution it undoes (inputs "undo_of")."""
+    With undo, bring back what the children held before it (its Before values), and what the items it
+    rescaled held, instead — refused when any of those allocations changed since (undoing would overwrite
+    somebody's later change). The new record says which distribution it undoes (inputs "undo_of").
+    Restoring a distribution that rescaled rescales again what the children's items hold now."""
     require(actor, "budget.distribute")
 
     def decide():
@@ -409,9 +519,14 @@ def restore_distribution(distribution, actor, undo=False):
                            f"changed ({'; '.join(parts)}). Distribute again instead.",
                            changed_fields={"children": {"current": "; ".join(parts), "yours": None, "by": None,
                                                         "at": None}})
+        rescaled = (distribution.inputs or {}).get("rescaled", {})
+        items = read_items(parent) if rescaled else None
         if undo:
             changed = [child.title for child in children
                        if child.allocated_budget != Decimal(distribution.result[str(child.id)])]
+            after = {int(i): Decimal(pair[1]) for amounts in rescaled.values() for i, pair in amounts.items()}
+            changed += [item.title for item in items or () if item.id in after and item.allocated_budget != after[item.id]]
+            changed += [f"#{i} (deleted)" for i in sorted(set(after) - {item.id for item in items or ()})]
             if changed:
                 raise Conflict(f"Distribution #{distribution.id} cannot be undone: the allocations of "
                                f"{', '.join(changed)} changed since, and undoing would overwrite that. "
@@ -422,10 +537,12 @@ def restore_distribution(distribution, actor, undo=False):
             amount = sum((Decimal(v) for v in distribution.before.values()), Decimal("0.00"))
             preview = compute_preview(parent, children, "manual", amounts, amount)
             _refuse_invalid(preview)
+            back = {container: {i: [pair[1], pair[0]] for i, pair in amounts.items()}
+                    for container, amounts in rescaled.items()}
             return _record(preview, actor, "manual", {"amounts": distribution.before, "undo_of": distribution.id},
-                           restored_from_id=distribution.id)
+                           restored_from_id=distribution.id, rescaled=back)
         preview = compute_preview(parent, children, "manual", {int(k): v for k, v in distribution.result.items()},
-                                  distribution.amount)
+                                  distribution.amount, items)
         _refuse_invalid(preview)
         return _record(preview, actor, distribution.method, distribution.inputs, restored_from_id=distribution.id)
 

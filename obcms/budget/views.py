@@ -10,7 +10,8 @@ restore.
 allocation cells of the node, its ancestors and its shown children, and the stat cards, out of band, in the
 tree view's ids) or "budget" (the PPA's Budget tab: the allocation tree and the history, out of band). Form
 fields: method, amount, weight-<child id> or amount-<child id>, v-<id> (the versions the user saw, node and
-children).
+children), rescale=1 (scale down the items under a child whose share is less than they hold) with rv-<id>
+(the versions of the items the previewed rescale changes).
 """
 import json
 from dataclasses import dataclass
@@ -77,20 +78,25 @@ def _inputs(method):
             if key.startswith(prefix) and parse_id(key[len(prefix):]) is not None}
 
 
-def _versions():
-    return {parse_id(key[2:]): parse_id(value) for key, value in request.form.items()
-            if key.startswith("v-") and parse_id(key[2:]) is not None and parse_id(value) is not None}
+def _versions(prefix="v-"):
+    return {parse_id(key[len(prefix):]): parse_id(value) for key, value in request.form.items()
+            if key.startswith(prefix) and parse_id(key[len(prefix):]) is not None and parse_id(value) is not None}
+
+
+def _rescale():
+    return request.values.get("rescale") == "1"
 
 
 def _preview(node):
     """The preview for this request's form; when it sent no inputs (opening, switching method), the
-    suggested ones. One query."""
+    suggested ones. One query; two with a rescale."""
     facts, children = services.read_family(node)
     method = _method()
     inputs = _inputs(method)
     if not inputs:
         inputs = services.initial_inputs(method, children)
-    return services.compute_preview(facts, children, method, inputs, request.values.get("amount"))
+    items = services.read_items(facts) if _rescale() else None
+    return services.compute_preview(facts, children, method, inputs, request.values.get("amount"), items)
 
 
 def _context(preview, **extra):
@@ -150,7 +156,7 @@ def apply(node_id):
     the transaction (committed once it is rendered)."""
     method = _method()
     applied = services.apply(node_id, method, _inputs(method), current_user, _versions(),
-                             request.form.get("amount"))
+                             request.form.get("amount"), _rescale(), _versions("rv-"))
     node, record = applied.node, applied.record
     message = f"Distributed {format_pesos(record.amount)} over the items under “{node.title}” (#{record.id})."
     if not is_htmx():
@@ -193,15 +199,16 @@ def _open_ids():
 
 
 def _tree_cells(applied):
-    """Out of band, in the tree view's ids: the roll-up cells of the node and its ancestors, its children's
-    when they are shown (the node is the root or open in the page), and the tree's stat cards. One query."""
+    """Out of band, in the tree view's ids: the roll-up cells of the node and its ancestors, those of the items
+    it changed below (its children, and the items a rescale changed) that the page shows (their parent is
+    the root or open in the page), and the tree's stat cards. One query."""
     node = applied.node
-    ids = set(applied.lineage)
-    if node.parent_id is None or node.id in _open_ids():
-        ids |= set(applied.children)
-    rows = outline.rows_by_id(ids)
-    return render_template("workitems/_rows.html", rows=[], may_edit=False, may_delete=False,
-                           oob_rows=[rows[i] for i in sorted(ids) if i in rows],
+    rescaled = {int(i) for amounts in (applied.record.inputs or {}).get("rescaled", {}).values() for i in amounts}
+    below = set(applied.children) | rescaled
+    shown = _open_ids() | {node.tree_id}
+    rows = outline.rows_by_id(set(applied.lineage) | below)
+    oob = [rows[i] for i in sorted(rows) if i not in below or rows[i].parent_id in shown]
+    return render_template("workitems/_rows.html", rows=[], may_edit=False, may_delete=False, oob_rows=oob,
                            roots=[r for r in rows.values() if r.parent_id is None])
 
 

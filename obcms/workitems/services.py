@@ -301,50 +301,61 @@ def delete_work_item(item, actor, expected_version):
 class Allocations:
     """New allocated budgets for children of one node, as set_allocations' `decide` returns them.
 
-    shares: {child id: amount} (children not named keep theirs); cause: the audit cause of every row the
-    write records; entries: the caller's own audit rows, written with them; outcome: anything the caller
-    wants back. set_allocations returns it with `lineage`: the ids of the node and its ancestors (deepest
-    first), whose roll-ups may have changed."""
+    shares: {child id: amount} (children not named keep theirs); below: {container id: {item id: amount}}
+    for items deeper down that change with them (a distribution that rescales the items under a child), each
+    container the node's child or one of those items; cause: the audit cause of every row the write records;
+    entries: the caller's own audit rows, written with them; outcome: anything the caller wants back.
+    set_allocations returns it with `lineage`: the ids of the node, its ancestors and the containers in
+    `below` (deepest first), whose roll-ups may have changed."""
 
     shares: dict
     cause: str
     entries: tuple = ()
     outcome: object = None
+    below: dict = dataclasses.field(default_factory=dict)
     lineage: tuple = ()
 
 
 def set_allocations(node, decide, session=None):
-    """Give children of `node` (a WorkItem or an id) new allocated budgets: the one write call for
-    allocations (budget distributions use it).
+    """Give children of `node` (a WorkItem or an id) — and, through Allocations.below, items under them —
+    new allocated budgets: the one write call for allocations (budget distributions use it).
 
     Locks the node's tree, then calls `decide()` inside the lock: it re-reads what it needs, checks its rules
     and the versions its user saw — raising writes nothing — and returns Allocations. Then the roll-ups of
-    the node and its ancestors are planned, the changed children's allocations (version + 1) and those
-    roll-ups written together, loaded objects brought up to date, the PPA sync told
+    the containers concerned and their ancestors are planned, the changed allocations (version + 1) and those
+    roll-ups written together (each row once), loaded objects brought up to date, the PPA sync told
     (rollup.AFTER_RECOMPUTE), and every audit row — the caller's, the allocations', the roll-ups' and the
     sync's — written at once. Returns the Allocations with `lineage` filled in."""
     session = session or db.session
     locked = tree.lock(node, session=session)
     node_id = tree.id_of(node)
     allocations = decide()
-    shares = {kid_id: share for kid_id, share in allocations.shares.items() if share is not None}
-    kids = locked.kids.get(node_id, [])
-    changed = [kid for kid in kids if kid.id in shares and shares[kid.id] != kid.allocated_budget]
-    new = {kid.id: rollup.Child(kid.status, kid.progress, shares.get(kid.id, kid.allocated_budget),
-                                kid.actual_expenditure) for kid in kids}
-    rollups = rollup.RollupPlan.of(locked, allocations.cause, replace={node_id: new})
+    levels = {node_id: {kid_id: share for kid_id, share in allocations.shares.items() if share is not None},
+              **{container: dict(shares) for container, shares in allocations.below.items() if container != node_id}}
+    if len(levels) > 1:  # the families below, read inside the same lock
+        locked = tree.read_families(list(levels), session=session)
+    changed, replace = {}, {}
+    for container, shares in levels.items():
+        kids = locked.kids.get(container, [])
+        changed.update({kid.id: (kid, shares[kid.id]) for kid in kids
+                        if kid.id in shares and shares[kid.id] != kid.allocated_budget})
+        replace[container] = {kid.id: rollup.Child(kid.status, kid.progress, shares.get(kid.id, kid.allocated_budget),
+                                                   kid.actual_expenditure) for kid in kids}
+    rollups = rollup.RollupPlan.of(locked, allocations.cause, replace=replace)
     entries = list(allocations.entries) + change_entries(
-        WorkItem, {kid.id: {"allocated_budget": (kid.allocated_budget, shares[kid.id])} for kid in changed},
-        versions={kid.id: kid.version + 1 for kid in changed}, cause=allocations.cause)
+        WorkItem, {kid.id: {"allocated_budget": (kid.allocated_budget, share)} for kid, share in changed.values()},
+        versions={kid.id: kid.version + 1 for kid, _ in changed.values()}, cause=allocations.cause)
     with rollups.write_with() as rollup_values:
-        params = [{"_id": kid.id, "_allocated": shares[kid.id], "_progress": kid.progress, "_status": kid.status,
-                   "_spent": kid.actual_expenditure, "_completed_at": kid.completed_at} for kid in changed]
-        params += [{"_id": row_id, "_allocated": locked[row_id].allocated_budget, "_progress": v["progress"],
-                    "_status": v["status"], "_spent": v["actual_expenditure"], "_completed_at": v["completed_at"]}
-                   for row_id, v in rollup_values.items()]
+        params = {kid.id: {"_id": kid.id, "_allocated": share, "_progress": kid.progress, "_status": kid.status,
+                           "_spent": kid.actual_expenditure, "_completed_at": kid.completed_at}
+                  for kid, share in changed.values()}
+        for row_id, v in rollup_values.items():  # a rescaled item may roll up too: one row, both changes
+            row = params.setdefault(row_id, {"_id": row_id, "_allocated": locked[row_id].allocated_budget})
+            row.update(_progress=v["progress"], _status=v["status"], _spent=v["actual_expenditure"],
+                       _completed_at=v["completed_at"])
         if params:
-            session.execute(_allocations_statement(), params)
-    expire_loaded(session, [kid.id for kid in changed], ("allocated_budget", "version", "updated_at"))
+            session.execute(_allocations_statement(), list(params.values()))
+    expire_loaded(session, list(changed), ("allocated_budget", "version", "updated_at"))
     rollups.complete(entries, session=session)
     return dataclasses.replace(allocations, lineage=tuple(locked.rows))
 

@@ -13,6 +13,7 @@ from obcms.budget.distribution import (
     distribute_equal,
     distribute_manual,
     distribute_weighted,
+    rescale_below,
 )
 
 D = Decimal
@@ -144,3 +145,33 @@ def test_manual_property(cents):
     assert_within_a_centavo(result, [Fraction(v) for v in values])
     off = distribute_manual(amount + Decimal("0.01"), [str(v) for v in values])
     assert not off.is_valid and off.remainder == Decimal("0.01")
+
+
+def test_rescale_below_scales_in_proportion_exactly_and_all_the_way_down():
+    allocations = {1: (None, D("100.00")), 2: (1, D("60.00")), 3: (1, D("30.00")),
+                   4: (2, D("33.33")), 5: (2, D("26.67")), 6: (3, D("0.00"))}
+    assert rescale_below(allocations, {1: D("10.01")}) == {
+        1: {2: D("6.00"), 3: D("3.00")},      # the 90.00 held scaled by 10.01/100 → 9.00 (floored), split 2:1
+        2: {4: D("3.33"), 5: D("2.67")}}      # 60 → 6: its 60.00 become 6.00, split 33.33 : 26.67
+    assert rescale_below(allocations, {1: D("100.00")}) == {}          # unchanged: nothing below changes
+    assert rescale_below({1: (None, D("5.00")), 2: (1, D("0.00"))}, {1: D("1.00")}) == {}  # nothing held
+    one_third = rescale_below({1: (None, D("1.00")), 2: (1, D("0.34")), 3: (1, D("0.33")), 4: (1, D("0.33"))},
+                              {1: D("0.50")})
+    assert one_third == {1: {2: D("0.17"), 3: D("0.17"), 4: D("0.16")}} and sum(one_third[1].values()) == D("0.50")
+
+
+@given(st.lists(st.integers(0, 10**9), min_size=1, max_size=6), st.integers(0, 10**9), st.integers(0, 10**6))
+def test_rescaled_items_never_hold_more_than_their_new_amount(held, reserve, new_cents):
+    """Every container's items end at or below its new amount, to the centavo, at every level."""
+    parent = D(sum(held) + reserve) / 100
+    allocations = {0: (None, parent), **{i + 1: (0, D(c) / 100) for i, c in enumerate(held)}}
+    for i, c in enumerate(held):  # each item holds two sub-items, 1/3 and the rest of what it holds
+        allocations[100 + i] = (i + 1, (D(c) / 300).quantize(D("0.01"), rounding="ROUND_FLOOR"))
+        allocations[200 + i] = (i + 1, D(c) / 100 - allocations[100 + i][1])
+    new = min(D(new_cents) / 100, parent)
+    out = rescale_below(allocations, {0: new})
+    amounts = {item: amount for level in out.values() for item, amount in level.items()}
+    assert sum((amounts.get(i + 1, allocations[i + 1][1]) for i in range(len(held))), D(0)) <= new
+    for container, level in out.items():
+        limit = new if container == 0 else amounts[container]
+        assert sum(level.values()) <= limit and all(a >= 0 and a == a.quantize(D("0.01")) for a in level.values())

@@ -275,3 +275,80 @@ def test_applied_distributions_always_sum_exactly_to_the_amount(make_tracked_ppa
             [amount * D(inputs[k.id]) / 100 for k in kids]
         assert all(abs(a - i) < D("0.01") for a, i in zip(allocations(*kids), ideal, strict=True))
         savepoint.rollback()
+
+
+def _implementation_split(tracked, actor):
+    """Implementation holds 600,000 split over Phase 1 and Phase 2 (300,000 each)."""
+    _, root, (planning, implementation, evaluation) = tracked
+    _apply(root, "manual", {planning.id: "200000", implementation.id: "600000", evaluation.id: "200000"}, actor)
+    _apply(implementation, "equal", {}, actor)
+    return [db.session.scalar(sa.select(WorkItem).where(WorkItem.title == t)) for t in ("Phase 1", "Phase 2")]
+
+
+def test_a_rescale_scales_the_items_below_a_short_share_in_proportion_previewed_first(tracked, users, count_queries):
+    _, root, (planning, implementation, evaluation) = tracked
+    actor = users["oobc_staff"]
+    phases = _implementation_split(tracked, actor)
+    inputs = {planning.id: "600000", implementation.id: "100000", evaluation.id: "300000"}
+
+    plain = services.preview_distribution(root, "manual", inputs)
+    assert not plain.is_valid and plain.may_rescale and not plain.rescale
+    with count_queries() as q:
+        preview = services.preview_distribution(root, "manual", inputs, rescale=True)
+    assert q.count == 2 and preview.is_valid and preview.rescale
+    line = preview.lines[1]
+    assert [(item.title, item.allocated_budget, item.share) for item in line.rescaled] == [
+        ("Phase 1", D("300000.00"), D("50000.00")), ("Phase 2", D("300000.00"), D("50000.00"))]
+    assert preview.rescaled_versions == {p.id: p.version for p in phases}
+    assert allocations(*phases) == [D("300000.00")] * 2  # a preview writes nothing
+
+    record = services.apply(root.id, "manual", inputs, actor, preview.versions, rescale=True,
+                            expected_rescaled=preview.rescaled_versions).record
+
+    assert allocations(planning, implementation, evaluation, *phases) == [
+        D("600000.00"), D("100000.00"), D("300000.00"), D("50000.00"), D("50000.00")]
+    assert record.inputs["rescaled"] == {str(implementation.id): {
+        str(phases[0].id): ["300000.00", "50000.00"], str(phases[1].id): ["300000.00", "50000.00"]}}
+    rows = db.session.execute(sa.select(AuditEntry.object_id, AuditEntry.old_value, AuditEntry.new_value).where(
+        AuditEntry.cause == f"budget distribution #{record.id}", AuditEntry.field == "allocated_budget")).all()
+    assert {r.object_id for r in rows} == {planning.id, implementation.id, evaluation.id, *(p.id for p in phases)}
+    assert [services.distribution_history(tracked[0])[0].rescaled_count] == [2]
+
+
+def test_undoing_a_rescale_brings_the_items_below_back_and_a_changed_item_refuses_it(tracked, users):
+    _, root, (planning, implementation, evaluation) = tracked
+    actor = users["oobc_staff"]
+    phases = _implementation_split(tracked, actor)
+    inputs = {planning.id: "600000", implementation.id: "100000", evaluation.id: "300000"}
+    record = services.apply_distribution(root, "manual", inputs, actor,
+                                         services.preview_distribution(root, "manual", inputs).versions, rescale=True)
+
+    undone = services.restore_distribution(record, actor, undo=True)
+
+    assert allocations(planning, implementation, evaluation, *phases) == [
+        D("200000.00"), D("600000.00"), D("200000.00"), D("300000.00"), D("300000.00")]
+    assert undone.inputs["undo_of"] == record.id
+    assert undone.inputs["rescaled"][str(implementation.id)][str(phases[0].id)] == ["50000.00", "300000.00"]
+
+    again = services.apply_distribution(root, "manual", inputs, actor,
+                                        services.preview_distribution(root, "manual", inputs).versions, rescale=True)
+    phase = db.session.get(WorkItem, phases[0].id)
+    workitem_services.update_work_item(phase, phase.version, actor, allocated_budget="40000")
+    with pytest.raises(Conflict, match="Phase 1"):
+        services.restore_distribution(again, actor, undo=True)
+    assert allocations(*phases) == [D("40000.00"), D("50000.00")]
+
+
+def test_a_rescale_of_items_changed_since_the_preview_is_a_conflict(tracked, users):
+    _, root, (planning, implementation, evaluation) = tracked
+    actor = users["oobc_staff"]
+    phases = _implementation_split(tracked, actor)
+    inputs = {planning.id: "600000", implementation.id: "100000", evaluation.id: "300000"}
+    preview = services.preview_distribution(root, "manual", inputs, rescale=True)
+    phase = db.session.get(WorkItem, phases[1].id)
+    workitem_services.update_work_item(phase, phase.version, actor, allocated_budget="200000")
+    with pytest.raises(Conflict, match="Phase 2") as caught:
+        services.apply(root.id, "manual", inputs, actor, preview.versions, rescale=True,
+                       expected_rescaled=preview.rescaled_versions)
+    assert caught.value.changed_fields["items below"]["current"] == "Phase 2"
+    assert allocations(implementation, *phases) == [D("600000.00"), D("300000.00"), D("200000.00")]

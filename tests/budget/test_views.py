@@ -359,3 +359,70 @@ def test_the_dialog_shows_each_items_minimum(tracked, editor, users):
     html = editor.get(f"/budget/work-items/{root.id}/distribute", headers=HX).get_data(as_text=True)
     assert "at least ₱ 500.00: what its items hold" in html
     assert html.count("dist-minimum") == 1  # the items with nothing below say nothing
+
+
+def _split_implementation(tracked, actor):
+    """Planning 200,000 · Implementation 600,000 (Phase 1, Phase 2: 300,000 each) · Evaluation 200,000."""
+    _, root, (planning, implementation, evaluation) = tracked
+    for node, method, inputs in ((root, "manual", {planning.id: "200000", implementation.id: "600000",
+                                                   evaluation.id: "200000"}), (implementation, "equal", {})):
+        services.apply_distribution(node, method, inputs, actor,
+                                    {int(k[2:]): int(v) for k, v in versions_of(node).items()})
+
+
+def test_a_short_share_offers_a_rescale_previewed_in_the_dialog_then_applied_with_the_cells_below(tracked, editor,
+                                                                                                   users):
+    """Planning · Implementation (Phase 1, Phase 2 at 300,000 each) · Evaluation: giving Implementation
+    100,000 is refused until the user asks to rescale its items; the preview shows what each gets, Apply
+    writes it all and sends the rescaled rows' cells when the page shows them."""
+    _, root, (planning, implementation, evaluation) = tracked
+    _split_implementation(tracked, users["moa_staff"])
+    phases = db.session.scalars(sa.select(WorkItem).where(WorkItem.parent_id == implementation.id)
+                                .order_by(WorkItem.lft)).all()
+    form = {"method": "manual", f"amount-{planning.id}": "600000", f"amount-{implementation.id}": "100000",
+            f"amount-{evaluation.id}": "300000", **versions_of(root)}
+
+    html = post(editor, f"/budget/work-items/{root.id}/distribute/preview", form).get_data(as_text=True)
+    assert "disabled" in apply_button(html)
+    assert 'name="rescale" value="1"' in html and "Scale down the items under Implementation" in html
+
+    html = post(editor, f"/budget/work-items/{root.id}/distribute/preview", {**form, "rescale": "1"}).get_data(
+        as_text=True)
+    assert "disabled" not in apply_button(html) and 'name="rescale" value="1" checked' in html
+    assert "2 items below scaled down" in html
+    assert "Phase 1: ₱ 300,000.00 → ₱ 50,000.00" in html
+    rescaled = dict(re.findall(r'name="(rv-\d+)" value="(\d+)"', html))
+    assert set(rescaled) == {f"rv-{p.id}" for p in phases}
+    assert allocations(implementation, *phases) == ["600000.00", "300000.00", "300000.00"]
+
+    response = post(editor, f"/budget/work-items/{root.id}/distribute", {**form, "rescale": "1", **rescaled},
+                    headers={**HX, "HX-Current-URL": f"http://localhost/work-items/{root.id}?open={implementation.id}"})
+    assert response.status_code == 200
+    assert allocations(planning, implementation, evaluation, *phases) == [
+        "600000.00", "100000.00", "300000.00", "50000.00", "50000.00"]
+    body = response.get_data(as_text=True)
+    for phase in phases:  # shown (Implementation is open): their cells come out of band
+        assert re.search(rf'id="wi-{phase.id}-allocated"[^>]*hx-swap-oob="true">₱ 50,000.00<', body)
+    closed = post(editor, f"/budget/work-items/{root.id}/distribute/preview", form)  # (a read: nothing written)
+    assert closed.status_code == 200
+    history = editor.get(f"/ppas/{tracked[0].id}/budget").get_data(as_text=True)
+    assert "2 items below were rescaled with it" in history
+
+
+def test_a_rescale_whose_items_changed_since_the_preview_answers_409_with_the_new_figures(tracked, editor, users):
+    _, root, (planning, implementation, evaluation) = tracked
+    _split_implementation(tracked, users["moa_staff"])
+    form = {"method": "manual", f"amount-{planning.id}": "600000", f"amount-{implementation.id}": "100000",
+            f"amount-{evaluation.id}": "300000", "rescale": "1", **versions_of(root)}
+    html = post(editor, f"/budget/work-items/{root.id}/distribute/preview", form).get_data(as_text=True)
+    rescaled = dict(re.findall(r'name="(rv-\d+)" value="(\d+)"', html))
+    phase = db.session.scalar(sa.select(WorkItem).where(WorkItem.title == "Phase 2"))
+    workitem_services.update_work_item(phase, phase.version, users["oobc_staff"], allocated_budget="100000")
+
+    response = post(editor, f"/budget/work-items/{root.id}/distribute", {**form, **rescaled})
+
+    assert response.status_code == 409
+    html = response.get_data(as_text=True)
+    assert "Phase 2" in html and "changed after the preview" in html
+    assert "Phase 1: ₱ 300,000.00 → ₱ 50,000.00" in html and "Phase 2: ₱ 100,000.00 → ₱ 16,666.66" in html
+    assert allocations(implementation) == ["600000.00"]
