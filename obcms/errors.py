@@ -11,6 +11,7 @@ from flask import g, jsonify, render_template, request
 from flask_wtf.csrf import CSRFError
 from sqlalchemy.orm.exc import ObjectDeletedError, StaleDataError
 from werkzeug.exceptions import HTTPException
+from werkzeug.exceptions import NotFound as werkzeug_not_found
 
 from .extensions import db, login_manager
 
@@ -220,8 +221,12 @@ def register_error_handlers(app):
 
     @app.errorhandler(HTTPException)
     def handle_http(error):
-        response = render_error(error.code, (error.name or "error").lower().replace(" ", "_"), error.name,
-                                error.description)
+        title, detail = error.name, error.description
+        if error.code == 404:  # plain words, not werkzeug's "If you entered the URL manually…"
+            title = NotFound.title
+            if detail == werkzeug_not_found.description:
+                detail = "There is nothing at this address. Check the link, or start again from the home page."
+        response = render_error(error.code, (error.name or "error").lower().replace(" ", "_"), title, detail)
         if getattr(error, "code", None) == 405 and hasattr(error, "valid_methods") and error.valid_methods:
             response = app.make_response(response)
             response.headers["Allow"] = ", ".join(error.valid_methods)

@@ -4,7 +4,7 @@ Every edit goes through the domain services (validation, audit), never a bare po
 """
 from datetime import datetime
 
-from flask import abort, flash, request
+from flask import flash, request
 from flask_admin import Admin, AdminIndexView, expose
 from flask_admin.actions import action
 from flask_admin.contrib.sqla import ModelView
@@ -19,8 +19,8 @@ from wtforms.validators import Optional
 
 from ..auth import services
 from ..auth.models import ORGANIZATION_KINDS, ROLE_LABELS, ROLES, Organization, User
-from ..auth.permissions import can
-from ..errors import Conflict, DomainError, ValidationFailed
+from ..auth.permissions import can, describe_refusal
+from ..errors import Conflict, DomainError, NotAllowed, ValidationFailed
 from ..extensions import db
 from ..ids import parse_id
 from ..jobqueue.models import JobRun
@@ -43,7 +43,7 @@ class AdminOnly:
         return can(current_user, "admin.console")
 
     def inaccessible_callback(self, name, **kwargs):
-        abort(403, description="The admin console is for administrators.")
+        raise NotAllowed(describe_refusal("admin.console"))
 
     def get_one(self, id):
         """The record of the URL's id; an id that is no id ("abc", beyond the column) is a missing record (the

@@ -11,7 +11,7 @@ import sqlalchemy as sa
 from ..audit.queries import deletion_of, how_long_ago
 from ..errors import NotAllowed, NotFound
 from ..extensions import db
-from .models import User
+from .models import ORGANIZATION_SCOPED_ROLES, ROLE_LABELS, ROLES, User
 
 READ_ALL = ("admin", "oobc_executive", "oobc_staff", "mfbm_analyst", "bpda_planner")
 EDIT_ALL = ("admin", "oobc_executive", "oobc_staff")
@@ -66,10 +66,36 @@ def require(user, permission, obj=None):
     return True
 
 
+# What a person was doing when a permission refused them (the 403 says it, then who may).
+ACTIONS = {
+    "admin.console": "open the admin console",
+    "audit.read": "read the audit log",
+    "jobs.run": "run background jobs",
+    "dashboard.view": "open the home page",
+    "ppa.read": "see PPAs",
+    "ppa.create": "create a PPA",
+    "ppa.edit": "edit this PPA",
+    "ppa.delete": "delete this PPA",
+    "ppa.tracking.disable": "disable WorkItem tracking of this PPA",
+    "ppa.funding.edit": "record money movements of this PPA",
+    "workitem.read": "see work items",
+    "workitem.edit": "add or change work items",
+    "workitem.delete": "delete work items",
+    "budget.distribute": "distribute a budget over work items",
+    "notification.read": "read notifications",
+}
+
+
 def describe_refusal(permission):
-    roles = sorted(PERMISSIONS.get(permission, ()))
-    who = ", ".join(r.replace("_", " ") for r in roles) or "nobody"
-    return f"This needs the permission '{permission}', held by: {who} (and, for MOA roles, only within their own organization)."
+    """The 403's words: what the user tried, and the roles (by their labels) that may do it."""
+    tried = ACTIONS.get(permission, f"do this ({permission})")
+    roles = [r for r in ROLES if r in PERMISSIONS.get(permission, ())]
+    if not roles:
+        return f"You tried to {tried}. Nobody may do that here."
+    who = ", ".join(ROLE_LABELS.get(r, r) for r in roles)
+    scoped = [ROLE_LABELS.get(r, r) for r in roles if r in ORGANIZATION_SCOPED_ROLES]
+    within = f" ({' and '.join(scoped)} only within their own organization)" if scoped else ""
+    return f"You tried to {tried}. That is for: {who}{within}."
 
 
 def scope(stmt, model, user):

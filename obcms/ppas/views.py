@@ -2,13 +2,13 @@
 from datetime import date
 
 import sqlalchemy as sa
-from flask import Blueprint, abort, current_app, flash, has_request_context, redirect, render_template, request, url_for
+from flask import Blueprint, current_app, flash, has_request_context, redirect, render_template, request, url_for
 from flask_login import current_user
 from sqlalchemy.orm import joinedload
 
 from ..audit.events import group as group_events
 from ..auth.models import Organization
-from ..auth.permissions import require, scope
+from ..auth.permissions import not_found, require, scope
 from ..errors import Conflict, ValidationFailed
 from ..extensions import db
 from ..htmx import is_htmx, render_page, toast
@@ -101,7 +101,7 @@ def _load(ppa_id):
         .options(joinedload(Ppa.implementing_moa), joinedload(Ppa.lead_organization)))
     row = db.session.execute(stmt).first()
     if row is None:
-        abort(404)
+        raise not_found(Ppa, ppa_id, current_user, "PPA")
     require(current_user, "ppa.read", row.Ppa)
     return row
 

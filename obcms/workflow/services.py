@@ -143,7 +143,8 @@ def fire(obj, transition_name, actor, comment=None, expected_version=None, sessi
         raise NotFound(f"{type(obj).__name__} has no action '{transition_name}'.")
     if transition.roles is not None and getattr(actor, "role", None) not in transition.roles:
         # A role that may never fire it hears so (403) before any question of version or state (409).
-        raise NotAllowed(f"Needs the role {' or '.join(sorted(_label(r) for r in transition.roles))}.")
+        raise NotAllowed(f"You tried '{transition.label}' on {obj}. "
+                         f"Needs the role {' or '.join(sorted(_label(r) for r in transition.roles))}.")
     comment = (comment or "").strip() or None
 
     session.flush()
@@ -160,7 +161,7 @@ def fire(obj, transition_name, actor, comment=None, expected_version=None, sessi
     if option.reasons_for("state"):
         raise Conflict(f"'{transition.label}' is no longer possible. {option.reasons_for('state')}")
     if option.reasons_for("actor"):
-        raise NotAllowed(option.reasons_for("actor"))
+        raise NotAllowed(f"You tried '{transition.label}' on {obj}. {option.reasons_for('actor')}")
     if option.missing_fields:
         raise ValidationFailed(f"'{transition.label}' needs more information first.",
                                errors={f: [f"Required before '{transition.label}'."] for f in option.missing_fields})

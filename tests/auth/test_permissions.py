@@ -33,7 +33,7 @@ def test_require_raises_not_allowed_naming_who_may(users):
     try:
         require(users["viewer"], "ppa.edit")
     except NotAllowed as error:
-        assert "oobc staff" in error.detail
+        assert "OOBC staff" in error.detail and "You tried to edit this PPA" in error.detail
     else:
         raise AssertionError("viewer may not edit")
 
