@@ -23,6 +23,8 @@ from .auth.sessions import load_user
 from .auth.views import bp as auth_bp
 from .budget import models as _budget  # noqa: F401
 from .budget.views import bp as budget_bp
+from .calendar import models as _calendar  # noqa: F401
+from .calendar.views import bp as calendar_bp
 from .cli import register_cli
 from .database import engine_options, init_database
 from .errors import register_error_handlers, render_error, wants_json
@@ -111,6 +113,7 @@ def _register_blueprints(app):
     app.register_blueprint(audit_bp)
     app.register_blueprint(auth_bp)
     app.register_blueprint(budget_bp)
+    app.register_blueprint(calendar_bp)
     app.register_blueprint(home_bp)
     app.register_blueprint(notifications_bp)
     app.register_blueprint(ops_bp)

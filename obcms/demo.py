@@ -1,13 +1,16 @@
 """Demo data for a new installation: the organizations, one user per role, and a portfolio that tells a
 story: PPAs spread over the approval states (each walked there through the workflow), work done, under way,
 overdue and due soon, money consistent with each PPA's status, and a notification waiting for every role."""
-from datetime import date, timedelta
+from datetime import date, datetime, time, timedelta
 from decimal import Decimal
 
 import sqlalchemy as sa
 
 from .auth import services
 from .auth.models import ROLES, Organization, User
+from .calendar import services as calendar_services
+from .calendar.models import Booking, Resource
+from .calendar.recurrence import MANILA, Rule
 from .extensions import db
 from .notifications import notify
 from .ppas.models import Ppa
@@ -158,7 +161,39 @@ def seed_demo_ppas(orgs):
             enable_tracking(ppa, actor, DEMO_TRACKED[code], "weighted")
         walk_approval(ppa, DEMO_APPROVAL.get(code, []))
     progress_work(db.session.scalar(sa.select(Ppa).where(Ppa.code == "MSSD-2026-001")), today)
+    seed_demo_calendar(orgs, today)
     welcome_each_user()
+
+
+def seed_demo_calendar(orgs, today):
+    """A weekly management meeting, a workshop and a turnover on the calendar, two resources and a booking."""
+    monday = today - timedelta(days=today.weekday())
+    staff, moa = _user("staff"), _user("moa")
+    if staff is None or moa is None:
+        return
+    calendar_services.create_event(
+        staff, title="OOBC management meeting", kind="meeting", visibility="public", location="OOBC conference room",
+        start_date=monday, start_time=time(9), end_date=monday, end_time=time(10), rule=Rule("weekly"),
+        description="Weekly review of the portfolio: approvals waiting, work overdue, money movements.")
+    workshop_day = monday + timedelta(days=9)
+    calendar_services.create_event(
+        staff, title="Peace and cultural dialogue workshop", kind="workshop", visibility="public",
+        location="Cotabato City", start_date=workshop_day, start_time=time(8, 30), end_date=workshop_day,
+        end_time=time(16, 30), organization_id=orgs["OOBC"].id)
+    turnover = today + timedelta(days=4)
+    calendar_services.create_event(
+        moa, title="Starter kits turnover, Zamboanga", kind="site_visit", visibility="organization", all_day=True,
+        start_date=turnover, end_date=turnover + timedelta(days=1), participant_ids=[moa.id])
+    room = Resource(name="OOBC Conference Room A", kind="room", capacity=20, location="OOBC office, 2nd floor")
+    vehicle = Resource(name="Service vehicle (pick-up)", kind="vehicle", capacity=5, needs_approval=True,
+                       location="OOBC motor pool")
+    db.session.add_all([room, vehicle])
+    db.session.flush()
+    start = datetime.combine(monday + timedelta(days=2), time(13), MANILA)
+    db.session.add(Booking(resource_id=room.id, title="MSSD planning session", starts_at=start,
+                           ends_at=start + timedelta(hours=3), status="approved", booked_by_id=moa.id,
+                           organization_id=moa.organization_id))
+    db.session.flush()
 
 
 def _user(username):

@@ -15,6 +15,7 @@ NAVIGATION = [
     ("PPAs", "ppas.index", "ppa.read"),
     ("Portfolio dashboard", "ppas.portfolio_dashboard", "ppa.read"),
     ("Work items", "workitems.index", "workitem.read"),
+    ("Calendar", "calendar.index", "calendar.read"),
     ("Audit log", "audit.index", "audit.read"),
     ("Admin console", "admin.index", "admin.console"),
 ]

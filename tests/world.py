@@ -6,7 +6,7 @@ and approval tasks exist too. Everything lives in the test's rolled-back transac
     def test_x(world): world.ppa.id, world.leaf.id, world.other.ppa.id, world.notifications["viewer"].id …
 """
 from dataclasses import dataclass
-from datetime import date
+from datetime import date, time
 from decimal import Decimal
 
 import pytest
@@ -16,6 +16,9 @@ from obcms.audit.models import AuditEntry
 from obcms.auth.sessions import start_sign_in
 from obcms.budget import services as budget_services
 from obcms.budget.models import Distribution
+from obcms.calendar import services as calendar_services
+from obcms.calendar.models import Resource
+from obcms.calendar.recurrence import Rule
 from obcms.extensions import db
 from obcms.jobqueue import JobRun
 from obcms.notifications.models import Notification
@@ -40,13 +43,15 @@ class Portfolio:
     distribution: Distribution
     job_run: JobRun | None = None
     sign_in_id: int = 0       # a sign-in of this organization's MOA staff (the account page's routes)
+    event_id: int = 0         # a weekly calendar event of this organization
+    resource_id: int = 0      # a bookable room
 
     def ids(self, notification=None):
         """The ids route parameters are built from."""
         return {"ppa_id": self.ppa.id, "item_id": self.leaf.id, "node_id": self.root.id,
                 "distribution_id": self.distribution.id, "run_id": self.job_run.id if self.job_run else 0,
                 "notification_id": notification.id if notification else 0, "object_id": self.ppa.id,
-                "sign_in_id": self.sign_in_id}
+                "sign_in_id": self.sign_in_id, "event_id": self.event_id, "resource_id": self.resource_id}
 
 
 @dataclass
@@ -60,10 +65,13 @@ class World:
     job_run: JobRun
     audit_entry: AuditEntry
     sign_in_id: int = 0
+    event_id: int = 0
+    resource_id: int = 0
 
     def ids(self):
         """The ids route parameters are built from (this organization's, MSSD)."""
-        mine = Portfolio(self.ppa, self.root, self.leaf, self.distribution, self.job_run, self.sign_in_id)
+        mine = Portfolio(self.ppa, self.root, self.leaf, self.distribution, self.job_run, self.sign_in_id,
+                         self.event_id, self.resource_id)
         return mine.ids(self.notifications["moa_staff"])
 
 
@@ -83,8 +91,15 @@ def build_portfolio(organization, actor, title, comment="Please review the figur
     parent = db.session.get(WorkItem, leaf.parent_id)
     preview = budget_services.preview_distribution(parent, "equal", {})
     distribution = budget_services.apply_distribution(parent, "equal", {}, actor, preview.versions)
+    event = calendar_services.create_event(actor, title=f"Weekly review of {title}", visibility="organization",
+                                           organization_id=organization.id, start_date=date(2026, 12, 7),
+                                           start_time=time(9), end_date=date(2026, 12, 7), end_time=time(10),
+                                           rule=Rule("weekly"))
+    resource = Resource(name=f"Room for {title}", kind="room", organization_id=organization.id)
+    db.session.add(resource)
     db.session.flush()
-    return Portfolio(ppa=ppa, root=root, leaf=leaf, distribution=distribution)
+    return Portfolio(ppa=ppa, root=root, leaf=leaf, distribution=distribution, event_id=event.id,
+                     resource_id=resource.id)
 
 
 def build_world(users, organizations, title="Livelihood kits", comment="Please review the figures."):
@@ -107,7 +122,8 @@ def build_world(users, organizations, title="Livelihood kits", comment="Please r
                                      .order_by(AuditEntry.id).limit(1)).one()
     return World(ppa=mine.ppa, root=mine.root, leaf=mine.leaf, distribution=mine.distribution, other=other,
                  notifications=notifications, job_run=job_run, audit_entry=audit_entry,
-                 sign_in_id=start_sign_in(users["moa_staff"], "another browser").id)
+                 sign_in_id=start_sign_in(users["moa_staff"], "another browser").id, event_id=mine.event_id,
+                 resource_id=mine.resource_id)
 
 
 def users_by_id(users):

@@ -35,6 +35,12 @@ PERMISSIONS = {
     "workitem.edit": {"admin", "oobc_executive", "oobc_staff", "moa_staff"},
     "workitem.delete": {"admin", "oobc_executive", "oobc_staff", "moa_staff"},
     "budget.distribute": {"admin", "oobc_executive", "oobc_staff", "moa_staff"},
+    # The calendar: everyone reads what their scope allows; staff create events (and edit their own);
+    # calendar.manage edits anyone's events within the organization (all for the global roles).
+    "calendar.read": {"admin", "oobc_executive", "oobc_staff", "moa_staff", "mfbm_analyst", "bpda_planner",
+                      "viewer"},
+    "calendar.create": {"admin", "oobc_executive", "oobc_staff", "moa_staff", "mfbm_analyst", "bpda_planner"},
+    "calendar.manage": {"admin", "oobc_executive", "oobc_staff", "moa_staff"},
     # Everyone reads (and marks read) their own notifications only.
     "notification.read": {"admin", "oobc_executive", "oobc_staff", "moa_staff", "mfbm_analyst", "bpda_planner",
                           "viewer"},
@@ -83,6 +89,9 @@ ACTIONS = {
     "workitem.delete": "delete work items",
     "budget.distribute": "distribute a budget over work items",
     "notification.read": "read notifications",
+    "calendar.read": "see the calendar",
+    "calendar.create": "add calendar events",
+    "calendar.manage": "change or delete this calendar event",
 }
 
 

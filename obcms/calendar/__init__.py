@@ -1,0 +1,1 @@
+"""The calendar: every dated thing on one calendar, recurring events, resources and bookings, ICS feeds."""

@@ -1,0 +1,231 @@
+"""The calendar pages (UI.md page 8): month, week and agenda over every dated thing, with the view's state in
+the URL, swapped as htmx partials; the JSON window; an event's page.
+
+    GET /calendar?view=month|week|agenda&date=2026-12-02&modules=planning,staff&mine=1&org=3
+    GET /calendar/entries.json?start=2026-12-01&end=2027-01-01[&modules=…]     the window as JSON
+    GET /calendar/events/<id>[?occurrence=20261203T0900]                        an event (one occurrence)
+    GET /calendar/resources/<id>                                                a resource and its bookings
+"""
+import calendar as weekdays
+from dataclasses import dataclass
+from datetime import date, datetime, timedelta
+
+import sqlalchemy as sa
+from flask import Blueprint, jsonify, request, url_for
+from flask_login import current_user
+
+from ..auth.models import Organization
+from ..auth.permissions import READ_ALL, can, require
+from ..errors import NotFound, ValidationFailed
+from ..extensions import db
+from ..htmx import render_page
+from . import recurrence
+from .models import HOLDING, Booking, CalendarEvent, Resource
+from .queries import (
+    MODULE_COLORS,
+    MODULE_LABELS,
+    MODULES,
+    Filters,
+    Window,
+    calendar_entries,
+    visible_events,
+    visible_resources,
+)
+
+bp = Blueprint("calendar", __name__, url_prefix="/calendar")
+
+VIEWS = (("month", "Month"), ("week", "Week"), ("agenda", "Agenda"))
+AGENDA_DAYS = 30
+MONTH_CELL_ENTRIES = 4  # a month cell lists this many, then "+N more"
+
+
+def today():
+    return datetime.now(recurrence.MANILA).date()
+
+
+@dataclass(frozen=True)
+class State:
+    """What the URL says the calendar shows."""
+
+    view: str
+    anchor: date
+    filters: Filters
+
+    def args(self, **changes):
+        """The query arguments of this state with some changed (for links that keep the rest)."""
+        modules = changes.pop("modules", self.filters.modules)
+        args = {"view": self.view, "date": self.anchor.isoformat(),
+                "modules": ",".join(m for m in MODULES if m in modules) if set(modules) != set(MODULES) else None,
+                "mine": "1" if self.filters.mine else None, "org": self.filters.organization_id}
+        args.update(changes)
+        return {key: value for key, value in args.items() if value not in (None, "")}
+
+    def url(self, **changes):
+        return url_for("calendar.index", **self.args(**changes))
+
+    @property
+    def window(self):
+        if self.view == "week":
+            start = self.anchor - timedelta(days=self.anchor.weekday())
+            return Window(start, start + timedelta(days=7))
+        if self.view == "agenda":
+            return Window(self.anchor, self.anchor + timedelta(days=AGENDA_DAYS))
+        first = self.anchor.replace(day=1)
+        start = first - timedelta(days=first.weekday())
+        last = first.replace(day=weekdays.monthrange(first.year, first.month)[1])
+        return Window(start, last + timedelta(days=7 - last.weekday()))
+
+    def step(self, direction):
+        """The anchor one view back (-1) or forward (+1)."""
+        if self.view == "month":
+            month = self.anchor.month - 1 + direction
+            return date(self.anchor.year + month // 12, month % 12 + 1, 1)
+        return self.anchor + timedelta(days=direction * (7 if self.view == "week" else AGENDA_DAYS))
+
+
+def _parse_date(raw, name):
+    try:
+        return date.fromisoformat(raw)
+    except (TypeError, ValueError):
+        raise ValidationFailed(f"“{raw}” is not a date (YYYY-MM-DD).", errors={name: ["Use YYYY-MM-DD."]}) from None
+
+
+def _modules(args):
+    """The modules asked for: `modules=a,b` (links) or repeated `module=` (the filter form, with `filtered=1`
+    so that unchecking every box means none); all when neither is given."""
+    if "modules" in args:
+        chosen = {m for part in args.getlist("modules") for m in part.split(",")}
+    elif args.get("filtered") == "1":
+        chosen = set(args.getlist("module"))
+    else:
+        return frozenset(MODULES)
+    return frozenset(m for m in MODULES if m in chosen)
+
+
+def _state():
+    args = request.args
+    view = args.get("view") if args.get("view") in dict(VIEWS) else "month"
+    anchor = _parse_date(args["date"], "date") if args.get("date") else today()
+    org = args.get("org", "")
+    organization_id = int(org) if org.isdigit() and len(org) < 10 else None
+    return State(view, anchor, Filters(_modules(args), args.get("mine") == "1", organization_id))
+
+
+def _days(window):
+    day = window.start
+    while day < window.end:
+        yield day
+        day += timedelta(days=1)
+
+
+def _by_day(entries, window):
+    days = {day: [] for day in _days(window)}
+    for entry in entries:
+        for day in entry.days(window):
+            days[day].append(entry)
+    return days
+
+
+def _title(state):
+    window = state.window
+    if state.view == "month":
+        return state.anchor.strftime("%B %Y")
+    last = window.end - timedelta(days=1)
+    return f"{window.start:%-d %b} – {last:%-d %b %Y}"
+
+
+def _organizations():
+    if current_user.role not in READ_ALL:
+        return []
+    return db.session.execute(sa.select(Organization.id, Organization.acronym).where(Organization.is_active)
+                              .order_by(Organization.acronym)).all()
+
+
+@bp.get("")
+def index():
+    require(current_user, "calendar.read")
+    state = _state()
+    window = state.window
+    entries = calendar_entries(window, current_user, state.filters)
+    days = _by_day(entries, window)
+    context = dict(state=state, window=window, entries=entries, days=days, today=today(), views=VIEWS,
+                   title=_title(state), modules=MODULES, module_labels=MODULE_LABELS, module_colors=MODULE_COLORS,
+                   organizations=_organizations(), cell_limit=MONTH_CELL_ENTRIES,
+                   may_create=can(current_user, "calendar.create"),
+                   weeks=[list(_days(Window(week, week + timedelta(days=7))))
+                          for week in list(_days(window))[::7]] if state.view == "month" else [])
+    return render_page("calendar/index.html", block="body", **context)
+
+
+@bp.get("/entries.json")
+def entries_json():
+    """The window's entries as JSON (DOMAIN.md's entry fields). `start`, `end`: Manila days, end exclusive."""
+    require(current_user, "calendar.read")
+    args = request.args
+    if not args.get("start") or not args.get("end"):
+        raise ValidationFailed("Give the window: start and end (YYYY-MM-DD).",
+                               errors={"start": ["Required."], "end": ["Required."]})
+    window = Window(_parse_date(args["start"], "start"), _parse_date(args["end"], "end"))
+    state = _state()
+    entries = calendar_entries(window, current_user, state.filters)
+    return jsonify({"start": window.start.isoformat(), "end": window.end.isoformat(),
+                    "entries": [entry.to_json() for entry in entries]})
+
+
+def _visible_event(event_id):
+    event = db.session.scalar(visible_events(sa.select(CalendarEvent).where(CalendarEvent.id == event_id),
+                                             current_user))
+    if event is None:
+        raise NotFound(f"There is no calendar event #{event_id} here.")
+    return event
+
+
+@bp.get("/events/<int:event_id>")
+def event(event_id):
+    require(current_user, "calendar.read")
+    item = _visible_event(event_id)
+    occurrence = request.args.get("occurrence")
+    start, end = item.starts_at.astimezone(recurrence.MANILA), item.ends_at.astimezone(recurrence.MANILA)
+    if occurrence and item.rrule:
+        start = _occurrence_start(item, occurrence)
+        end = start + (item.ends_at - item.starts_at)
+    return render_page("calendar/event.html", event=item, start=start, end=end, occurrence=occurrence,
+                       last_day=(end - timedelta(microseconds=1)).date(),
+                       rule=recurrence.describe(item.rrule, start) if item.rrule else None,
+                       may_manage=item.organizer_id == current_user.id or can(current_user, "calendar.manage", item))
+
+
+def _occurrence_start(item, stamp):
+    """The Manila start of the occurrence named by `stamp` (20261203 or 20261203T0900); 404 when the series
+    has no such occurrence."""
+    try:
+        moment = datetime.strptime(stamp, "%Y%m%dT%H%M" if "T" in stamp else "%Y%m%d")
+    except ValueError:
+        raise NotFound("There is no such occurrence of this event.") from None
+    moment = moment.replace(tzinfo=recurrence.MANILA)
+    first = item.starts_at.astimezone(recurrence.MANILA)
+    found = recurrence.occurrences(first, item.ends_at.astimezone(recurrence.MANILA), item.rrule,
+                                   [datetime.fromisoformat(d) for d in item.exdates or ()],
+                                   moment, moment + timedelta(minutes=1))
+    for start, _ in found:
+        if start.replace(tzinfo=recurrence.MANILA) == moment or start == moment:
+            return start
+    raise NotFound("There is no such occurrence of this event (it may have been moved or cancelled).")
+
+
+@bp.get("/resources/<int:resource_id>")
+def resource(resource_id):
+    """A resource with its pending and approved bookings for 60 days from today (or ?from=). Everyone who may
+    book it sees when it is busy; what a booking is for only within the booking's organization's scope."""
+    require(current_user, "calendar.read")
+    item = db.session.scalar(visible_resources(sa.select(Resource).where(Resource.id == resource_id), current_user))
+    if item is None:
+        raise NotFound(f"There is no resource #{resource_id} here.")
+    start = _parse_date(request.args["from"], "from") if request.args.get("from") else today()
+    window = Window(start, start + timedelta(days=60))
+    bookings = db.session.scalars(
+        sa.select(Booking).where(Booking.resource_id == item.id, Booking.status.in_(HOLDING),
+                                 Booking.ends_at > window.starts_at, Booking.starts_at < window.ends_at)
+        .order_by(Booking.starts_at)).all()
+    return render_page("calendar/resource.html", resource=item, bookings=bookings, window=window,
+                       may_read=lambda booking: can(current_user, "calendar.read", booking))
