@@ -41,6 +41,12 @@ PERMISSIONS = {
                       "viewer"},
     "calendar.create": {"admin", "oobc_executive", "oobc_staff", "moa_staff", "mfbm_analyst", "bpda_planner"},
     "calendar.manage": {"admin", "oobc_executive", "oobc_staff", "moa_staff"},
+    # Booking a resource; deciding on bookings is for the resource's approvers (and admins).
+    "calendar.book": {"admin", "oobc_executive", "oobc_staff", "moa_staff", "mfbm_analyst", "bpda_planner"},
+    "calendar.bookings.decide": {"admin"},
+    # A personal ICS subscription of what the user may see.
+    "calendar.subscribe": {"admin", "oobc_executive", "oobc_staff", "moa_staff", "mfbm_analyst", "bpda_planner",
+                           "viewer"},
     # Everyone reads (and marks read) their own notifications only.
     "notification.read": {"admin", "oobc_executive", "oobc_staff", "moa_staff", "mfbm_analyst", "bpda_planner",
                           "viewer"},
@@ -92,6 +98,9 @@ ACTIONS = {
     "calendar.read": "see the calendar",
     "calendar.create": "add calendar events",
     "calendar.manage": "change or delete this calendar event",
+    "calendar.book": "book a resource",
+    "calendar.bookings.decide": "approve or reject bookings of this resource",
+    "calendar.subscribe": "subscribe to the calendar",
 }
 
 
