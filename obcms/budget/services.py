@@ -34,6 +34,7 @@ from ..database import is_sqlite
 from ..db_types import utcnow
 from ..errors import Conflict, NotFound, ValidationFailed
 from ..extensions import db
+from ..money import format_pesos
 from ..ppas.models import Ppa
 from ..workitems import rollup, tree
 from ..workitems.models import WorkItem
@@ -357,8 +358,9 @@ def _stale(preview, expected_versions):
             .order_by(AuditEntry.id)).all()
         for object_id, version, name, new_value, actor, at in entries:
             if version is not None and version > stale[object_id]:
+                shown = format_pesos(Decimal(new_value)) if name == "allocated_budget" and new_value else new_value
                 changed[f"{members[object_id].title} · {name.replace('_', ' ')}"] = {
-                    "current": new_value, "yours": None, "by": actor, "at": at.isoformat()}
+                    "current": shown, "yours": None, "by": actor, "at": at.isoformat()}
         for object_id in stale:
             if not any(key.startswith(f"{members[object_id].title} · ") for key in changed):
                 changed[members[object_id].title] = {"current": "its place in the tree changed", "yours": None,

@@ -144,6 +144,11 @@ def _dialog_again(error, node_id):
     meanwhile (409)."""
     context = _context(_preview(_node(node_id)))
     if isinstance(error, Conflict):
+        shares = {line.title: line.share for line in context["preview"].lines}
+        for name, facts in error.changed_fields.items():  # "Planning · allocated budget": what you would give it
+            title = name.split(" · ")[0]
+            if name.endswith("allocated budget") and facts.get("yours") is None and shares.get(title) is not None:
+                facts["yours"] = format_pesos(shares[title])
         return _render("body", 409, **dict(context, conflict=error))
     return _render("body", 422, **dict(context, failure=None if context["preview"].errors else error.detail))
 

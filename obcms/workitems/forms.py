@@ -72,6 +72,7 @@ class ProjectForm(ChildForm):
             values["organization_id"] = int(self.organization_id.data)
         except (TypeError, ValueError):
             errors.setdefault("organization_id", []).append("Choose an organization.")
+            values["organization_id"] = None
         return values, errors
 
 

@@ -161,7 +161,9 @@ def test_a_stale_apply_answers_409_inside_the_dialog_keeping_the_entries(tracked
     assert response.status_code == 409
     html = response.get_data(as_text=True)
     assert "HX-Retarget" not in response.headers and "<dialog" not in html
-    assert "Someone changed this first" in html and "Final evaluation · title: Final evaluation" in html
+    assert "Someone changed this first" in html
+    assert re.search(r"<td>Final evaluation · title</td><td>Final evaluation</td><td>—</td><td>[^<]+</td>", html)
+    assert ">Apply mine again</button>" in html and ">Keep theirs</a>" in html
     assert f'name="amount-{implementation.id}" value="800"' in html
     db.session.expire_all()
     fresh = db.session.get(WorkItem, evaluation.id).version
@@ -340,6 +342,8 @@ def test_undo_brings_back_the_before_values_and_refuses_after_a_later_change(tra
     db.session.commit()
     response = post(editor, f"/budget/distributions/{again.id}/undo", {})
     assert response.status_code == 409 and "cannot be undone" in response.get_data(as_text=True)
+    assert "<td>Allocations</td><td>Planning</td>" in response.get_data(as_text=True)
+    assert "Distribute again</a> from the current figures" in response.get_data(as_text=True)
     assert allocations(planning, implementation, evaluation)[0] == "1.00"
 
 
@@ -426,3 +430,13 @@ def test_a_rescale_whose_items_changed_since_the_preview_answers_409_with_the_ne
     assert "Phase 2" in html and "changed after the preview" in html
     assert "Phase 1: ₱ 300,000.00 → ₱ 50,000.00" in html and "Phase 2: ₱ 100,000.00 → ₱ 16,666.66" in html
     assert allocations(implementation) == ["600000.00"]
+
+
+def test_a_409_on_a_changed_allocation_shows_theirs_and_yours_side_by_side(tracked, editor, users):
+    _, root, (planning, implementation, evaluation) = tracked
+    data = {"method": "manual", "amount": "1000", f"amount-{planning.id}": "100",
+            f"amount-{implementation.id}": "800", f"amount-{evaluation.id}": "100", **versions_of(root)}
+    workitem_services.update_work_item(planning, planning.version, users["oobc_staff"], allocated_budget="50")
+    db.session.commit()
+    html = post(editor, f"/budget/work-items/{root.id}/distribute", data).get_data(as_text=True)
+    assert "<td>Planning · allocated budget</td><td>₱ 50.00</td><td>₱ 100.00</td>" in html

@@ -197,6 +197,18 @@ def test_only_allowed_types_and_over_allocation_are_refused_inline(client_as, cs
     assert item("Too rich") is None
 
 
+def test_every_error_of_a_child_form_shows_at_once(client_as, csrf_token, road):
+    """A date that is no date (the form's) and an amount that is too large (the service's) in one answer."""
+    client = client_as("moa_staff")
+    response = post(client, csrf_token(client), f"/work-items/{road.id}/children", {
+        f"n{road.id}-title": "Both wrong", f"n{road.id}-work_type": "activity",
+        f"n{road.id}-start_date": "31/31/2026", f"n{road.id}-allocated_budget": "1200"})
+    html = response.get_data(as_text=True)
+    assert response.status_code == 422
+    assert "₱ 200.00 more than" in html and "A date such as 2026-11-26." in html and "31/31/2026" in html
+    assert item("Both wrong") is None
+
+
 # ------------------------------------------------------------------------------------------------- edit
 def edit_data(client, node, **changes):
     html = client.get(f"/work-items/{node.id}/edit", headers=HX).get_data(as_text=True)
