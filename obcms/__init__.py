@@ -23,6 +23,7 @@ from .auth.sessions import load_user
 from .auth.views import bp as auth_bp
 from .budget import models as _budget  # noqa: F401
 from .budget.views import bp as budget_bp
+from .calendar import event_views as _calendar_event_views  # noqa: F401  (event forms on the calendar's bp)
 from .calendar import models as _calendar  # noqa: F401
 from .calendar.views import bp as calendar_bp
 from .cli import register_cli

@@ -11,6 +11,7 @@ from flask_wtf import FlaskForm
 from wtforms import HiddenField, StringField
 from wtforms.fields.choices import SelectChoice
 
+from .errors import ValidationFailed
 from .ids import parse_id
 
 
@@ -29,6 +30,24 @@ class ServiceForm(FlaskForm):
     def show_failure(self, error):
         """A ValidationFailed on the form: its field errors, or its message when it names no field."""
         self.show_errors(error.errors or {"__all__": [error.detail]})
+
+
+def run_service(errors, call):
+    """Run the service even when the form met text it could not read (a date that is no date), so that the
+    form comes back with every error at once: the form's (`errors`) and the service's. Nothing is kept when
+    either found one (raising rolls the unit of work back). Returns what the service returned."""
+    try:
+        result = call()
+    except ValidationFailed as error:
+        if not errors:
+            raise
+        merged = {name: list(messages) for name, messages in errors.items()}
+        for name, messages in (error.errors or {"__all__": [error.detail]}).items():
+            merged.setdefault(name, []).extend(m for m in messages if m not in merged[name])
+        raise ValidationFailed(errors=merged) from error
+    if errors:
+        raise ValidationFailed(errors=errors)
+    return result
 
 
 class Needed:

@@ -199,6 +199,8 @@ def update_event(event, expected_version, actor, scope="series", occurrence=None
     _may_manage(event, actor)
     scope = _scope(event, scope, occurrence)
     check_version(event, expected_version, _submitted(values))
+    if scope == "occurrence":
+        values = {**values, "rule": None}  # one occurrence does not recur
     columns, participants = _clean(values, actor, existing=event)
     if scope == "series":
         _apply(event, columns, participants)

@@ -28,6 +28,7 @@ from jinja2 import TemplateNotFound
 
 from ..auth.permissions import can, load_in_scope, not_found, require
 from ..errors import Conflict, ValidationFailed, conflict_context
+from ..form_fields import run_service
 from ..htmx import TREE_CHANGED, is_htmx, render_page, toast, trigger
 from ..ids import parse_id
 from ..transaction import writes
@@ -98,30 +99,12 @@ def _project_form_again(error):
     return render_template("workitems/index.html", page=page, form=form), 422
 
 
-def _save(errors, call):
-    """Run the service even when the form met text it could not read (a date that is no date), so that the
-    form comes back with every error at once: the form's and the service's. Nothing is kept when either
-    found one (raising rolls the unit of work back)."""
-    try:
-        result = call()
-    except ValidationFailed as error:
-        if not errors:
-            raise
-        merged = {name: list(messages) for name, messages in errors.items()}
-        for name, messages in (error.errors or {"__all__": [error.detail]}).items():
-            merged.setdefault(name, []).extend(m for m in messages if m not in merged[name])
-        raise ValidationFailed(errors=merged) from error
-    if errors:
-        raise ValidationFailed(errors=errors)
-    return result
-
-
 @bp.post("/")
 @writes(on_error=_project_form_again)
 def create_project():
     require(current_user, "workitem.edit")
     values, errors = _project_form().values()
-    root = _save(errors, lambda: services.create_project(current_user, **values))
+    root = run_service(errors, lambda: services.create_project(current_user, **values))
     return redirect(url_for(".show", item_id=root.id), code=303)
 
 
@@ -256,7 +239,7 @@ def _child_form_again(error, item_id):
 def create_child(item_id):
     parent = _load(item_id, "workitem.edit")
     values, errors = _child_form(parent).values()
-    child = _save(errors, lambda: services.create_work_item(parent, current_user, **values))
+    child = run_service(errors, lambda: services.create_work_item(parent, current_user, **values))
     parent = _load(item_id)
     if not is_htmx():
         return redirect(_page_url(parent, _open_ids() | {parent.id}), code=303)
@@ -302,7 +285,7 @@ def update(item_id):
     item = _load(item_id, "workitem.edit")
     form, _, _ = _edit_form(item)
     values, assignees, errors = form.values()
-    _save(errors, lambda: services.edit_work_item(item, current_user, form.version.data, assignees=assignees,
+    run_service(errors, lambda: services.edit_work_item(item, current_user, form.version.data, assignees=assignees,
                                                   transition=form.transition.data or None, **values))
     item = _load(item_id)
     if not is_htmx():
