@@ -25,6 +25,7 @@ from .budget import models as _budget  # noqa: F401
 from .budget.views import bp as budget_bp
 from .calendar import event_views as _calendar_event_views  # noqa: F401  (event forms on the calendar's bp)
 from .calendar import models as _calendar  # noqa: F401
+from .calendar.booking_views import bp as bookings_bp
 from .calendar.views import bp as calendar_bp
 from .cli import register_cli
 from .database import engine_options, init_database
@@ -47,8 +48,9 @@ from .workflow.views import bp as workflow_bp
 from .workitems import models as _workitems  # noqa: F401
 from .workitems.views import bp as workitems_bp
 
-# Endpoints reachable without signing in. Everything else requires a signed-in, active user.
-PUBLIC_ENDPOINTS = {"auth.login", "ops.health", "static", "admin.static"}
+# Endpoints reachable without signing in. Everything else requires a signed-in, active user. A calendar feed's
+# secret token is its key (calendar apps cannot sign in); an unknown or revoked one is a 404.
+PUBLIC_ENDPOINTS = {"auth.login", "ops.health", "static", "admin.static", "calendar.feed"}
 
 
 def create_app(config_object=None, **overrides):
@@ -115,6 +117,7 @@ def _register_blueprints(app):
     app.register_blueprint(auth_bp)
     app.register_blueprint(budget_bp)
     app.register_blueprint(calendar_bp)
+    app.register_blueprint(bookings_bp)
     app.register_blueprint(home_bp)
     app.register_blueprint(notifications_bp)
     app.register_blueprint(ops_bp)

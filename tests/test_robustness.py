@@ -82,6 +82,8 @@ def route_values(rule, ids, missing=False):
             values = ["submit", "no_such_transition"]
         elif name == "export_type":
             values = ["csv", "nonsense"]
+        elif name == "token":  # a calendar feed's secret
+            values = ["no-such-token"] if missing else [ids["token"], "no-such-token"]
         else:
             raise AssertionError(f"{rule.rule}: no value for <{name}>; extend route_values()")
         variants = [{**v, name: value} for v in variants for value in values]

@@ -5,8 +5,8 @@ import uuid
 
 from werkzeug.routing import AnyConverter, FloatConverter, IntegerConverter, PathConverter, UUIDConverter
 
-# The only endpoints an anonymous visitor may reach.
-ALLOW_LIST = {"auth.login", "ops.health", "static", "admin.static"}
+# The only endpoints an anonymous visitor may reach (a calendar feed: its secret token is the key).
+ALLOW_LIST = {"auth.login", "ops.health", "static", "admin.static", "calendar.feed"}
 METHODS = ("GET", "POST", "PUT", "PATCH", "DELETE")
 
 
@@ -86,3 +86,4 @@ def test_the_allow_list_is_reachable_without_signing_in(client):
     assert client.get("/login").status_code == 200
     assert client.get("/health").status_code == 200
     assert client.get("/static/css/app.css").status_code == 200
+    assert client.get("/calendar/feeds/unknown.ics").status_code == 404  # no sign-in page: the token is the key

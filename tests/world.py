@@ -16,8 +16,10 @@ from obcms.audit.models import AuditEntry
 from obcms.auth.sessions import start_sign_in
 from obcms.budget import services as budget_services
 from obcms.budget.models import Distribution
+from obcms.calendar import feeds as calendar_feeds
 from obcms.calendar import services as calendar_services
-from obcms.calendar.models import Resource
+from obcms.calendar.models import Booking, Resource
+from obcms.calendar.queries import Filters
 from obcms.calendar.recurrence import Rule
 from obcms.extensions import db
 from obcms.jobqueue import JobRun
@@ -45,13 +47,18 @@ class Portfolio:
     sign_in_id: int = 0       # a sign-in of this organization's MOA staff (the account page's routes)
     event_id: int = 0         # a weekly calendar event of this organization
     resource_id: int = 0      # a bookable room
+    booking_id: int = 0       # a pending booking of that room by this organization
+    feed_id: int = 0          # a calendar subscription of this organization's MOA staff
+    feed_token: str = ""      # and its secret (the feed URL's <token>)
 
     def ids(self, notification=None):
         """The ids route parameters are built from."""
         return {"ppa_id": self.ppa.id, "item_id": self.leaf.id, "node_id": self.root.id,
                 "distribution_id": self.distribution.id, "run_id": self.job_run.id if self.job_run else 0,
                 "notification_id": notification.id if notification else 0, "object_id": self.ppa.id,
-                "sign_in_id": self.sign_in_id, "event_id": self.event_id, "resource_id": self.resource_id}
+                "sign_in_id": self.sign_in_id, "event_id": self.event_id, "resource_id": self.resource_id,
+                "booking_id": self.booking_id,
+                "feed_id": self.feed_id, "token": self.feed_token}
 
 
 @dataclass
@@ -67,11 +74,15 @@ class World:
     sign_in_id: int = 0
     event_id: int = 0
     resource_id: int = 0
+    booking_id: int = 0
+    feed_id: int = 0
+    feed_token: str = ""
 
     def ids(self):
         """The ids route parameters are built from (this organization's, MSSD)."""
         mine = Portfolio(self.ppa, self.root, self.leaf, self.distribution, self.job_run, self.sign_in_id,
-                         self.event_id, self.resource_id)
+                         self.event_id, self.resource_id, booking_id=self.booking_id, feed_id=self.feed_id,
+                         feed_token=self.feed_token)
         return mine.ids(self.notifications["moa_staff"])
 
 
@@ -98,8 +109,13 @@ def build_portfolio(organization, actor, title, comment="Please review the figur
     resource = Resource(name=f"Room for {title}", kind="room", organization_id=organization.id)
     db.session.add(resource)
     db.session.flush()
+    booking = Booking(resource_id=resource.id, event_id=event.id, title=f"Booked for {title}", status="pending",
+                      starts_at=event.starts_at, ends_at=event.ends_at, booked_by_id=actor.id,
+                      organization_id=organization.id)
+    db.session.add(booking)
+    db.session.flush()
     return Portfolio(ppa=ppa, root=root, leaf=leaf, distribution=distribution, event_id=event.id,
-                     resource_id=resource.id)
+                     resource_id=resource.id, booking_id=booking.id)
 
 
 def build_world(users, organizations, title="Livelihood kits", comment="Please review the figures."):
@@ -107,6 +123,9 @@ def build_world(users, organizations, title="Livelihood kits", comment="Please r
     mine = build_portfolio(organizations["MSSD"], staff, title, comment)
     other = build_portfolio(organizations["MOH"], staff, "Rural health units")
     other.sign_in_id = start_sign_in(users["other_moa_staff"], "another browser").id
+    other_feed, other.feed_token = calendar_feeds.create_feed(users["other_moa_staff"], "", Filters())
+    other.feed_id = other_feed.id
+    feed, feed_token = calendar_feeds.create_feed(users["moa_staff"], "", Filters())
     fire(mine.ppa, "submit", users["moa_staff"], comment=comment)
     fire(other.ppa, "submit", users["other_moa_staff"])
     for user in users.values():
@@ -123,7 +142,7 @@ def build_world(users, organizations, title="Livelihood kits", comment="Please r
     return World(ppa=mine.ppa, root=mine.root, leaf=mine.leaf, distribution=mine.distribution, other=other,
                  notifications=notifications, job_run=job_run, audit_entry=audit_entry,
                  sign_in_id=start_sign_in(users["moa_staff"], "another browser").id, event_id=mine.event_id,
-                 resource_id=mine.resource_id)
+                 resource_id=mine.resource_id, booking_id=mine.booking_id, feed_id=feed.id, feed_token=feed_token)
 
 
 def users_by_id(users):

@@ -8,18 +8,20 @@ from flask import flash, request
 from flask_admin import Admin, AdminIndexView, expose
 from flask_admin.actions import action
 from flask_admin.contrib.sqla import ModelView
-from flask_admin.contrib.sqla.fields import QuerySelectField
+from flask_admin.contrib.sqla.fields import QuerySelectField, QuerySelectMultipleField
 from flask_admin.contrib.sqla.filters import FilterEqual, FilterInList, FilterNotEqual, FilterNotInList
 from flask_admin.model import typefmt
 from flask_login import current_user
 from flask_wtf import FlaskForm
-from wtforms import BooleanField, HiddenField, PasswordField, SelectField, StringField
+from wtforms import BooleanField, HiddenField, PasswordField, SelectField, StringField, TextAreaField
 from wtforms.fields.choices import SelectChoice
 from wtforms.validators import Optional
 
 from ..auth import services
 from ..auth.models import ORGANIZATION_KINDS, ROLE_LABELS, ROLES, Organization, User
 from ..auth.permissions import can, describe_refusal
+from ..calendar import bookings
+from ..calendar.models import RESOURCE_KINDS, Resource
 from ..errors import Conflict, DomainError, NotAllowed, ValidationFailed
 from ..extensions import db
 from ..ids import parse_id
@@ -225,6 +227,49 @@ def _ids(values):
     return [number for number in map(parse_id, values) if number is not None]
 
 
+def _active_users():
+    return db.session.query(User).filter(User.is_active).order_by(User.username)
+
+
+class ResourceForm(FlaskForm):
+    name = StringField("Name")
+    kind = SelectField("Kind", choices=[SelectChoice(value=k, label=k.capitalize()) for k in RESOURCE_KINDS])
+    capacity = StringField("Capacity (people)", validators=[Optional()])
+    location = StringField("Location")
+    description = TextAreaField("Description")
+    organization = QuerySelectField("Organization", query_factory=_organizations, allow_blank=True,
+                                    blank_text="(shared: everyone may book it)")
+    available = BooleanField("Available for booking", default=True)
+    needs_approval = BooleanField("Bookings need approval")
+    approvers = QuerySelectMultipleField("Approvers (decide on its bookings)", query_factory=_active_users,
+                                         get_label=lambda user: f"{user.display_name} ({user.username})")
+    version = HiddenField()
+
+
+class ResourceAdmin(ServiceModelView):
+    """Bookable resources: created and changed through obcms.calendar.bookings (rules, version, audit)."""
+
+    form = ResourceForm
+    column_list = ("name", "kind", "capacity", "location", "organization", "available", "needs_approval")
+    column_searchable_list = ("name", "location")
+    column_filters = ("kind", "available", "needs_approval")
+    column_default_sort = "name"
+
+    @staticmethod
+    def _values(form):
+        return dict(name=form.name.data, kind=form.kind.data, capacity=form.capacity.data,
+                    location=form.location.data, description=form.description.data,
+                    organization=form.organization.data, available=form.available.data,
+                    needs_approval=form.needs_approval.data, approvers=form.approvers.data)
+
+    def create_model(self, form):
+        return self._apply(form, lambda: bookings.create_resource(current_user, **self._values(form)))
+
+    def update_model(self, form, model):
+        return bool(self._apply(form, lambda: bookings.update_resource(
+            model, request.form.get("version"), current_user, **self._values(form))))
+
+
 class ReadOnlyAdmin(AdminOnly, ModelView):
     can_create = can_edit = can_delete = False
     can_view_details = True
@@ -243,5 +288,6 @@ def init_admin(app):
     console = Admin(app, name="obcms admin", index_view=HomeView(url="/admin"))
     console.add_view(UserAdmin(User, db, name="Users", category="People"))
     console.add_view(OrganizationAdmin(Organization, db, name="Organizations", category="People"))
+    console.add_view(ResourceAdmin(Resource, db, name="Resources", category="Calendar"))
     console.add_view(JobRunAdmin(JobRun, db, name="Job runs", category="System"))
     return console

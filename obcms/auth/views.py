@@ -9,6 +9,7 @@ from limits import parse
 from werkzeug.exceptions import TooManyRequests
 
 from ..audit.context import client_ip
+from ..calendar.feeds import feeds_of
 from ..extensions import limiter
 from ..transaction import writes
 from . import services, sessions
@@ -131,9 +132,10 @@ def logout():
 @bp.get("/account")
 @login_required
 def account():
-    """Who is signed in where: this browser and the others, each of which can be signed out."""
+    """Who is signed in where: this browser and the others, each of which can be signed out; the calendar
+    subscriptions, each of which can be revoked."""
     return render_template("auth/account.html", sign_ins=sessions.active_sign_ins(current_user),
-                           current_id=current_user.sign_in_id)
+                           current_id=current_user.sign_in_id, feeds=feeds_of(current_user))
 
 
 @bp.post("/account/sign-ins/<int:sign_in_id>/end")

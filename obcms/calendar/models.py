@@ -168,6 +168,9 @@ class Booking(Audited, db.Model):
         sa.Index("ix_calendar_bookings_resource_window", "resource_id", "starts_at", "ends_at"),
     )
 
+    def __str__(self):
+        return f"the booking “{self.title}”"
+
 
 # The database's own guarantee against double booking (PostgreSQL; btree_gist gives `=` on an integer in a
 # GiST index). Named like the migration's, which creates the same on upgrade.

@@ -83,6 +83,7 @@ class Entry:
     location: str = ""
     version: int | None = None  # what a reschedule sends back (events and work items)
     movable: bool = False
+    move_url: str | None = None  # where a drag posts the new day (the "Move to…" form's address)
     extra: dict = field(default_factory=dict)
 
     @property
@@ -177,7 +178,8 @@ def _work_items(window, user, filters):
             f"workitem-{row.id}", row.title, start, end, True, "staff" if is_task else "planning",
             row.work_type, url_for("workitems.show", item_id=row.id), row.status, row.priority, row.progress,
             row.ppa_code or (f"PPA-{row.ppa_id}" if row.ppa_id else ""), version=row.version,
-            movable=may_move and (user.role in READ_ALL or row.organization_id == user.organization_id)))
+            movable=may_move and (user.role in READ_ALL or row.organization_id == user.organization_id),
+            move_url=url_for("calendar.move_work_item", item_id=row.id)))
     return out
 
 
@@ -254,11 +256,11 @@ def _events(window, user, filters):
         may_move = row.organizer_id == user.id or can(user, "calendar.manage", _Scoped(row.organization_id))
         for start, end in _occurrences(row, window):
             part = f"-{_stamp(start)}" if row.rrule else ""
-            url = url_for("calendar.event", event_id=row.id)
-            if row.rrule:
-                url = url_for("calendar.event", event_id=row.id, occurrence=_stamp(start))
+            occurrence = _stamp(start) if row.rrule else None
             out.append(Entry(f"event-{row.id}{part}", row.title, start, end, row.all_day, "coordination",
-                             row.kind, url, location=row.location, version=row.version, movable=may_move,
+                             row.kind, url_for("calendar.event", event_id=row.id, occurrence=occurrence),
+                             location=row.location, version=row.version, movable=may_move,
+                             move_url=url_for("calendar.move_event", event_id=row.id, occurrence=occurrence),
                              extra={"event_id": row.id, "recurring": bool(row.rrule)}))
     return out
 

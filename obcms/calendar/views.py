@@ -11,15 +11,17 @@ from dataclasses import dataclass
 from datetime import date, datetime, timedelta
 
 import sqlalchemy as sa
-from flask import Blueprint, jsonify, request, url_for
+from flask import Blueprint, Response, current_app, flash, jsonify, redirect, request, url_for
 from flask_login import current_user
 
 from ..auth.models import Organization
 from ..auth.permissions import READ_ALL, can, require
 from ..errors import NotFound, ValidationFailed
-from ..extensions import db
+from ..extensions import db, limiter
 from ..htmx import render_page
-from . import recurrence
+from ..transaction import writes
+from . import feeds as feed_services
+from . import ics, recurrence
 from .models import HOLDING, Booking, CalendarEvent, Resource
 from .queries import (
     MODULE_COLORS,
@@ -107,7 +109,7 @@ def _state():
     view = args.get("view") if args.get("view") in dict(VIEWS) else "month"
     anchor = _parse_date(args["date"], "date") if args.get("date") else today()
     org = args.get("org", "")
-    organization_id = int(org) if org.isdigit() and len(org) < 10 else None
+    organization_id = int(org) if org.isascii() and org.isdigit() and len(org) < 10 else None
     return State(view, anchor, Filters(_modules(args), args.get("mine") == "1", organization_id))
 
 
@@ -229,3 +231,122 @@ def resource(resource_id):
         .order_by(Booking.starts_at)).all()
     return render_page("calendar/resource.html", resource=item, bookings=bookings, window=window,
                        may_read=lambda booking: can(current_user, "calendar.read", booking))
+
+
+# --- feeds
+# ICS subscriptions (DOMAIN.md "Calendar", ICS; obcms/calendar/feeds.py) and the download of one event:
+#
+#     GET  /calendar/feeds/new?modules=…&mine=1&org=3     name a subscription of that filter
+#     POST /calendar/feeds                                  create it: its secret URL is shown this once
+#     GET  /calendar/feeds/<token>.ics                      the feed (no sign-in: the token is the key; 404 when
+#                                                           unknown or revoked; rate limited per feed)
+#     POST /calendar/feeds/<id>/revoke                      the owner revokes it (anyone else: 404)
+#     GET  /calendar/events/<id>.ics                        one event (its series and overrides) as a download
+
+ICS_MIMETYPE = "text/calendar"
+
+
+def _feed_filters(values):
+    """The calendar filter a subscription is for, read like the calendar's URL (modules, mine, org)."""
+    org = values.get("org", "")
+    organization_id = int(org) if org.isascii() and org.isdigit() and len(org) < 10 else None
+    return Filters(_modules(values), values.get("mine") == "1", organization_id)
+
+
+def _subscribe_page(filters, status=200, **context):
+    acronym = feed_services.organization_acronym(filters.organization_id)
+    back = {"modules": ",".join(m for m in MODULES if m in filters.modules) if set(filters.modules) != set(MODULES)
+            else None, "mine": "1" if filters.mine else None, "org": filters.organization_id}
+    context = {"name": feed_services.default_name(filters, acronym), "created": None, "form_errors": [],
+               "name_errors": [], **context}
+    page = render_page("calendar/subscribe.html", block="panel", filters=filters,
+                       words=feed_services.describe(filters, acronym), name_limit=feed_services.NAME_LIMIT,
+                       back_url=url_for("calendar.index", **{k: v for k, v in back.items() if v is not None}),
+                       days_back=feed_services.FEED_DAYS_BACK, days_ahead=feed_services.FEED_DAYS_AHEAD, **context)
+    return page, status
+
+
+@bp.get("/feeds/new")
+def new_feed():
+    require(current_user, "calendar.subscribe")
+    return _subscribe_page(_feed_filters(request.args))
+
+
+def _subscribe_form_again(error):
+    errors = getattr(error, "errors", {}) or {}
+    return _subscribe_page(_feed_filters(request.form), 422, name=request.form.get("name", ""),
+                           name_errors=errors.get("name", []),
+                           form_errors=[] if errors.get("name") else [str(error)])
+
+
+@bp.post("/feeds")
+@writes(on_error=_subscribe_form_again)
+def create_feed():
+    filters = _feed_filters(request.form)
+    feed, token = feed_services.create_feed(current_user, request.form.get("name", ""), filters)
+    feed_url = url_for("calendar.feed", token=token, _external=True)
+    webcal_url = "webcal://" + feed_url.split("://", 1)[1]
+    body, status = _subscribe_page(filters, created=feed, feed_url=feed_url, webcal_url=webcal_url)
+    response = current_app.make_response((body, status))
+    response.headers["Cache-Control"] = "no-store"  # the secret is shown once: no copy in any cache
+    return response
+
+
+def _feed_limit():
+    return current_app.config.get("FEED_RATE_LIMIT", feed_services.FEED_RATE_LIMIT)
+
+
+def _feed_key():
+    """Per feed: the hash of the token in the URL (the secret itself never reaches the limiter's storage)."""
+    return "calendar-feed:" + feed_services.hash_token(str((request.view_args or {}).get("token", "")))
+
+
+def _ics_response(ical, filename, attachment=False):
+    response = Response(ical.to_ical(), mimetype=ICS_MIMETYPE)
+    response.headers["Content-Type"] = f"{ICS_MIMETYPE}; charset=utf-8"
+    disposition = "attachment" if attachment else "inline"
+    response.headers["Content-Disposition"] = f'{disposition}; filename="{filename}"'
+    response.headers["Cache-Control"] = "private, no-cache"
+    return response
+
+
+@bp.get("/feeds/<token>.ics")
+@limiter.limit(_feed_limit, key_func=_feed_key)
+@writes
+def feed(token):
+    """A subscription's ICS, for its owner and filter as they are now. No sign-in: whoever has the URL is let
+    in, so an unknown or revoked token is a plain 404 that says nothing about which."""
+    subscription = feed_services.feed_for_token(token)
+    if subscription is None:
+        raise NotFound("There is no calendar here.")
+    user, filters = subscription.user, feed_services.filters_from_json(subscription.filters)
+    first, end = feed_services.feed_span(today())
+    events = feed_services.feed_events(first, end, user, filters)
+    entries = feed_services.feed_entries(first, end, user, filters)
+    ical = ics.build_calendar(subscription.name, events, entries, base_url=request.host_url,
+                              event_url=lambda item: url_for("calendar.event", event_id=item.id, _external=True))
+    feed_services.touch(subscription)
+    return _ics_response(ical, "obcms.ics")
+
+
+@bp.post("/feeds/<int:feed_id>/revoke")
+@writes
+def revoke_feed(feed_id):
+    subscription = feed_services.revoke_feed(feed_services.own_feed(current_user, feed_id), current_user)
+    flash(f"“{subscription.name}” is revoked: calendar apps that follow its URL get nothing from now on.", "success")
+    return redirect(url_for("auth.account"), 303)
+
+
+@bp.get("/events/<int:event_id>.ics")
+def event_ics(event_id):
+    """One event as an .ics download: a single event, or a series with its exceptions and the edited
+    occurrences the user may see."""
+    require(current_user, "calendar.read")
+    item = _visible_event(event_id)
+    events = [item]
+    if item.rrule:
+        events += db.session.scalars(visible_events(sa.select(CalendarEvent).where(CalendarEvent.series_id == item.id),
+                                                    current_user).order_by(CalendarEvent.starts_at)).all()
+    ical = ics.build_calendar(item.title, events, base_url=request.host_url,
+                              event_url=lambda one: url_for("calendar.event", event_id=one.id, _external=True))
+    return _ics_response(ical, f"event-{item.id}.ics", attachment=True)

@@ -116,3 +116,8 @@ def test_a_resource_page_says_when_it_is_taken_and_by_whom_only_within_scope(cal
     other = client_as("other_moa_staff").get(f"/calendar/resources/{room.id}?from=2026-12-01").get_data(as_text=True)
     assert "Planning workshop" not in other and "Booked" in other
     assert client_as("moa_staff").get("/calendar/resources/999999").status_code == 404
+
+
+def test_an_organization_that_is_no_number_is_ignored_not_a_500(calendar_world, client_as):
+    for value in ("²", "12345678901234", "-1", "x"):
+        assert client_as("oobc_staff").get(f"/calendar?org={value}").status_code == 200

@@ -86,7 +86,9 @@ def test_every_main_page_and_dialog_passes_an_accessibility_audit(browser, live_
                  "ppa-funding": f"/ppas/{ppa}/funding", "ppa-approval": f"/ppas/{ppa}/approval",
                  "ppa-history": f"/ppas/{ppa}/history", "work-item-trees": "/work-items/",
                  "tree-with-drawer": f"/work-items/{child}", "notifications": "/notifications", "audit": "/audit",
-                 "account": "/account", "admin-home": "/admin/", "ppa-edit-form": f"/ppas/{ppa}/edit"}
+                 "account": "/account", "admin-home": "/admin/", "ppa-edit-form": f"/ppas/{ppa}/edit",
+                 "calendar-month": "/calendar?view=month", "calendar-week": "/calendar?view=week",
+                 "calendar-agenda": "/calendar?view=agenda"}
         for name, url in pages.items():
             admin.goto(url)
             audit(admin, name, size, problems)
@@ -95,6 +97,11 @@ def test_every_main_page_and_dialog_passes_an_accessibility_audit(browser, live_
         admin.get_by_role("link", name="Distribute budget").click()
         expect(admin.get_by_role("dialog")).to_be_visible()
         audit(admin, "distribution-dialog", size, problems)
+
+        admin.goto("/calendar")
+        admin.get_by_role("link", name="New event").click()
+        expect(admin.get_by_role("dialog")).to_be_visible()
+        audit(admin, "calendar-event-dialog", size, problems)
 
         reviewer = browser_as("mfbm")
         reviewer.goto(f"/ppas/{reviewed}/approval")
