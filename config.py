@@ -68,6 +68,7 @@ class Config:
     RATELIMIT_SWALLOW_ERRORS = True
     RATELIMIT_IN_MEMORY_FALLBACK_ENABLED = True
     LOGIN_RATE_LIMIT = os.environ.get("LOGIN_RATE_LIMIT", "5 per minute")  # per account and per client address
+    FEED_RATE_LIMIT = os.environ.get("FEED_RATE_LIMIT", "60 per hour")  # fetches of one calendar feed
     MAX_CONTENT_LENGTH = int(os.environ.get("MAX_CONTENT_LENGTH", str(10 * 1024 * 1024)))  # bigger bodies: 413
     DEMO_PASSWORD = os.environ.get("OBCMS_DEMO_PASSWORD", "obcms-demo-2026")
     VERSION = os.environ.get("OBCMS_VERSION", "0.1.0")
