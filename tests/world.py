@@ -97,7 +97,9 @@ def build_portfolio(organization, actor, title, comment="Please review the figur
     db.session.add(FundingTranche(ppa_id=ppa.id, kind="allocation", amount=Decimal("500000.00"),
                                   tranche_date=date(2026, 2, 1), source="GAAB", remarks=comment))
     root = tracking.enable_tracking(ppa, actor, "program", "equal")
-    leaf = db.session.scalars(sa.select(WorkItem).where(WorkItem.tree_id == root.id, WorkItem.rgt == WorkItem.lft + 1)
+    child = sa.orm.aliased(WorkItem)
+    leaf = db.session.scalars(sa.select(WorkItem).where(WorkItem.tree_id == root.id,
+                                                        ~sa.exists().where(child.parent_id == WorkItem.id))
                               .order_by(WorkItem.lft).limit(1)).one()
     parent = db.session.get(WorkItem, leaf.parent_id)
     preview = budget_services.preview_distribution(parent, "equal", {})

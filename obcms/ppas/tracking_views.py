@@ -52,7 +52,7 @@ def _enable_form_again(error, ppa_id):
 def enable(ppa_id):
     row = _load(ppa_id)
     root = tracking.enable_tracking(row.Ppa, current_user, request.form.get("template"), request.form.get("policy"))
-    size = tree.size(root)
+    size = tree.subtree_size(root)
     if not is_htmx():
         return redirect(url_for("ppas.detail", ppa_id=ppa_id, tab="work-items"), code=303)
     body, status = _tab(ppa_id)

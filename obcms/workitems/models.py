@@ -35,6 +35,8 @@ ACTIVITY_CATEGORIES = ("coordination", "ppa", "office")
 
 # Columns that only the tree package writes (the nested-set bookkeeping); not audited field by field.
 TREE_COLUMNS = ("tree_id", "lft", "rgt", "depth")
+# A nested-set bound: 64-bit, as the bounds keep wide gaps (obcms/workitems/tree/gaps.py); SQLite's INTEGER is.
+BOUND = sa.BigInteger().with_variant(sa.Integer(), "sqlite")
 
 work_item_assignees = sa.Table(
     "work_item_assignees",
@@ -55,8 +57,8 @@ class WorkItem(Audited, db.Model):
     # The nested set (the tree package only).
     tree_id: Mapped[int] = mapped_column(sa.Integer, nullable=False)
     parent_id: Mapped[int | None] = mapped_column(sa.ForeignKey("work_items.id", ondelete="CASCADE"), index=True)
-    lft: Mapped[int] = mapped_column(sa.Integer, nullable=False)
-    rgt: Mapped[int] = mapped_column(sa.Integer, nullable=False)
+    lft: Mapped[int] = mapped_column(BOUND, nullable=False)
+    rgt: Mapped[int] = mapped_column(BOUND, nullable=False)
     depth: Mapped[int] = mapped_column(sa.Integer, nullable=False, default=0)
 
     title: Mapped[str] = mapped_column(sa.String(500), nullable=False)
@@ -118,10 +120,6 @@ class WorkItem(Audited, db.Model):
     @property
     def is_root(self):
         return self.parent_id is None
-
-    @property
-    def is_leaf(self):
-        return self.rgt == self.lft + 1
 
     def __str__(self):
         return self.title

@@ -356,16 +356,19 @@ def rollup_trees(tree_ids=None, cause=None, session=None):
     """Recompute every container of the given trees (default: all trees) in SQL; locks them first.
 
     One query finds the containers whose stored values disagree with their children's; when there are none
-    (the usual nightly case) that is all. Otherwise the levels from the deepest disagreeing one up to the
+    (the usual nightly case) that is all — on PostgreSQL without taking the locks. Otherwise the levels from the deepest disagreeing one up to the
     roots are recomputed bottom-up, one SELECT and one UPDATE per level. Returns the containers changed."""
     session = session or db.session
     session.flush()
-    if tree_ids is None:
-        tree.lock_all_trees(session)
-    else:
+    if tree_ids is not None:
         tree_ids = sorted(set(tree_ids))
         if not tree_ids:
             return 0
+    if not is_sqlite(session) and not _level_changes(session, None, tree_ids):
+        return 0  # all agree in this snapshot: no lock needed (on SQLite a read before the lock could go stale)
+    if tree_ids is None:
+        tree.lock_all_trees(session)
+    else:
         tree.lock_trees(tree_ids, known_trees=True, session=session)
     stale = _level_changes(session, None, tree_ids)
     if not stale:

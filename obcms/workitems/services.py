@@ -202,7 +202,7 @@ def update_work_item(item, expected_version, actor, **changes):
     if not changes:
         return item
     _check_dates(changes.get("start_date", item.start_date), changes.get("due_date", item.due_date))
-    has_children = node.size > 1
+    has_children = bool(locked.kids[node.id])
     auto = changes.get("auto_calculate_progress", item.auto_calculate_progress)
     if "progress" in changes and has_children and auto:
         _fail("progress", "This progress is calculated from the children; turn off automatic progress to set it.")
@@ -242,7 +242,7 @@ def move_work_item(item, actor, expected_version, parent=None, before=None):
         if p.id != n.parent_id:
             rollup.check_allocation(p, p.children_allocated + n.allocated_budget)
 
-    locked = tree.lock(item, parent, height_of=item)
+    locked = tree.lock(item, parent, measure=item)
     n = locked[tree.id_of(item)]
     check_version(item, expected_version, current_version=n.version)
     new_parent_id = tree.id_of(parent)
@@ -280,7 +280,7 @@ def delete_work_item(item, actor, expected_version):
     still at `expected_version` (checked inside the tree lock), else Conflict; returns
     the number of nodes deleted. The former parent and its ancestors are rolled up."""
     require(actor, "workitem.delete", item)
-    locked = tree.lock(item)
+    locked = tree.lock(item, measure=item)
     n = locked[tree.id_of(item)]
     check_version(item, expected_version, current_version=n.version)
     cause = f"derived from deleted child #{n.id}"

@@ -256,7 +256,7 @@ def _edit_form(item, formdata=True):
         form = EditForm(prefix=f"e{item.id}")
     else:
         form = EditForm.for_item(item, assigned, prefix=f"e{item.id}", formdata=None)
-    form.setup(item, options, users, container=not item.is_leaf)
+    form.setup(item, options, users, container=tree.has_children(item))
     return form, options, assigned
 
 

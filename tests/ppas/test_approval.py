@@ -189,7 +189,7 @@ def test_entering_a_review_state_opens_a_task_for_its_reviewers(ready_ppa, users
                                                                        "not_started")
     assert (task.start_date, task.due_date) == (date.today(), date.today() + timedelta(days=days))
     assert (task.ppa_id, task.organization_id) == (ppa.id, organizations["MSSD"].id)
-    assert (task.parent_id, task.tree_id, task.lft, task.rgt) == (None, task.id, 1, 2)
+    assert (task.parent_id, task.tree_id, task.depth) == (None, task.id, 0)  # a tree of its own
     assert [u.username for u in task.assignees] == [assignee]
     assert ppa.execution_project_id is None  # a review task is never the PPA's execution project
 

@@ -24,6 +24,11 @@ def add(title, parent=None, before=None, work_type=None, **fields):
 
 
 def shape(root_or_tree_id):
+    """[(title, depth, parent title)] of one tree in tree order (check_integrity checks the bounds)."""
+    return [(title, depth, parent) for title, _, _, depth, parent in bounds(root_or_tree_id)]
+
+
+def bounds(root_or_tree_id):
     """[(title, lft, rgt, depth, parent title)] of one tree in lft order."""
     tree_id = root_or_tree_id if isinstance(root_or_tree_id, int) else root_or_tree_id.id
     parent = sa.orm.aliased(WorkItem)
@@ -38,9 +43,10 @@ def by_title(title):
     return db.session.scalar(sa.select(WorkItem).where(WorkItem.title == title))
 
 
-@pytest.fixture
-def forest():
-    """Two trees: P (A: A1, A2; B: B1) and Q (C)."""
+@pytest.fixture(params=["spaced", "tight"])
+def forest(request):
+    """Two trees: P (A: A1, A2; B: B1) and Q (C) — with free numbers between the bounds as writes leave
+    them, and (tight) renumbered without any, so that every write must open a gap or rotate."""
     p = add("P")
     a = add("A", p)
     add("A1", a)
@@ -49,4 +55,6 @@ def forest():
     add("B1", b)
     q = add("Q")
     add("C", q)
+    if request.param == "tight":
+        tree.rebuild(step=1)
     return p, q

@@ -8,11 +8,11 @@ from tests.workitems.conftest import add
 
 def test_check_lists_violations_and_rebuild_repairs(app):
     p = add("P")
-    add("A", p)
+    a = add("A", p)
     add("B", p)
     runner = app.test_cli_runner()
     assert runner.invoke(args=["obcms", "tree", "check"]).exit_code == 0
-    db.session.execute(sa.update(WorkItem).where(WorkItem.title == "B").values(lft=2, rgt=3))
+    db.session.execute(sa.update(WorkItem).where(WorkItem.title == "B").values(lft=a.lft, rgt=a.rgt))
     result = runner.invoke(args=["obcms", "tree", "check", "--tree", str(p.id)])
     assert result.exit_code == 1
     assert "bounds" in result.output

@@ -2,15 +2,18 @@
 lft/rgt/depth/tree_id.
 
 A tree is every node with the same `tree_id` (= its root's id). A node's interval [lft, rgt] encloses exactly
-its subtree; the root spans 1 … 2n. The package, one job per module:
+its subtree; the bounds keep free numbers between them (gaps.py), so most writes shift nothing. The
+package, one job per module:
 
     table.py         the work_items table, the structural attributes, id_of(node), column defaults
+    gaps.py          where new bounds go: place, new_span, opening, step_for
     locking.py       lock, lock_trees, lock_all_trees, read_families → LockedFamilies (LockedNode, LockedChild)
-    statements.py    the gap/move/delete statements and run_write (one statement on PostgreSQL)
+    statements.py    the translate/roll-up/shift/move/delete statements and run_write (one statement on
+                     PostgreSQL)
     structure.py     create_root, insert, move_subtree, delete_subtree (the mechanics, without the rules)
     bulk.py          insert_many, count_nodes
     reads.py         descendants, ancestors, children, siblings, subtree_rows/nested, children_rows, position,
-                     size, size_column, subtree_size
+                     size_column, subtree_size
     repair.py        check_integrity, rebuild
     session_sync.py  bringing loaded WorkItems up to date after a write that went around the ORM
 
@@ -26,10 +29,10 @@ from .reads import (
     children,
     children_rows,
     descendants,
+    has_children,
     nest,
     position,
     siblings,
-    size,
     size_column,
     subtree_nested,
     subtree_rows,
@@ -42,6 +45,6 @@ from .table import STRUCTURE_ATTRIBUTES, id_of
 __all__ = [
     "STRUCTURE_ATTRIBUTES", "TREE_LOAD", "LockedChild", "LockedFamilies", "LockedNode", "Moved", "ancestors",
     "check_integrity", "children", "children_rows", "count_nodes", "create_root", "delete_subtree", "descendants",
-    "id_of", "insert", "insert_many", "lock", "lock_all_trees", "lock_trees", "move_subtree", "nest", "position",
-    "read_families", "rebuild", "siblings", "size", "size_column", "subtree_nested", "subtree_rows", "subtree_size",
+    "has_children", "id_of", "insert", "insert_many", "lock", "lock_all_trees", "lock_trees", "move_subtree", "nest",
+    "position", "read_families", "rebuild", "siblings", "size_column", "subtree_nested", "subtree_rows", "subtree_size",
 ]

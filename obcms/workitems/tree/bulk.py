@@ -1,8 +1,8 @@
 """Building whole subtrees at once: insert_many (structure templates, imports, the benchmark's bulk build).
 
-Bounds, depths and ids are computed in memory; the rows go in one multi-row INSERT — on SQLite one prepared
-statement stepped by executemany, on PostgreSQL the rows as one JSON document — after one shift when they
-go under an existing parent.
+Bounds (gaps.STEP apart, or closer to fit the free numbers after a parent's last child), depths and ids are
+computed in memory; the rows go in one multi-row INSERT — on SQLite one prepared statement stepped by
+executemany, on PostgreSQL the rows as one JSON document — after one shift only when there is no room.
 """
 import json
 from functools import cache
@@ -12,6 +12,7 @@ import sqlalchemy as sa
 from ...audit.recording import storage_type
 from ...database import is_sqlite
 from ...db_types import utcnow
+from . import gaps
 from .locking import lock
 from .session_sync import forget_structure
 from .statements import run_write, shift_part
@@ -22,7 +23,8 @@ def insert_many(nodes, parent=None, check=None, locked=None, session=None):
     """Build whole subtrees fast: bounds computed in memory, then one multi-row INSERT.
 
     `nodes` is a list of dicts of WorkItem columns with an optional "children" list of the same shape.
-    Under `parent` they become its last children (one gap opened for all); without a parent each top-level
+    Under `parent` they become its last children (in the free numbers after the last child, or one gap opened
+    for all); without a parent each top-level
     dict becomes the root of a new tree. Ids are reserved up front (a PostgreSQL sequence range; on SQLite
     max(id) under the write lock). `check(parent_node, nodes)` runs inside the lock. Returns the new ids
     in tree order (preorder).
@@ -37,17 +39,22 @@ def insert_many(nodes, parent=None, check=None, locked=None, session=None):
         p = locked[id_of(parent)]
         if check is not None:
             check(p, nodes)
-        start, depth, tree_id, parent_id = p.rgt, p.depth + 1, p.tree_id, p.id
+        kids = locked.kids[p.id]
+        lo, hi = kids[-1].rgt if kids else p.lft, p.rgt
+        step = gaps.step_for(lo, hi, 2 * total)
+        if not step:  # no room after the last child: open a gap wide enough for the block and more
+            step = gaps.STEP
+            width = gaps.opening(2 * total * step)
+            run_write(session, [shift_part(locked, True, p.tree_id, hi, width)])
+        start, depth, tree_id, parent_id = lo + step, p.depth + 1, p.tree_id, p.id
         inherited = {"ppa_id": p.ppa_id, "organization_id": p.organization_id}
     else:
         session.flush()
         if sqlite:  # take the write lock before reading max(id)
             session.execute(sa.update(work_items).where(sa.false()).values(id=work_items.c.id))
-        start, depth, tree_id, parent_id, inherited = 1, 0, None, None, {}
+        start, step, depth, tree_id, parent_id, inherited = 1, gaps.STEP, 0, None, None, {}
     ids = _reserve_ids(session, total, sqlite)
-    rows = _number(nodes, ids, start, depth, tree_id, parent_id, inherited)
-    if parent is not None:
-        run_write(session, [shift_part(locked, True, tree_id, start, 2 * total)])
+    rows = _number(nodes, ids, start, step, depth, tree_id, parent_id, inherited)
     base = dict(column_defaults(), created_at=utcnow(), version=1)
     base["updated_at"] = base["created_at"]
     if sqlite:
@@ -128,9 +135,10 @@ def _reserve_ids(session, n, sqlite):
     return sorted(session.scalar(sa.select(numbers).select_from(sa.func.generate_series(1, n))))
 
 
-def _number(nodes, ids, start, depth, tree_id, parent_id, inherited):
-    """Preorder rows — each node's own fields with id, tree_id, parent_id, lft, rgt, depth assigned and
-    ppa_id/organization_id inherited — ids consumed in preorder. No defaults: see insert_many."""
+def _number(nodes, ids, start, step, depth, tree_id, parent_id, inherited):
+    """Preorder rows — each node's own fields with id, tree_id, parent_id, lft, rgt (bounds `step` apart from
+    `start`), depth assigned and ppa_id/organization_id inherited — ids consumed in preorder. No defaults:
+    see insert_many."""
     rows, counter = [], iter(ids)
     known = column_defaults().keys()
 
@@ -142,12 +150,12 @@ def _number(nodes, ids, start, depth, tree_id, parent_id, inherited):
         row["id"] = node_id = next(counter)
         row.update(tree_id=tree if tree is not None else node_id, parent_id=parent_key, lft=position, depth=level)
         rows.append(row)
-        position += 1
+        position += step
         passed_down = {"ppa_id": row.get("ppa_id"), "organization_id": row.get("organization_id")}
         for child in node.get("children", ()):
             position = visit(child, position, level + 1, row["tree_id"], node_id, passed_down)
         row["rgt"] = position
-        return position + 1
+        return position + step
 
     position = start
     for node in nodes:

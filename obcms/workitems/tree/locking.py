@@ -5,7 +5,7 @@ id order, so two writers never deadlock), the database write lock on SQLite — 
 inside the lock (read_families: the nodes, their ancestors and those ancestors' children, in one query,
 which the roll-ups reuse):
 
-    locked = lock(item, parent, height_of=item)     # → LockedFamilies
+    locked = lock(item, parent, measure=item)       # → LockedFamilies (item's height and size measured)
     locked[item.id]                                 # its LockedNode: bounds, rules' facts, version
     locked.kids[parent.id]                          # [LockedChild …] in tree order
 """
@@ -43,12 +43,9 @@ class LockedNode(NamedTuple):
     actual_expenditure: object
     completed_at: object
     version: int
-    height: int | None           # levels below the node (0 for a leaf); only for `height_of`
+    height: int | None           # levels below the node (0 for a leaf); only for `measure`
+    size: int | None             # nodes in its subtree, itself included; only for `measure`
     children_allocated: object   # the sum of its children's allocated budgets (Decimal)
-
-    @property
-    def size(self):
-        return (self.rgt - self.lft + 1) // 2
 
 
 class LockedChild(NamedTuple):
@@ -56,6 +53,7 @@ class LockedChild(NamedTuple):
 
     id: int
     lft: int
+    rgt: int
     status: str
     progress: int
     allocated_budget: object
@@ -85,14 +83,18 @@ def _tree_hint(node):
 
 
 @cache
-def _families_statement(with_height):
+def _families_statement(measured):
     n, a, k, sub = (aliased(work_items, name=name) for name in ("n", "a", "k", "sub"))
-    if with_height:
-        below = sa.select(sa.func.max(sub.c.depth)).where(sub.c.tree_id == a.c.tree_id,
-                                                          sub.c.lft.between(a.c.lft, a.c.rgt)).scalar_subquery()
-        height = sa.case((a.c.id == int_param("_height_of"), below - a.c.depth), else_=None)
+    if measured:
+        def below(aggregate):  # evaluated for the measured row only (CASE runs its sub-select when chosen)
+            return (sa.select(aggregate).where(sub.c.tree_id == a.c.tree_id, sub.c.lft.between(a.c.lft, a.c.rgt))
+                    .scalar_subquery())
+
+        this = a.c.id == int_param("_measure")
+        height = sa.case((this, below(sa.func.max(sub.c.depth)) - a.c.depth), else_=None)
+        size = sa.case((this, below(sa.func.count())), else_=None)
     else:
-        height = sa.null()
+        height = size = sa.null()
 
     def stored(column, label):  # as stored: no Money/Enum processing per value (NUMERIC(14,2) keeps its places)
         return sa.type_coerce(column, storage_type(column)).label(label)
@@ -101,7 +103,8 @@ def _families_statement(with_height):
                       a.c.title, a.c.ppa_id, a.c.organization_id, stored(a.c.allocated_budget, "allocated_budget"),
                       stored(a.c.status, "status"), a.c.progress, a.c.auto_calculate_progress,
                       stored(a.c.actual_expenditure, "actual_expenditure"), a.c.completed_at, a.c.version,
-                      height.label("height"), k.c.id.label("k_id"), k.c.lft.label("k_lft"),
+                      height.label("height"), size.label("size"), k.c.id.label("k_id"), k.c.lft.label("k_lft"),
+                      k.c.rgt.label("k_rgt"),
                       stored(k.c.status, "k_status"), k.c.progress.label("k_progress"),
                       stored(k.c.allocated_budget, "k_allocated"), stored(k.c.actual_expenditure, "k_spent"),
                       k.c.completed_at.label("k_completed_at"), k.c.version.label("k_version"))
@@ -112,28 +115,29 @@ def _families_statement(with_height):
             .order_by(a.c.depth.desc(), a.c.id, k.c.lft))
 
 
-def read_families(node_ids, height_of=None, session=None):
+def read_families(node_ids, measure=None, session=None):
     """ONE query: the given nodes and all their ancestors, each with its children → LockedFamilies.
 
-    Call it inside the tree lock (lock() does); `height_of` = a node whose height is needed (moves).
+    Call it inside the tree lock (lock() does); `measure` = a node whose height and size are needed (moves,
+    deletes).
     """
     session = session_or_default(session)
     params = {"_ids": list(node_ids)}
-    if height_of is not None:
-        params["_height_of"] = height_of
+    if measure is not None:
+        params["_measure"] = measure
     values, kids = {}, {}
     session.flush()  # the read goes to the connection (no ORM autoflush): pending changes first
-    for r in session.connection().execute(_families_statement(height_of is not None), params):
-        node_id, kid_id = r[0], r[18]
+    for r in session.connection().execute(_families_statement(measure is not None), params):
+        node_id, kid_id = r[0], r[19]
         if node_id not in values:
             values[node_id] = r
             kids[node_id] = {}
         if kid_id is not None:
-            kids[node_id][kid_id] = LockedChild(*r[18:])
+            kids[node_id][kid_id] = LockedChild(*r[19:])
     rows = {}
     for node_id, r in values.items():
         allocated = sum((kid.allocated_budget for kid in kids[node_id].values()), Decimal("0.00"))
-        rows[node_id] = LockedNode(*r[:18], allocated)
+        rows[node_id] = LockedNode(*r[:19], allocated)
     return LockedFamilies(rows, {node_id: list(members.values()) for node_id, members in kids.items()})
 
 
@@ -175,7 +179,7 @@ def lock_all_trees(session=None):
     return list(session.scalars(ROOTS.with_for_update()))
 
 
-def lock(*nodes, height_of=None, session=None):
+def lock(*nodes, measure=None, session=None):
     """Lock the trees holding `nodes`, then read them (read_families) inside the lock → LockedFamilies.
 
     One statement locks: the roots named by the loaded objects' tree_id, or else the roots of the trees the
@@ -192,7 +196,7 @@ def lock(*nodes, height_of=None, session=None):
         locked = lock_trees(hints, known_trees=True, session=session)
     tried = set(locked or ())
     while True:
-        fresh = read_families(ids, height_of=id_of(height_of), session=session)
+        fresh = read_families(ids, measure=id_of(measure), session=session)
         missing = [i for i in ids if i not in fresh.rows]
         if missing:
             raise NotFound(f"Work item #{missing[0]} does not exist (any more).")

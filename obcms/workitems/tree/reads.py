@@ -6,7 +6,7 @@ possibly stale ORM object).
     subtree_nested(project)            # {"id", "title", …, "children": [ … ]} for a template
     children_rows({5, 9}, columns)     # the children of several parents, in tree order (size_column())
 
-Code elsewhere orders by position() and counts with size()/size_column(); it never reads the bounds.
+Code elsewhere orders by position() and counts with subtree_size()/size_column(); it never reads the bounds.
 """
 from functools import cache
 
@@ -78,6 +78,12 @@ def children(node, session=None):
     return _entities(_children_statement(), node, session)
 
 
+def has_children(node, session=None):
+    """Whether `node` has a child (one query)."""
+    exists = sa.exists().where(work_items.c.parent_id == id_of(node))
+    return bool(session_or_default(session).scalar(sa.select(exists)))
+
+
 def siblings(node, include_self=False, session=None):
     """The other children of the node's parent, in order (a root has none). One query."""
     return _entities(_read_statement("siblings", include_self), node, session)
@@ -118,13 +124,12 @@ def position(descending=False):
 
 
 def size_column():
-    """A column expression: the number of nodes in each row's subtree (itself included), labelled "size"."""
-    return ((work_items.c.rgt - work_items.c.lft + 1) // 2).label("size")
-
-
-def size(node):
-    """How many nodes the subtree of a loaded node (WorkItem, LockedNode or a row with the bounds) holds; no query."""
-    return (node.rgt - node.lft + 1) // 2
+    """A column expression: the number of nodes in each row's subtree (itself included), labelled "size" (a
+    correlated count on the (tree_id, lft) index: the bounds keep gaps, so their difference is no count)."""
+    inner = aliased(work_items, name="inner")
+    return (sa.select(sa.func.count()).where(inner.c.tree_id == work_items.c.tree_id,
+                                             inner.c.lft.between(work_items.c.lft, work_items.c.rgt))
+            .scalar_subquery().label("size"))
 
 
 def children_rows(parent_ids, columns, tree_id=None, with_node=None, session=None):
@@ -153,7 +158,8 @@ def _children_rows_statement(columns, with_node, in_tree):
 def subtree_size(node, session=None):
     """How many nodes a delete of `node` would remove (itself included). One query."""
     column = work_items.c
-    row = session_or_default(session).execute(sa.select(column.lft, column.rgt).where(column.id == id_of(node))).first()
+    row = session_or_default(session).execute(
+        sa.select(column.id, size_column()).where(column.id == id_of(node))).first()
     if row is None:
         raise NotFound(f"Work item #{id_of(node)} does not exist.")
-    return (row.rgt - row.lft + 1) // 2
+    return row.size

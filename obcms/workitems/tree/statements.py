@@ -1,10 +1,11 @@
 """The set-based statements of a structural write and the one runner that sends them.
 
-A write is a list of parts — (statement, params) — built here from what lock() read: open or close a gap
-(shift_part), move a subtree within its tree (move_within_parts) or across trees (move_across_part), delete
-a subtree (delete_part). Each UPDATE may also give some of the rows it touches (the ancestors, which must be
-locked) their new roll-up values (`rollup_values`: {id: {column: value}} for ROLLUP_COLUMNS), so a container
-is written once per operation. run_write sends the parts with the new row (if any) and the operation's
+A write is a list of parts — (statement, params) — built here from what lock() read: carry a subtree into
+free numbers, in its tree or another (translate_part); where there are none, open a gap (shift_part) or
+rotate a subtree with its neighbours (move_within_parts); delete a subtree (delete_part);
+give the ancestors their roll-ups alone (rollup_part). Each UPDATE may also give some rows (the ancestors,
+which must be locked) their new roll-up values (`rollup_values`: {id: {column: value}} for
+ROLLUP_COLUMNS), so a container is written once per operation. run_write sends the parts with the new row (if any) and the operation's
 audit rows: on PostgreSQL as ONE statement (data-modifying CTEs of the audit INSERT), elsewhere one
 statement each.
 
@@ -190,47 +191,47 @@ def _move_within_statement(k):
 
 
 @cache
-def _move_across_statement(k):
+def _rollup_statement(k):
+    """The `k` rows (ids bound as _a0 …) take their roll-ups and a new version; nothing else changes."""
+    ids = _rollup_ids(k)
+    return sa.update(work_items).where(work_items.c.id.in_(ids)).values(
+        **_touched(sa.true()), **_rollup_assignments(k))
+
+
+def rollup_part(locked, rollup_values):
+    """[The UPDATE giving the `rollup_values` rows their roll-ups], for a write that shifts nothing; [] when
+    there are none."""
+    if not rollup_values:
+        return []
+    return [_part(locked, _rollup_statement(len(rollup_values)), {}, rollup_values)]
+
+
+@cache
+def _translate_statement(k):
+    """The subtree [_lft, _rgt] of tree _source moves by _shift (and _depth levels) into tree _target, under
+    _parent, with the PPA and organization of its new place; the `k` roll-up rows take their roll-ups."""
     column = work_items.c
-    source, target, lft, rgt, at, width = (int_param(x) for x in
-                                           ("_source", "_target", "_lft", "_rgt", "_at", "_width"))
-    moving = sa.and_(column.tree_id == source, column.lft.between(lft, rgt))
+    moving = sa.and_(column.tree_id == int_param("_source"), column.lft.between(int_param("_lft"), int_param("_rgt")))
     shift = int_param("_shift")
-    return sa.update(work_items).where(
-        sa.or_(sa.and_(column.tree_id == source, column.rgt >= lft),
-               sa.and_(column.tree_id == target, column.rgt >= at))).values(
-        lft=column.lft + sa.case((moving, shift), (sa.and_(column.tree_id == source, column.lft > rgt), -width),
-                            (sa.and_(column.tree_id == target, column.lft >= at), width), else_=0),
-        rgt=column.rgt + sa.case((sa.and_(column.tree_id == source, column.rgt.between(lft, rgt)), shift),
-                            (sa.and_(column.tree_id == source, column.rgt > rgt), -width),
-                            (sa.and_(column.tree_id == target, column.rgt >= at), width), else_=0),
+    return sa.update(work_items).where(sa.or_(moving, column.id.in_(_rollup_ids(k))) if k else moving).values(
+        lft=column.lft + sa.case((moving, shift), else_=0),
+        rgt=column.rgt + sa.case((moving, shift), else_=0),
         depth=column.depth + sa.case((moving, int_param("_depth")), else_=0),
         parent_id=sa.case((column.id == int_param("_node"), int_param("_parent")), else_=column.parent_id),
         ppa_id=sa.case((moving, int_param("_ppa")), else_=column.ppa_id),
         organization_id=sa.case((moving, int_param("_organization")), else_=column.organization_id),
-        tree_id=sa.case((moving, target), else_=column.tree_id),
+        tree_id=sa.case((moving, int_param("_target")), else_=column.tree_id),
         **_touched(sa.or_(column.id == int_param("_node"), column.id.in_(_rollup_ids(k)))), **_rollup_assignments(k))
 
 
-def move_across_part(locked, n, p, at, rollup_values):
-    """One UPDATE: open a gap in the target tree, carry the subtree of `n` over, close the gap it leaves (the
-    old and new ancestors, all among the shifted rows, take the `rollup_values` roll-ups).
-
-    p is None for a move to the root level: the node becomes the root of tree `n.id`.
-    """
+def translate_part(locked, n, p, lft, rollup_values):
+    """One UPDATE: the subtree of `n` (a LockedNode) goes to free numbers starting at `lft` under `p` (a
+    LockedNode, or None: it becomes the root of its own tree); nothing else moves. The `rollup_values` rows
+    (old and new ancestors) take their roll-ups in the same statement."""
     ppa_id, organization_id = (p.ppa_id, p.organization_id) if p is not None else (n.ppa_id, n.organization_id)
-    target = p.tree_id if p is not None else n.id
-
-    def shifted(r):
-        return (r.tree_id == n.tree_id and r.rgt >= n.lft) or (p is not None and r.tree_id == target and r.rgt >= at)
-
-    for row_id in rollup_values or ():
-        if row_id in locked.rows and not shifted(locked[row_id]):
-            raise ValueError(f"#{row_id} is not shifted by this move; its roll-up cannot ride along")
-    return _part(locked, _move_across_statement(len(rollup_values or ())), {
-        "_source": n.tree_id, "_target": target, "_lft": n.lft, "_rgt": n.rgt,
-        "_at": at, "_width": n.rgt - n.lft + 1, "_shift": at - n.lft,
-        "_depth": (p.depth + 1 if p is not None else 0) - n.depth, "_node": n.id,
+    return _part(locked, _translate_statement(len(rollup_values or ())), {
+        "_source": n.tree_id, "_target": p.tree_id if p is not None else n.id, "_lft": n.lft, "_rgt": n.rgt,
+        "_shift": lft - n.lft, "_depth": (p.depth + 1 if p is not None else 0) - n.depth, "_node": n.id,
         "_parent": p.id if p is not None else None, "_ppa": ppa_id, "_organization": organization_id},
         rollup_values, moved_id=n.id)
 

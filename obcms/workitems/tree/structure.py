@@ -21,9 +21,17 @@ from ...audit.recording import creation_entries
 from ...db_types import utcnow
 from ...errors import ValidationFailed
 from ..models import WorkItem
+from . import gaps
 from .locking import lock
 from .session_sync import forget_structure, make_persistent, set_loaded
-from .statements import delete_part, move_across_part, move_within_parts, run_write, shift_part
+from .statements import (
+    delete_part,
+    move_within_parts,
+    rollup_part,
+    run_write,
+    shift_part,
+    translate_part,
+)
 from .table import column_defaults, id_of, session_or_default, work_items
 
 
@@ -38,22 +46,26 @@ class Moved:
     new_tree_id: int
 
 
-def _position(locked, parent_id, before_id):
-    """(parent row, position) for 'last child of parent' or 'before its child `before_id`'."""
+def _slot(locked, parent_id, before_id):
+    """(parent row, lo, hi, previous sibling id) for 'last child of parent' or 'before its child
+    `before_id`': the new place lies strictly between the bounds lo and hi."""
     parent = locked[parent_id]
+    kids = locked.kids[parent_id]
     if before_id is None:
-        return parent, parent.rgt
-    for kid in locked.kids[parent_id]:
+        last = kids[-1] if kids else None
+        return parent, last.rgt if last else parent.lft, parent.rgt, last.id if last else None
+    for i, kid in enumerate(kids):
         if kid.id == before_id:
-            return parent, kid.lft
+            previous = kids[i - 1] if i else None
+            return parent, previous.rgt if previous else parent.lft, kid.lft, previous.id if previous else None
     raise ValidationFailed(f"Work item #{before_id} is not a child of '{parent.title}'.",
                            errors={"before": ["Choose a sibling under the new parent."]})
 
 
 def create_root(item, session=None):
-    """Insert `item` (transient) as the root of a new tree: lft 1, rgt 2, depth 0, tree_id = its id."""
+    """Insert `item` (transient) as the root of a new tree: lft 1, rgt ROOT_SPAN, depth 0, tree_id = its id."""
     session = session_or_default(session)
-    item.parent_id, item.lft, item.rgt, item.depth, item.tree_id = None, 1, 2, 0, 0
+    item.parent_id, item.lft, item.rgt, item.depth, item.tree_id = None, 1, gaps.ROOT_SPAN, 0, 0
     session.add(item)
     session.flush()
     session.execute(sa.update(work_items).where(work_items.c.id == item.id).values(tree_id=work_items.c.id))
@@ -78,16 +90,25 @@ def insert(item, parent, before=None, check=None, locked=None, rollup_values=Non
     if item in session:
         session.expunge(item)
     locked = locked or lock(parent, session=session)
-    p, at = _position(locked, id_of(parent), id_of(before))
+    p, lo, hi, _ = _slot(locked, id_of(parent), id_of(before))
     if check is not None:
         check(p)
-    shift = shift_part(locked, True, p.tree_id, at, 2, rollup_values)
-    values = _row_values(item, tree_id=p.tree_id, parent_id=p.id, lft=at, rgt=at + 1, depth=p.depth + 1,
-                         ppa_id=p.ppa_id, organization_id=p.organization_id)
+    lft = gaps.place(lo, hi, gaps.new_span(lo, hi))
+    shifted = lft is None
+    if shifted:  # no free number here: open a gap (the ancestors' roll-ups ride along)
+        width = gaps.opening(1)
+        parts = [shift_part(locked, True, p.tree_id, hi, width, rollup_values)]
+        hi += width
+        lft = gaps.place(lo, hi, gaps.new_span(lo, hi))
+    else:
+        parts = rollup_part(locked, rollup_values)
+    values = _row_values(item, tree_id=p.tree_id, parent_id=p.id, lft=lft, rgt=lft + gaps.new_span(lo, hi),
+                         depth=p.depth + 1, ppa_id=p.ppa_id, organization_id=p.organization_id)
     rows = creation_entries(WorkItem, None, values) + list(entries or ())
-    values["id"] = run_write(session, [shift], rows, new_row=values)
+    values["id"] = run_write(session, parts, rows, new_row=values)
     make_persistent(session, item, values)
-    forget_structure(session, {p.tree_id}, keep=item)
+    if shifted:
+        forget_structure(session, {p.tree_id}, keep=item)
     return item
 
 
@@ -115,12 +136,12 @@ def move_subtree(node, parent=None, before=None, check=None, locked=None, rollup
     the moved nodes take the new root's PPA and organization.
 
     `check(node, parent or None)` (LockedNodes) runs inside the lock. Moving a node under itself or one of
-    its descendants is refused. `locked`: what lock(node, parent, height_of=node) returned, when the caller
+    its descendants is refused. `locked`: what lock(node, parent, measure=node) returned, when the caller
     locked already; `rollup_values`: roll-up values of old and new ancestors for the same UPDATE;
     `entries`: the operation's audit rows, written with it. Returns a Moved.
     """
     session = session_or_default(session)
-    locked = locked or lock(node, parent, height_of=node, session=session)
+    locked = locked or lock(node, parent, measure=node, session=session)
     n = locked[id_of(node)]
     if before is not None and id_of(before) == n.id:
         raise ValidationFailed("A work item cannot be placed before itself.",
@@ -128,19 +149,30 @@ def move_subtree(node, parent=None, before=None, check=None, locked=None, rollup
     if parent is None:
         if check is not None:
             check(n, None)
-        parts = [move_across_part(locked, n, None, 1, rollup_values)] if n.parent_id is not None else []
+        parts = [translate_part(locked, n, None, 1, rollup_values)] if n.parent_id is not None else []
         moved = Moved(n.id, n.parent_id, None, n.tree_id, n.id)
     else:
-        p, at = _position(locked, id_of(parent), id_of(before))
+        p, lo, hi, previous = _slot(locked, id_of(parent), id_of(before))
         if p.tree_id == n.tree_id and n.lft <= p.lft <= n.rgt:
             raise ValidationFailed(f"'{n.title}' cannot be moved under itself or one of its own descendants.",
                                    errors={"parent": ["Choose a parent outside the moved subtree."]})
         if check is not None:
             check(n, p)
-        if p.tree_id == n.tree_id:
-            parts = move_within_parts(locked, n, p, at, rollup_values)
-        else:
-            parts = [move_across_part(locked, n, p, at, rollup_values)]
+        lft = gaps.place(lo, hi, n.rgt - n.lft)
+        if previous == n.id:  # it is there already
+            if rollup_values:
+                raise ValueError("roll-up values given for a move that changes nothing")
+            parts = []
+        elif lft is not None:  # into free numbers: only the subtree is rewritten
+            parts = [translate_part(locked, n, p, lft, rollup_values)]
+        elif p.tree_id == n.tree_id:  # no room: it changes places with the nodes in between
+            parts = move_within_parts(locked, n, p, hi, rollup_values)
+        else:  # no room: a gap opens in the other tree, and the subtree goes into it
+            width = gaps.opening(n.rgt - n.lft)
+            there = {i: v for i, v in (rollup_values or {}).items() if locked[i].tree_id == p.tree_id}
+            here = {i: v for i, v in (rollup_values or {}).items() if i not in there}
+            parts = [shift_part(locked, True, p.tree_id, hi, width, there),
+                     translate_part(locked, n, p, gaps.place(lo, hi + width, n.rgt - n.lft), here)]
         moved = Moved(n.id, n.parent_id, p.id, n.tree_id, p.tree_id)
     run_write(session, parts, entries)
     forget_structure(session, {moved.old_tree_id, moved.new_tree_id})
@@ -149,17 +181,17 @@ def move_subtree(node, parent=None, before=None, check=None, locked=None, rollup
 
 def delete_subtree(node, check=None, locked=None, rollup_values=None, entries=None, session=None):
     """Delete `node` and its whole subtree; returns its LockedNode read inside the lock (`.size` nodes went,
-    `.parent_id` needs its roll-ups). `check(node)` runs inside the lock first. `locked`: what lock(node)
-    returned, when the caller locked already; `rollup_values`: roll-up values of its ancestors for the
-    UPDATE that closes the gap; `entries`: the operation's audit rows, written with it."""
+    `.parent_id` needs its roll-ups). `check(node)` runs inside the lock first. `locked`: what
+    lock(node, measure=node) returned, when the caller locked already; `rollup_values`: roll-up values of its
+    ancestors, written with the DELETE; `entries`: the operation's audit rows, written with it."""
     session = session_or_default(session)
-    locked = locked or lock(node, session=session)
+    locked = locked or lock(node, measure=node, session=session)
     n = locked[id_of(node)]
     if check is not None:
         check(n)
-    parts = [delete_part(n)]
+    parts = [delete_part(n)]  # its numbers stay free for later inserts
     if n.parent_id is not None:
-        parts.append(shift_part(locked, False, n.tree_id, n.rgt, n.rgt - n.lft + 1, rollup_values))
+        parts += rollup_part(locked, rollup_values)
     elif rollup_values:
         raise ValueError("a deleted root has no ancestors to roll up")
     run_write(session, parts, entries)

@@ -29,7 +29,7 @@ def id_of(node):
 
 def int_param(name):
     """An integer bound parameter (the statements are built once and bound per call)."""
-    return sa.bindparam(name, type_=sa.Integer)
+    return sa.bindparam(name, type_=sa.BigInteger)
 
 
 @cache
