@@ -41,6 +41,7 @@ from .ppas import models as _ppas  # noqa: F401
 from .ppas import reminders as _ppa_reminders  # noqa: F401
 from .ppas.tracking_views import bp as ppa_tracking_bp
 from .ppas.views import bp as ppas_bp
+from .tasks.views import bp as tasks_bp
 from .templating import init_templating
 from .workflow import guard as _workflow_guard  # noqa: F401
 from .workflow import models as _workflow  # noqa: F401
@@ -123,6 +124,7 @@ def _register_blueprints(app):
     app.register_blueprint(ops_bp)
     app.register_blueprint(ppas_bp)
     app.register_blueprint(ppa_tracking_bp)
+    app.register_blueprint(tasks_bp)
     app.register_blueprint(workflow_bp)
     app.register_blueprint(workitems_bp)
     init_admin(app)

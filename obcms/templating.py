@@ -12,6 +12,7 @@ from .money import format_pesos
 # (label, endpoint, permission) in the order shown. Domains add their entries here as they arrive.
 NAVIGATION = [
     ("Home", "home.index", "dashboard.view"),
+    ("My tasks", "tasks.index", "task.list"),
     ("PPAs", "ppas.index", "ppa.read"),
     ("Portfolio dashboard", "ppas.portfolio_dashboard", "ppa.read"),
     ("Work items", "workitems.index", "workitem.read"),

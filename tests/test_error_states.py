@@ -222,7 +222,7 @@ def _no_ppas():
 
 
 @pytest.mark.parametrize("username, url, says, action", [
-    ("oobc_staff", "/home/tasks", "Nothing of yours is due", "/work-items/"),
+    ("oobc_staff", "/home/tasks", "Nothing of yours is due", "/tasks"),
     ("oobc_staff", "/home/approvals", "No PPAs are waiting for your action", "/ppas"),
     ("oobc_staff", "/home/alerts", "No alerts.", "/notifications"),
     ("oobc_staff", "/home/portfolio", "No PPAs yet.", "/ppas/new"),

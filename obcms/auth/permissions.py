@@ -23,6 +23,7 @@ PERMISSIONS = {
     "jobs.run": {"admin"},
     "dashboard.view": {"admin", "oobc_executive", "oobc_staff", "moa_staff", "mfbm_analyst", "bpda_planner",
                        "viewer"},
+    "task.list": {"admin", "oobc_executive", "oobc_staff", "moa_staff", "mfbm_analyst", "bpda_planner", "viewer"},
     # Domain data: the object (when given) is further checked against the user's organization.
     "ppa.read": {"admin", "oobc_executive", "oobc_staff", "moa_staff", "mfbm_analyst", "bpda_planner", "viewer"},
     "ppa.create": {"admin", "oobc_executive", "oobc_staff", "moa_staff"},
@@ -84,6 +85,7 @@ ACTIONS = {
     "audit.read": "read the audit log",
     "jobs.run": "run background jobs",
     "dashboard.view": "open the home page",
+    "task.list": "see your tasks",
     "ppa.read": "see PPAs",
     "ppa.create": "create a PPA",
     "ppa.edit": "edit this PPA",

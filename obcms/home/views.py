@@ -1,6 +1,6 @@
 """Home: the role-aware start page. Each block is a lazy fragment (hx-get on load), so the page itself runs
 no query of its own and each block a small constant number."""
-from datetime import date, timedelta
+from datetime import date
 
 import sqlalchemy as sa
 from flask import Blueprint
@@ -12,13 +12,10 @@ from ..htmx import render_page
 from ..notifications.services import recent
 from ..ppas.models import STATUSES, Ppa
 from ..ppas.queue import approval_queue
-from ..workitems.models import WorkItem, work_item_assignees
-from ..workitems.states import OPEN
+from ..tasks.queries import due_soon
 
 bp = Blueprint("home", __name__)
 
-DUE_SOON_DAYS = 7
-TASK_TYPES = ("task", "subtask")
 BLOCK_SIZE = 10
 
 
@@ -36,21 +33,10 @@ def approvals():
     return render_page("home/_approvals.html", queue=approval_queue(current_user), today=date.today())
 
 
-def my_tasks(user, today=None, limit=BLOCK_SIZE):
-    """Open tasks and subtasks assigned to the user, due within DUE_SOON_DAYS or overdue, soonest first."""
-    today = today or date.today()
-    stmt = (scope(sa.select(WorkItem), WorkItem, user)
-            .join(work_item_assignees, work_item_assignees.c.work_item_id == WorkItem.id)
-            .where(work_item_assignees.c.user_id == user.id, WorkItem.work_type.in_(TASK_TYPES),
-                   WorkItem.status.in_(OPEN), WorkItem.due_date <= today + timedelta(days=DUE_SOON_DAYS))
-            .order_by(WorkItem.due_date, WorkItem.id).limit(limit))
-    return db.session.scalars(stmt).all()
-
-
 @bp.get("/home/tasks")
 def tasks():
     require(current_user, "dashboard.view")
-    return render_page("home/_tasks.html", tasks=my_tasks(current_user), today=date.today())
+    return render_page("home/_tasks.html", tasks=due_soon(current_user, limit=BLOCK_SIZE), today=date.today())
 
 
 @bp.get("/home/alerts")
