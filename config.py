@@ -6,10 +6,12 @@ and a check at start that refuses unsafe settings.
 import os
 import zlib
 from pathlib import Path
+from urllib.parse import urlsplit
 
 BASE_DIR = Path(__file__).resolve().parent
 INSTANCE_DIR = Path(os.environ.get("OBCMS_INSTANCE_DIR", BASE_DIR / "instance"))
 
+LOCAL_HOSTS = (None, "", "localhost", "127.0.0.1", "::1")
 WEAK_SECRET_KEYS = {"", "dev", "dev-only-insecure-key", "change-me", "secret", "changeme"}
 
 
@@ -70,6 +72,17 @@ class Config:
     LOGIN_RATE_LIMIT = os.environ.get("LOGIN_RATE_LIMIT", "5 per minute")  # per account and per client address
     FEED_RATE_LIMIT = os.environ.get("FEED_RATE_LIMIT", "60 per hour")  # fetches of one calendar feed
     MAX_CONTENT_LENGTH = int(os.environ.get("MAX_CONTENT_LENGTH", str(10 * 1024 * 1024)))  # bigger bodies: 413
+    # E-mail (Flask-Mailman). No MAIL_SERVER: messages are written to the log instead (obcms.notifications.mail).
+    MAIL_SERVER = os.environ.get("MAIL_SERVER") or None
+    MAIL_PORT = int(os.environ.get("MAIL_PORT", "25"))
+    MAIL_USE_TLS = _bool("MAIL_USE_TLS", False)
+    MAIL_USE_SSL = _bool("MAIL_USE_SSL", False)
+    MAIL_USERNAME = os.environ.get("MAIL_USERNAME") or None
+    MAIL_PASSWORD = os.environ.get("MAIL_PASSWORD") or None
+    MAIL_DEFAULT_SENDER = os.environ.get("MAIL_DEFAULT_SENDER", "obcms <no-reply@localhost>")
+    MAIL_TIMEOUT = int(os.environ.get("MAIL_TIMEOUT", "10"))
+    # Where people open obcms: the links in e-mails are built on it.
+    PUBLIC_BASE_URL = os.environ.get("PUBLIC_BASE_URL", "http://127.0.0.1:5000")
     DEMO_PASSWORD = os.environ.get("OBCMS_DEMO_PASSWORD", "obcms-demo-2026")
     VERSION = os.environ.get("OBCMS_VERSION", "0.1.0")
 
@@ -84,6 +97,8 @@ class TestingConfig(Config):
     RATELIMIT_ENABLED = False  # the rate-limit tests build their own app with it on
     RATELIMIT_STORAGE_URI = "memory://"
     SERVER_NAME = None
+    MAIL_SERVER = None  # the mail tests point it at their own SMTP server
+    PUBLIC_BASE_URL = "https://obcms.example.gov.ph"
 
 
 class ProductionConfig(Config):
@@ -122,7 +137,7 @@ def is_weak_key(key):
 
 def check_production(config):
     """Refuse to start with unsafe settings, one clear line naming every problem: anywhere, a wildcard host;
-    in production, a weak key, DEBUG, no hosts."""
+    in production, a weak key, DEBUG, no hosts, e-mail whose links would point at this machine."""
     if "*" in (config.get("ALLOWED_HOSTS") or ()):
         raise UnsafeConfiguration("ALLOWED_HOSTS=* would accept any Host header: list the host names obcms is "
                                   "served as (ALLOWED_HOSTS=obcms.example.gov.ph), or leave it empty outside "
@@ -138,6 +153,9 @@ def check_production(config):
         )
     if config.get("DEBUG"):
         problems.append("DEBUG is on: unset FLASK_DEBUG in production")
+    if config.get("MAIL_SERVER") and urlsplit(config.get("PUBLIC_BASE_URL") or "").hostname in LOCAL_HOSTS:
+        problems.append("PUBLIC_BASE_URL points at this machine, so links in e-mails would not open: set it to "
+                        "the address people use (PUBLIC_BASE_URL=https://obcms.example.gov.ph)")
     if not config.get("ALLOWED_HOSTS"):
         problems.append("ALLOWED_HOSTS is empty: set ALLOWED_HOSTS=obcms.example.gov.ph (comma-separated)")
     if problems:

@@ -9,6 +9,8 @@ SCHEDULE = [
     ("15 3 * * *", "archive_audit"),
     ("0 8 * * *", "send_approval_reminders"),
     ("0 2 * * *", "sync_ppa_progress"),
+    ("0 6 * * *", "send_mail_digest"),
+    ("*/15 * * * *", "send_mail"),
 ]
 
 

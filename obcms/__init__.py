@@ -34,6 +34,7 @@ from .extensions import csrf, db, limiter, login_manager, migrate
 from .home.views import bp as home_bp
 from .jobqueue import models as _jobqueue  # noqa: F401
 from .notifications import models as _notifications  # noqa: F401
+from .notifications.mail import init_mail
 from .notifications.views import bp as notifications_bp
 from .ops.security import init_security, init_url_converters
 from .ops.views import bp as ops_bp
@@ -92,6 +93,7 @@ def _init_extensions(app):
                      render_as_batch=True, compare_type=True)
     csrf.init_app(app)
     limiter.init_app(app)
+    init_mail(app)
     login_manager.init_app(app)
     login_manager.session_protection = app.config.get("SESSION_PROTECTION", "strong")
     login_manager.login_view = "auth.login"

@@ -3,6 +3,7 @@ import flask_limiter
 from flask import current_app, has_app_context
 from flask_limiter.util import get_remote_address
 from flask_login import LoginManager
+from flask_mailman import Mail
 from flask_migrate import Migrate
 from flask_sqlalchemy import SQLAlchemy
 from flask_wtf import CSRFProtect
@@ -26,6 +27,7 @@ class Base(DeclarativeBase):
 db = SQLAlchemy(model_class=Base)
 migrate = Migrate()
 login_manager = LoginManager()
+mail = Mail()  # bound by obcms.notifications.mail.init_mail (SMTP, or the log without MAIL_SERVER)
 csrf = CSRFProtect()
 
 

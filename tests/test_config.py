@@ -35,6 +35,13 @@ def test_missing_allowed_hosts_is_refused():
         production_app(ALLOWED_HOSTS=[])
 
 
+def test_mail_with_links_to_this_machine_is_refused():
+    with pytest.raises(UnsafeConfiguration, match="PUBLIC_BASE_URL points at this machine"):
+        production_app(MAIL_SERVER="smtp.example.gov.ph", PUBLIC_BASE_URL="http://127.0.0.1:5000")
+    assert production_app(MAIL_SERVER="smtp.example.gov.ph", PUBLIC_BASE_URL="https://obcms.example.gov.ph")
+    assert production_app(MAIL_SERVER=None, PUBLIC_BASE_URL="http://127.0.0.1:5000")  # no e-mail, no links
+
+
 def test_every_problem_is_named_on_the_one_line():
     with pytest.raises(UnsafeConfiguration) as refused:
         production_app(SECRET_KEY="dev", DEBUG=True, ALLOWED_HOSTS=[])

@@ -21,7 +21,7 @@ WRITE_FORMS = {"ppas.create", "ppas.edit", "ppa_tracking.preview", "workitems.ne
 # Everyone marks their own notifications, signs their own browsers out and subscribes to the calendar (their own
 # subscriptions, which only they revoke).
 OWN_ONLY = {"notifications.read", "notifications.read_all", "auth.end_sign_in", "auth.sign_out_others",
-            "auth.sign_out_everywhere", "calendar.create_feed", "calendar.revoke_feed"}
+            "auth.sign_out_everywhere", "calendar.create_feed", "calendar.revoke_feed", "auth.notification_channel"}
 
 
 def portfolio_ids(world, whose):

@@ -26,6 +26,7 @@ from ..errors import Conflict, DomainError, NotAllowed, ValidationFailed
 from ..extensions import db
 from ..ids import parse_id
 from ..jobqueue.models import JobRun
+from ..notifications.models import OutboundMail
 from ..templating import format_datetime
 from ..workflow.locking import check_version
 
@@ -52,6 +53,15 @@ class AdminOnly:
         console says so) rather than a database error."""
         return None if parse_id(id) is None else super().get_one(id)
 
+    def get_filters(self):
+        """Filters with fixed options (enum columns) accept only those options: any other value in the URL is
+        flashed as invalid, where it would otherwise reach the enum type and fail (a 500)."""
+        filters = super().get_filters()
+        for flt in filters or ():
+            if isinstance(flt, FilterEqual | FilterNotEqual | FilterInList | FilterNotInList) and flt.options:
+                flt.validate = _only_options(flt, self)
+        return filters
+
     def _get_list_extra_args(self):
         """A list's ?page= and ?page_size= within sane bounds (PostgreSQL refuses a negative OFFSET)."""
         args = super()._get_list_extra_args()
@@ -73,15 +83,6 @@ class ServiceModelView(AdminOnly, ModelView):
     can_delete = False
     can_view_details = True
     page_size = 50
-
-    def get_filters(self):
-        """Filters with fixed options (enum columns) accept only those options: any other value in the URL is
-        flashed as invalid, where it would otherwise reach the enum type and fail (a 500)."""
-        filters = super().get_filters()
-        for flt in filters or ():
-            if isinstance(flt, FilterEqual | FilterNotEqual | FilterInList | FilterNotInList) and flt.options:
-                flt.validate = _only_options(flt, self)
-        return filters
 
     def _apply(self, form, operation):
         try:
@@ -283,6 +284,17 @@ class JobRunAdmin(ReadOnlyAdmin):
     column_default_sort = ("id", True)
 
 
+class OutboundMailAdmin(ReadOnlyAdmin):
+    """Every e-mail obcms sent or tried to send: a failed one stays here with its error."""
+
+    column_list = ("id", "kind", "address", "subject", "status", "attempts", "last_error", "created_at",
+                   "last_attempt_at", "sent_at")
+    column_details_list = (*column_list, "user", "notifications", "text_body")
+    column_filters = ("kind", "status", "address")
+    column_searchable_list = ("address", "subject")
+    column_default_sort = ("id", True)
+
+
 def init_admin(app):
     """A console per app (tests build several apps; Flask-Admin views are bound to one)."""
     console = Admin(app, name="obcms admin", index_view=HomeView(url="/admin"))
@@ -290,4 +302,5 @@ def init_admin(app):
     console.add_view(OrganizationAdmin(Organization, db, name="Organizations", category="People"))
     console.add_view(ResourceAdmin(Resource, db, name="Resources", category="Calendar"))
     console.add_view(JobRunAdmin(JobRun, db, name="Job runs", category="System"))
+    console.add_view(OutboundMailAdmin(OutboundMail, db, name="E-mails", category="System"))
     return console

@@ -10,7 +10,12 @@ from werkzeug.exceptions import TooManyRequests
 
 from ..audit.context import client_ip
 from ..calendar.feeds import feeds_of
+from ..errors import ValidationFailed
 from ..extensions import limiter
+from ..htmx import is_htmx, render_page
+from ..notifications import services as notifications
+from ..notifications.forms import ChannelForm
+from ..notifications.models import NOTIFICATION_CHANNELS
 from ..transaction import writes
 from . import services, sessions
 from .forms import LoginForm
@@ -129,13 +134,40 @@ def logout():
     return redirect(url_for("auth.login"))
 
 
+def _account_page(channel_form, status=200, saved=False):
+    """The account page, or (htmx) its notification section only."""
+    return render_page("auth/account.html", block="notification_channel", channel_form=channel_form, saved=saved,
+                       sign_ins=sessions.active_sign_ins(current_user), current_id=current_user.sign_in_id,
+                       feeds=feeds_of(current_user)), status
+
+
 @bp.get("/account")
 @login_required
 def account():
     """Who is signed in where: this browser and the others, each of which can be signed out; the calendar
-    subscriptions, each of which can be revoked."""
-    return render_template("auth/account.html", sign_ins=sessions.active_sign_ins(current_user),
-                           current_id=current_user.sign_in_id, feeds=feeds_of(current_user))
+    subscriptions, each of which can be revoked; how notifications reach the user."""
+    return _account_page(ChannelForm(channel=notifications.channel_of(current_user)))
+
+
+def _channel_again(error):
+    form = ChannelForm()
+    form.show_failure(error)
+    return _account_page(form, 422)
+
+
+@bp.post("/account/notifications")
+@login_required
+@writes(on_error=_channel_again)
+def notification_channel():
+    """Save the user's channel (in-app only, e-mail immediately, daily digest); htmx swaps the section."""
+    form = ChannelForm()
+    if not form.validate():
+        raise ValidationFailed("Please correct the highlighted fields.", errors=form.errors)
+    notifications.set_channel(current_user, form.channel.data)
+    if is_htmx():
+        return _account_page(form, saved=True)
+    flash("Saved: " + NOTIFICATION_CHANNELS[form.channel.data].lower() + ".", "success")
+    return redirect(url_for("auth.account", _anchor="notifications"), code=303)
 
 
 @bp.post("/account/sign-ins/<int:sign_in_id>/end")

@@ -5,14 +5,19 @@
     unread_count(current_user)                 # one query
     mark_read(current_user, [3, 4]); mark_all_read(current_user)
 
-Rows are added in the caller's transaction, so a rolled-back change sends nothing. There is no e-mail
-channel yet; when one arrives it is sent from obcms.transaction.after_commit, never inside the transaction.
+    channel_of(user); set_channel(user, "daily_digest")   # the user's choice: NOTIFICATION_CHANNELS
+
+Rows are added in the caller's transaction, so a rolled-back change sends nothing: the e-mails (mail.py) are
+rows in it too, and the job that sends them starts after commit.
 """
 import sqlalchemy as sa
+from sqlalchemy.dialects import postgresql, sqlite
 
 from ..db_types import utcnow
+from ..errors import ValidationFailed
 from ..extensions import db
-from .models import Notification
+from . import mail
+from .models import DEFAULT_CHANNEL, NOTIFICATION_CHANNELS, Notification, NotificationPreference
 
 MESSAGE_LENGTH = 1000
 PAGE_SIZE = 20
@@ -25,7 +30,8 @@ def notify(user_ids, kind, message, url=None, session=None):
 
 def notify_each(messages, session=None):
     """Many notify() calls in one INSERT (jobs notifying about many objects): messages = [(user_ids, kind,
-    message, url), …]. Returns how many notifications were added."""
+    message, url), …]. Users who chose e-mail "immediate" get one each too (obcms/notifications/mail.py: rows
+    now, sent by a job after commit). Returns how many notifications were added."""
     session = session or db.session
     now = utcnow()
     rows = []
@@ -33,8 +39,15 @@ def notify_each(messages, session=None):
         text = message if len(message) <= MESSAGE_LENGTH else message[:MESSAGE_LENGTH - 1] + "…"
         rows.extend(dict(user_id=i, kind=kind, message=text, url=url, created_at=now)
                     for i in sorted({int(i) for i in user_ids if i is not None}))
-    if rows:
+    if not rows:
+        return 0
+    recipients = mail.immediate_recipients({r["user_id"] for r in rows}, session)
+    if not recipients:
         session.execute(sa.insert(Notification), rows)
+        return len(rows)
+    added = session.execute(sa.insert(Notification).returning(
+        Notification.id, Notification.user_id, Notification.kind, Notification.message, Notification.url), rows)
+    mail.queue_immediate([n._asdict() for n in added if n.user_id in recipients], recipients, session)
     return len(rows)
 
 
@@ -75,3 +88,23 @@ def _mark(user, condition, session):
         .values(read_at=utcnow())
         .execution_options(synchronize_session=False))
     return result.rowcount
+
+
+def channel_of(user, session=None):
+    """The user's channel (NOTIFICATION_CHANNELS), DEFAULT_CHANNEL when they never chose (one query)."""
+    session = session or db.session
+    chosen = session.scalar(sa.select(NotificationPreference.channel)
+                            .where(NotificationPreference.user_id == user.id))
+    return chosen or DEFAULT_CHANNEL
+
+
+def set_channel(user, channel, session=None):
+    """Record the user's choice of channel; an unknown one is a ValidationFailed on the `channel` field."""
+    session = session or db.session
+    if channel not in NOTIFICATION_CHANNELS:
+        raise ValidationFailed(errors={"channel": ["Choose one of the ways listed."]})
+    # One statement whatever is there already, so two submits at once both succeed (the last one wins).
+    insert = postgresql.insert if session.get_bind().dialect.name == "postgresql" else sqlite.insert
+    values = {"channel": channel, "updated_at": utcnow()}
+    session.execute(insert(NotificationPreference).values(user_id=user.id, **values)
+                    .on_conflict_do_update(index_elements=["user_id"], set_=values))
