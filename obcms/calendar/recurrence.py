@@ -9,6 +9,7 @@ import re
 from calendar import monthrange
 from dataclasses import dataclass, replace
 from datetime import UTC, date, datetime, time, timedelta
+from functools import lru_cache
 from itertools import chain
 from zoneinfo import ZoneInfo
 
@@ -376,6 +377,7 @@ def _cannot_edit(reason: str) -> RuleError:
     return RuleError("rrule", f"This repeat rule cannot be edited here: {reason}.")
 
 
+@lru_cache(maxsize=4096)
 def _parse(text: str) -> _Recur:
     """Read an RRULE value (RFC 5545 section 3.3.10), with or without the "RRULE:" prefix; RuleError if unreadable."""
     if not isinstance(text, str):
@@ -481,6 +483,8 @@ def _candidates(rrule: str | None, first: datetime, after: datetime | None):
     if rrule is None:
         return iter([first])
     recur = _parse(rrule)
+    if _is_periodic(recur, first):
+        return _periodic(recur, first, after)
     if _names_no_real_day(recur):  # such as February 30: dateutil would search up to the year 9999
         return iter([first])
     try:
@@ -496,6 +500,42 @@ def _candidates(rrule: str | None, first: datetime, after: datetime | None):
     rest = replace(recur, count=None if recur.count is None else recur.count - 1)
     expander = _dateutil_rule(rest, first, fast_forward_to=after)
     return chain([first], expander.xafter(after, inc=True) if after is not None else expander)
+
+
+def _is_periodic(recur: _Recur, first: datetime) -> bool:
+    """True for a rule that only repeats its first occurrence every INTERVAL days, weeks or months (on a day every
+    month has): what the form writes most often, expanded by arithmetic instead of dateutil."""
+    if recur.byday not in ((), ((None, first.weekday()),)) or (recur.byday and recur.freq != "WEEKLY"):
+        return False
+    if any((recur.bymonthday, recur.bymonth, recur.byyearday, recur.byweekno, recur.bysetpos, recur.byhour,
+            recur.byminute, recur.bysecond)):
+        return False
+    return recur.freq in ("DAILY", "WEEKLY") or (recur.freq == "MONTHLY" and first.day <= 28)
+
+
+def _periodic(recur: _Recur, first: datetime, after: datetime | None):
+    """The starts of a periodic rule (_is_periodic) in order, from about `after`: the n-th is the first moved by n
+    periods, while n < COUNT and the start is at or before UNTIL."""
+    until = None if recur.until is None else _local_until(recur.until)
+    if recur.freq == "MONTHLY":
+        def nth(n):
+            month = first.month - 1 + n * recur.interval
+            return first.replace(year=first.year + month // 12, month=month % 12 + 1)
+        skip = 0 if after is None else max(0, ((after.year - first.year) * 12 + after.month - first.month)
+                                           // recur.interval - 1)
+    else:
+        step = timedelta(days=recur.interval * (7 if recur.freq == "WEEKLY" else 1))
+
+        def nth(n):
+            return first + n * step
+        skip = 0 if after is None else max(0, (after - first) // step - 1)
+    n = skip
+    while recur.count is None or n < recur.count:
+        start = nth(n)
+        if until is not None and start > until:
+            return
+        yield start
+        n += 1
 
 
 def _dateutil_rule(recur: _Recur, first: datetime, fast_forward_to: datetime | None = None):

@@ -2,7 +2,10 @@
 the URL, swapped as htmx partials; the JSON window; an event's page.
 
     GET /calendar?view=month|week|agenda&date=2026-12-02&modules=planning,staff&mine=1&org=3
-    GET /calendar/entries.json?start=2026-12-01&end=2027-01-01[&modules=…]     the window as JSON
+        month and week: each day's first entries (DAY_ENTRIES) and "+N more", which opens the day's agenda
+        agenda: AGENDA_PAGE entries, then "Show more" (&offset=50: the next page; alone under htmx)
+    GET /calendar/entries.json?start=2026-12-01&end=2027-01-01[&modules=…][&limit=1000]
+        the window as JSON, its first days up to `limit` entries ("truncated", "next": where to go on)
     GET /calendar/events/<id>[?occurrence=20261203T0900]                        an event (one occurrence)
     GET /calendar/resources/<id>                                                a resource and its bookings
 """
@@ -18,7 +21,7 @@ from ..auth.models import Organization
 from ..auth.permissions import READ_ALL, can, require
 from ..errors import NotFound, ValidationFailed
 from ..extensions import db, limiter
-from ..htmx import render_page
+from ..htmx import is_boosted_or_history, is_htmx, render_page
 from ..transaction import writes
 from . import feeds as feed_services
 from . import ics, recurrence
@@ -29,16 +32,21 @@ from .queries import (
     MODULES,
     Filters,
     Window,
-    calendar_entries,
+    agenda_page,
+    calendar_days,
+    url_pattern,
     visible_events,
     visible_resources,
+    window_entries,
 )
 
 bp = Blueprint("calendar", __name__, url_prefix="/calendar")
 
 VIEWS = (("month", "Month"), ("week", "Week"), ("agenda", "Agenda"))
 AGENDA_DAYS = 30
-MONTH_CELL_ENTRIES = 4  # a month cell lists this many, then "+N more"
+JSON_LIMIT, JSON_MAX_LIMIT = 1000, 5000  # entries of the JSON window, by default and at most
+AGENDA_PAGE = 50  # entries per page of the agenda, then "Show more"
+DAY_ENTRIES = {"month": 4, "week": 12}  # a grid's day lists this many, then "+N more" (that day's agenda)
 
 
 def today():
@@ -113,21 +121,6 @@ def _state():
     return State(view, anchor, Filters(_modules(args), args.get("mine") == "1", organization_id))
 
 
-def _days(window):
-    day = window.start
-    while day < window.end:
-        yield day
-        day += timedelta(days=1)
-
-
-def _by_day(entries, window):
-    days = {day: [] for day in _days(window)}
-    for entry in entries:
-        for day in entry.days(window):
-            days[day].append(entry)
-    return days
-
-
 def _title(state):
     window = state.window
     if state.view == "month":
@@ -137,40 +130,64 @@ def _title(state):
 
 
 def _organizations():
+    """The organization filter's choices (global roles only): one query."""
     if current_user.role not in READ_ALL:
         return []
     return db.session.execute(sa.select(Organization.id, Organization.acronym).where(Organization.is_active)
                               .order_by(Organization.acronym)).all()
 
 
+def _user():
+    """The signed-in user itself: the reads below look at it for every row, which through the proxy costs."""
+    return current_user._get_current_object()
+
+
+def _number(name):
+    """A small whole number from the URL; 0 when it is not one."""
+    raw = request.args.get(name, "")
+    return int(raw) if raw.isascii() and raw.isdigit() and len(raw) < 7 else 0
+
+
 @bp.get("")
 def index():
+    """The month or week grid (each day's first entries and "+N more") or a page of the agenda (the next page
+    alone, as a fragment, for htmx's "Show more"). At most five queries with the user's."""
     require(current_user, "calendar.read")
     state = _state()
     window = state.window
-    entries = calendar_entries(window, current_user, state.filters)
-    days = _by_day(entries, window)
-    context = dict(state=state, window=window, entries=entries, days=days, today=today(), views=VIEWS,
-                   title=_title(state), modules=MODULES, module_labels=MODULE_LABELS, module_colors=MODULE_COLORS,
-                   organizations=_organizations(), cell_limit=MONTH_CELL_ENTRIES,
-                   may_create=can(current_user, "calendar.create"),
-                   weeks=[list(_days(Window(week, week + timedelta(days=7))))
-                          for week in list(_days(window))[::7]] if state.view == "month" else [])
-    return render_page("calendar/index.html", block="body", **context)
+    context = dict(state=state, window=window, today=today(), views=VIEWS, title=_title(state), modules=MODULES,
+                   module_labels=MODULE_LABELS, module_colors=MODULE_COLORS,
+                   may_create=can(current_user, "calendar.create"))
+    if state.view == "agenda":
+        offset = _number("offset")
+        page = agenda_page(window, _user(), state.filters, offset, AGENDA_PAGE)
+        context.update(page=page, offset=offset)
+        if offset and is_htmx():
+            return render_page("calendar/index.html", block="agenda_page", **context)
+    else:
+        days = calendar_days(window, _user(), state.filters, DAY_ENTRIES[state.view])
+        context.update(days=days, weeks=[days[n:n + 7] for n in range(0, len(days), 7)])
+    whole_page = not is_htmx() or is_boosted_or_history()  # an htmx swap of the body needs no filter choices
+    return render_page("calendar/index.html", block="body", organizations=_organizations() if whole_page else [],
+                       **context)
 
 
 @bp.get("/entries.json")
 def entries_json():
-    """The window's entries as JSON (DOMAIN.md's entry fields). `start`, `end`: Manila days, end exclusive."""
+    """The window's entries as JSON (DOMAIN.md's entry fields). `start`, `end`: Manila days, end exclusive;
+    `limit` (default JSON_LIMIT, at most JSON_MAX_LIMIT) entries at most: when the window holds more, only its
+    first days come, with "truncated": true and "next": the day to ask from again (entries that span it come
+    again, with the same id)."""
     require(current_user, "calendar.read")
     args = request.args
     if not args.get("start") or not args.get("end"):
         raise ValidationFailed("Give the window: start and end (YYYY-MM-DD).",
                                errors={"start": ["Required."], "end": ["Required."]})
     window = Window(_parse_date(args["start"], "start"), _parse_date(args["end"], "end"))
-    state = _state()
-    entries = calendar_entries(window, current_user, state.filters)
+    entries, following = window_entries(window, _user(), _state().filters,
+                                        min(_number("limit") or JSON_LIMIT, JSON_MAX_LIMIT))
     return jsonify({"start": window.start.isoformat(), "end": window.end.isoformat(),
+                    "truncated": following is not None, "next": following.isoformat() if following else None,
                     "entries": [entry.to_json() for entry in entries]})
 
 
@@ -301,8 +318,8 @@ def _feed_key():
     return "calendar-feed:" + feed_services.hash_token(str((request.view_args or {}).get("token", "")))
 
 
-def _ics_response(ical, filename, attachment=False):
-    response = Response(ical.to_ical(), mimetype=ICS_MIMETYPE)
+def _ics_response(body, filename, attachment=False):
+    response = Response(body, mimetype=ICS_MIMETYPE)
     response.headers["Content-Type"] = f"{ICS_MIMETYPE}; charset=utf-8"
     disposition = "attachment" if attachment else "inline"
     response.headers["Content-Disposition"] = f'{disposition}; filename="{filename}"'
@@ -323,10 +340,11 @@ def feed(token):
     first, end = feed_services.feed_span(today())
     events = feed_services.feed_events(first, end, user, filters)
     entries = feed_services.feed_entries(first, end, user, filters)
-    ical = ics.build_calendar(subscription.name, events, entries, base_url=request.host_url,
-                              event_url=lambda item: url_for("calendar.event", event_id=item.id, _external=True))
+    link = url_pattern("calendar.event", "event_id", _external=True)
+    body = ics.build_calendar(subscription.name, events, entries, base_url=request.host_url,
+                              event_url=lambda item: link.format(item.id))
     feed_services.touch(subscription)
-    return _ics_response(ical, "obcms.ics")
+    return _ics_response(body, "obcms.ics")
 
 
 @bp.post("/feeds/<int:feed_id>/revoke")
@@ -347,6 +365,6 @@ def event_ics(event_id):
     if item.rrule:
         events += db.session.scalars(visible_events(sa.select(CalendarEvent).where(CalendarEvent.series_id == item.id),
                                                     current_user).order_by(CalendarEvent.starts_at)).all()
-    ical = ics.build_calendar(item.title, events, base_url=request.host_url,
+    body = ics.build_calendar(item.title, events, base_url=request.host_url,
                               event_url=lambda one: url_for("calendar.event", event_id=one.id, _external=True))
-    return _ics_response(ical, f"event-{item.id}.ics", attachment=True)
+    return _ics_response(body, f"event-{item.id}.ics", attachment=True)

@@ -114,7 +114,8 @@ class WorkItem(Audited, db.Model):
         sa.CheckConstraint("(parent_id IS NULL AND depth = 0) OR (parent_id IS NOT NULL AND depth > 0)",
                            name="root_iff_depth_zero"),
         sa.Index("ix_work_items_tree_lft", "tree_id", "lft"),
-        sa.Index("ix_work_items_dates", "start_date", "due_date"),
+        sa.Index("ix_work_items_calendar", "work_type", "due_date", "start_date",  # the calendar's windows
+                 postgresql_include=["calendar_visible", "organization_id", "id", "title"]),
     )
 
     @property

@@ -10,6 +10,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
+from obcms.calendar import recurrence
 from obcms.calendar.recurrence import (
     FREQUENCIES,
     MANILA,
@@ -755,3 +756,20 @@ def test_split_before_gives_exactly_the_original_occurrences(rule_and_start, pic
     assert (before + after)[:300] == original
     assert (earlier is None) == (occurrence_start == original[0])
     assert from_rrule(following, occurrence_start).until == rule.until
+
+
+@pytest.mark.parametrize("rule", ["FREQ=DAILY;INTERVAL=3;COUNT=40", "FREQ=WEEKLY;COUNT=52", "FREQ=WEEKLY;INTERVAL=2",
+                                  "FREQ=WEEKLY;BYDAY=TU;UNTIL=20270301T000000Z", "FREQ=MONTHLY;COUNT=30",
+                                  "FREQ=MONTHLY;INTERVAL=5;UNTIL=20300101", "FREQ=DAILY;UNTIL=20261231T090000"])
+def test_periodic_rules_expand_by_arithmetic_exactly_like_dateutil(rule):
+    """The arithmetic path (_periodic) gives what dateutil gives, in every window."""
+    first = datetime(2026, 3, 17, 9, 30, tzinfo=MANILA)
+    recur = recurrence._parse(rule)
+    assert recurrence._is_periodic(recur, first.replace(tzinfo=None))
+    reference = list(recurrence._dateutil_rule(recur, first.replace(tzinfo=None)))[:400]
+    for offset in range(-40, 1200, 37):
+        lower = first + timedelta(days=offset)
+        found = recurrence.occurrences(first, first + timedelta(hours=2), rule, (), lower, lower + timedelta(days=45))
+        expected = [start for start in reference
+                    if lower.replace(tzinfo=None) - timedelta(hours=2) < start < (lower + timedelta(days=45)).replace(tzinfo=None)]
+        assert [start.replace(tzinfo=None) for start, _ in found] == expected, (rule, offset)

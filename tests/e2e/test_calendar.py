@@ -2,7 +2,7 @@
 them with the keyboard ("Move to…"), drag another to a new day; book a room and meet the conflict when booking
 it again; subscribe and fetch the feed; the views at phone width."""
 import re
-from datetime import date, timedelta
+from datetime import date, datetime, timedelta
 from urllib.request import urlopen
 
 from playwright.sync_api import expect
@@ -99,3 +99,42 @@ def test_the_views_fit_a_phone(signed_in_page):
         page.goto(f"/calendar?view={view}&date=2029-03-01")
         width = page.evaluate("document.documentElement.scrollWidth")
         assert width <= 390, (view, width)
+
+
+def test_a_crowded_day_shows_its_first_entries_and_more_that_opens_it(signed_in_page, live_server):
+    """Nine meetings on one day: the month cell lists four and "+5 more", which opens that day's agenda (htmx,
+    with the URL); screenshots at desktop and phone width in instance/screenshots/ (calendar-more-*.png)."""
+    from pathlib import Path
+
+    import sqlalchemy as sa
+
+    from obcms.auth.models import User
+    from obcms.calendar.models import CalendarEvent
+    from obcms.calendar.recurrence import MANILA
+    from obcms.extensions import db
+
+    day = date(2029, 4, 11)
+    with live_server.app.app_context():
+        staff = db.session.scalar(sa.select(User).where(User.username == "staff"))
+        for hour in range(8, 17):
+            start = datetime(day.year, day.month, day.day, hour, tzinfo=MANILA)
+            db.session.add(CalendarEvent(title=f"Crowded meeting {hour:02d}", visibility="public", kind="meeting",
+                                         organization_id=staff.organization_id, organizer_id=staff.id,
+                                         starts_at=start, ends_at=start + timedelta(minutes=45),
+                                         last_ends_at=start + timedelta(minutes=45)))
+        db.session.commit()
+    screenshots = Path(__file__).parents[2] / "instance" / "screenshots"
+    screenshots.mkdir(parents=True, exist_ok=True)
+    page = signed_in_page("staff")
+    for size, (width, height) in {"desktop": (1440, 900), "phone": (390, 844)}.items():
+        page.set_viewport_size({"width": width, "height": height})
+        page.goto("/calendar?view=month&date=2029-04-01")
+        crowded = cell(page, day.isoformat())
+        expect(crowded.locator(".cal-entry")).to_have_count(4)
+        expect(crowded.locator(".cal-more")).to_have_text("+5 more" if size == "desktop" else "+5", use_inner_text=True)
+        assert page.evaluate("document.documentElement.scrollWidth") <= width
+        page.screenshot(path=str(screenshots / f"calendar-more-{size}.png"), full_page=True)
+    crowded.locator(".cal-more").click()
+    expect(page.locator(".cal-agenda-head").first).to_contain_text("Wednesday, 11 Apr 2029")
+    expect(page).to_have_url(re.compile(r"view=agenda&date=2029-04-11"))
+    expect(page.locator(".cal-agenda-day").first.locator(".cal-entry")).to_have_count(9)
