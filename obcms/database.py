@@ -3,9 +3,12 @@
 SQLite: foreign keys on, WAL, a busy timeout, and real transactions (pysqlite's own BEGIN handling is
 turned off and SQLAlchemy emits BEGIN), so SAVEPOINTs and rolled-back tests work as on PostgreSQL; writers
 begin with BEGIN IMMEDIATE (see _writes_expected).
+
+PostgreSQL: connections keep their prepared statements across a rollback (KeepsPreparedStatements).
 """
 import os
 
+import psycopg
 import sqlalchemy as sa
 from flask import has_request_context, request
 from sqlalchemy import event
@@ -40,6 +43,41 @@ def init_database(app):
             _configure_sqlite(engine)
             if engine.url.database and engine.url.database != ":memory:":
                 os.makedirs(os.path.dirname(os.path.abspath(engine.url.database)), exist_ok=True)
+        elif engine.dialect.driver == "psycopg":
+            _configure_psycopg(engine)
+
+
+class KeepsPreparedStatements(psycopg.Connection):
+    """A psycopg connection that keeps its prepared statements when a transaction rolls back.
+
+    psycopg prepares a statement once it ran prepare_threshold (5) times, so PostgreSQL parses and plans it
+    only once per connection; but it forgets them all at every ROLLBACK (the transaction may have dropped
+    what they name), and every request ends with one (the session's close). So no statement was ever
+    prepared, and PostgreSQL parsed and planned every statement of every request: about half of its CPU
+    per page. obcms runs no DDL inside a request or job transaction (schema changes are migrations), so
+    rolling back drops nothing a statement names; DISCARD ALL, DEALLOCATE ALL, DROP and ALTER still clear
+    them, and PostgreSQL re-plans a prepared statement by itself when a table it reads changes."""
+
+    def _rollback_gen(self):
+        self._prepared.clear = _keep  # for this rollback only: the instance attribute shadows the method
+        try:
+            return (yield from super()._rollback_gen())
+        finally:
+            del self._prepared.clear
+
+
+def _keep():
+    return False
+
+
+def _configure_psycopg(engine):
+    if getattr(engine, "_obcms_configured", False):
+        return
+    engine._obcms_configured = True
+
+    @event.listens_for(engine, "do_connect")
+    def connect(dialect, connection_record, cargs, cparams):
+        return KeepsPreparedStatements.connect(*cargs, **cparams)
 
 
 def _configure_sqlite(engine):

@@ -64,6 +64,17 @@ def url_with(**changes):
 
 
 def navigation_for(user):
+    """The main navigation of `user`: the same for every user of a role, so built once per role (and
+    application root) and application; every page and fragment asks for it."""
+    signed_in = getattr(user, "is_authenticated", False) and getattr(user, "is_active", False)
+    key = (user.role if signed_in else None, request.script_root)
+    built = current_app.extensions.setdefault("obcms.navigation", {})
+    if key not in built:
+        built[key] = _navigation(user)
+    return built[key]
+
+
+def _navigation(user):
     items = []
     for label, endpoint, permission in NAVIGATION:
         if can(user, permission):

@@ -6,6 +6,8 @@
 
 A scoped model names the column holding its organization in `__scope_column__`.
 """
+import functools
+
 import sqlalchemy as sa
 
 from ..audit.queries import deletion_of, how_long_ago
@@ -133,11 +135,17 @@ def scope(stmt, model, user):
 def load_in_scope(model, object_id, user, permission, label=None):
     """The `model` row with this id when it is within the user's scope — else NotFound (404: out of scope
     looks like missing) — and the user holds `permission` on it (else NotAllowed). One query."""
-    obj = db.session.scalar(scope(sa.select(model).where(model.id == object_id), model, user))
+    obj = db.session.scalar(scope(_by_id_statement(model), model, user), {"object_id": object_id})
     if obj is None:
         raise not_found(model, object_id, user, label)
     require(user, permission, obj)
     return obj
+
+
+@functools.cache
+def _by_id_statement(model):
+    """SELECT model WHERE id = :object_id, built once per model (load_in_scope runs on most pages)."""
+    return sa.select(model).where(model.id == sa.bindparam("object_id"))
 
 
 def not_found(model, object_id, user, label=None):

@@ -1,4 +1,5 @@
 """PPA pages: the portfolio list, the dashboard, create/edit, and the detail page with its tabs."""
+import functools
 from datetime import date
 
 import sqlalchemy as sa
@@ -94,12 +95,18 @@ def _chart_data(data):
                 money_series=MONEY_SERIES)
 
 
+@functools.cache
+def _ppa_statement():
+    """_load's statement before the user's scope, built once: building and keying it for every request cost
+    more than running it (a statement used again is found in SQLAlchemy's cache at once)."""
+    return with_funding_totals(
+        sa.select(Ppa).where(Ppa.id == sa.bindparam("ppa_id"))
+        .options(joinedload(Ppa.implementing_moa), joinedload(Ppa.lead_organization)))
+
+
 def _load(ppa_id):
     """The PPA with its organizations and funding totals (one query), or 404 when out of the user's scope."""
-    stmt = with_funding_totals(
-        scope(sa.select(Ppa), Ppa, current_user).where(Ppa.id == ppa_id)
-        .options(joinedload(Ppa.implementing_moa), joinedload(Ppa.lead_organization)))
-    row = db.session.execute(stmt).first()
+    row = db.session.execute(scope(_ppa_statement(), Ppa, current_user), {"ppa_id": ppa_id}).first()
     if row is None:
         raise not_found(Ppa, ppa_id, current_user, "PPA")
     require(current_user, "ppa.read", row.Ppa)
