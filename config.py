@@ -50,6 +50,8 @@ class Config:
     TIMEZONE = os.environ.get("OBCMS_TIMEZONE", "Asia/Manila")
     TRUSTED_PROXIES = int(os.environ.get("TRUSTED_PROXIES", "0"))
     AUDIT_RETENTION_DAYS = int(os.environ.get("AUDIT_RETENTION_DAYS", "730"))
+    # cleanup_orphans only reports what it would delete unless this is 0 (obcms/workitems/orphans.py).
+    WORKITEM_CLEANUP_DRY_RUN = _bool("WORKITEM_CLEANUP_DRY_RUN", True)
     DEBUG = _bool("FLASK_DEBUG", False)
     WTF_CSRF_TIME_LIMIT = None
     SESSION_COOKIE_HTTPONLY = True

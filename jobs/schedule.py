@@ -11,6 +11,9 @@ SCHEDULE = [
     ("0 2 * * *", "sync_ppa_progress"),
     ("0 6 * * *", "send_mail_digest"),
     ("*/15 * * * *", "send_mail"),
+    ("0 */6 * * *", "detect_budget_variances"),
+    ("30 7 * * *", "send_task_reminders"),
+    ("0 3 * * 0", "cleanup_orphans"),
 ]
 
 

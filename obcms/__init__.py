@@ -36,10 +36,12 @@ from .jobqueue import models as _jobqueue  # noqa: F401
 from .notifications import models as _notifications  # noqa: F401
 from .notifications.mail import init_mail
 from .notifications.views import bp as notifications_bp
+from .ops.jobs_views import bp as jobs_bp
 from .ops.security import init_security, init_url_converters
 from .ops.views import bp as ops_bp
 from .ppas import models as _ppas  # noqa: F401
 from .ppas import reminders as _ppa_reminders  # noqa: F401
+from .ppas.alert_views import bp as alerts_bp
 from .ppas.tracking_views import bp as ppa_tracking_bp
 from .ppas.views import bp as ppas_bp
 from .tasks.views import bp as tasks_bp
@@ -48,6 +50,7 @@ from .workflow import guard as _workflow_guard  # noqa: F401
 from .workflow import models as _workflow  # noqa: F401
 from .workflow.views import bp as workflow_bp
 from .workitems import models as _workitems  # noqa: F401
+from .workitems import reminders as _task_reminders  # noqa: F401
 from .workitems.views import bp as workitems_bp
 
 # Endpoints reachable without signing in. Everything else requires a signed-in, active user. A calendar feed's
@@ -115,6 +118,7 @@ def _init_extensions(app):
 
 
 def _register_blueprints(app):
+    app.register_blueprint(alerts_bp)
     app.register_blueprint(api_bp)
     app.register_blueprint(audit_bp)
     app.register_blueprint(auth_bp)
@@ -122,6 +126,7 @@ def _register_blueprints(app):
     app.register_blueprint(calendar_bp)
     app.register_blueprint(bookings_bp)
     app.register_blueprint(home_bp)
+    app.register_blueprint(jobs_bp)
     app.register_blueprint(notifications_bp)
     app.register_blueprint(ops_bp)
     app.register_blueprint(ppas_bp)

@@ -17,7 +17,9 @@ NAVIGATION = [
     ("Portfolio dashboard", "ppas.portfolio_dashboard", "ppa.read"),
     ("Work items", "workitems.index", "workitem.read"),
     ("Calendar", "calendar.index", "calendar.read"),
+    ("Budget alerts", "alerts.index", "alert.read"),
     ("Audit log", "audit.index", "audit.read"),
+    ("Jobs", "jobs.index", "jobs.run"),
     ("Admin console", "admin.index", "admin.console"),
 ]
 

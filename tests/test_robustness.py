@@ -64,7 +64,7 @@ def field_names(world):
         names.update(f"{kind}-{node.id}" for kind in ("v", "weight", "amount"))
     return sorted(names)
 # POST routes for which an empty body is a complete, valid request (they may write).
-COMPLETE_WITHOUT_FIELDS = {"ppa_tracking.sync_now", "notifications.read", "notifications.read_all",
+COMPLETE_WITHOUT_FIELDS = {"ppa_tracking.sync_now", "notifications.read", "notifications.read_all", "jobs.run_now",
                            "budget.restore"}
 
 
@@ -82,6 +82,8 @@ def route_values(rule, ids, missing=False):
             values = ["submit", "no_such_transition"]
         elif name == "export_type":
             values = ["csv", "nonsense"]
+        elif name == "job_name":  # the Jobs page (ping is harmless to run)
+            values = ["ping", "no_such_job"]
         elif name == "token":  # a calendar feed's secret
             values = ["no-such-token"] if missing else [ids["token"], "no-such-token"]
         else:

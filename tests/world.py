@@ -27,12 +27,13 @@ from obcms.notifications.models import Notification
 from obcms.notifications.services import notify
 from obcms.ppas import tracking
 from obcms.ppas.models import FundingTranche, Ppa
+from obcms.ppas.variances import BudgetAlert
 from obcms.workflow import fire
 from obcms.workflow.models import TransitionLog
 from obcms.workitems.models import WorkItem
 
 # Tables whose row counts prove a refused request wrote nothing.
-COUNTED = (Ppa, FundingTranche, WorkItem, Distribution, Notification, AuditEntry, TransitionLog, JobRun)
+COUNTED = (Ppa, FundingTranche, WorkItem, Distribution, Notification, AuditEntry, TransitionLog, JobRun, BudgetAlert)
 
 
 @dataclass
@@ -50,6 +51,7 @@ class Portfolio:
     booking_id: int = 0       # a pending booking of that room by this organization
     feed_id: int = 0          # a calendar subscription of this organization's MOA staff
     feed_token: str = ""      # and its secret (the feed URL's <token>)
+    alert_id: int = 0         # an active budget variance alert of this organization's PPA
 
     def ids(self, notification=None):
         """The ids route parameters are built from."""
@@ -58,7 +60,7 @@ class Portfolio:
                 "notification_id": notification.id if notification else 0, "object_id": self.ppa.id,
                 "sign_in_id": self.sign_in_id, "event_id": self.event_id, "resource_id": self.resource_id,
                 "booking_id": self.booking_id,
-                "feed_id": self.feed_id, "token": self.feed_token}
+                "feed_id": self.feed_id, "token": self.feed_token, "alert_id": self.alert_id}
 
 
 @dataclass
@@ -77,12 +79,13 @@ class World:
     booking_id: int = 0
     feed_id: int = 0
     feed_token: str = ""
+    alert_id: int = 0
 
     def ids(self):
         """The ids route parameters are built from (this organization's, MSSD)."""
         mine = Portfolio(self.ppa, self.root, self.leaf, self.distribution, self.job_run, self.sign_in_id,
                          self.event_id, self.resource_id, booking_id=self.booking_id, feed_id=self.feed_id,
-                         feed_token=self.feed_token)
+                         feed_token=self.feed_token, alert_id=self.alert_id)
         return mine.ids(self.notifications["moa_staff"])
 
 
@@ -115,9 +118,12 @@ def build_portfolio(organization, actor, title, comment="Please review the figur
                       starts_at=event.starts_at, ends_at=event.ends_at, booked_by_id=actor.id,
                       organization_id=organization.id)
     db.session.add(booking)
+    alert = BudgetAlert(ppa_id=ppa.id, organization_id=organization.id, kind="over", severity="high",
+                        budget=ppa.budget_allocation, disbursed=Decimal("1150000.00"), utilization=Decimal("115.00"))
+    db.session.add(alert)
     db.session.flush()
     return Portfolio(ppa=ppa, root=root, leaf=leaf, distribution=distribution, event_id=event.id,
-                     resource_id=resource.id, booking_id=booking.id)
+                     resource_id=resource.id, booking_id=booking.id, alert_id=alert.id)
 
 
 def build_world(users, organizations, title="Livelihood kits", comment="Please review the figures."):
@@ -144,7 +150,8 @@ def build_world(users, organizations, title="Livelihood kits", comment="Please r
     return World(ppa=mine.ppa, root=mine.root, leaf=mine.leaf, distribution=mine.distribution, other=other,
                  notifications=notifications, job_run=job_run, audit_entry=audit_entry,
                  sign_in_id=start_sign_in(users["moa_staff"], "another browser").id, event_id=mine.event_id,
-                 resource_id=mine.resource_id, booking_id=mine.booking_id, feed_id=feed.id, feed_token=feed_token)
+                 resource_id=mine.resource_id, booking_id=mine.booking_id, feed_id=feed.id, feed_token=feed_token,
+                 alert_id=mine.alert_id)
 
 
 def users_by_id(users):

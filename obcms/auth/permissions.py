@@ -50,6 +50,9 @@ PERMISSIONS = {
     # A personal ICS subscription of what the user may see.
     "calendar.subscribe": {"admin", "oobc_executive", "oobc_staff", "moa_staff", "mfbm_analyst", "bpda_planner",
                            "viewer"},
+    # Budget variance alerts (obcms/ppas/variances.py): the budget reviewers and OOBC read and act on them.
+    "alert.read": {"admin", "oobc_executive", "oobc_staff", "mfbm_analyst"},
+    "alert.act": {"admin", "oobc_executive", "oobc_staff", "mfbm_analyst"},
     # Everyone reads (and marks read) their own notifications only.
     "notification.read": {"admin", "oobc_executive", "oobc_staff", "moa_staff", "mfbm_analyst", "bpda_planner",
                           "viewer"},
@@ -105,6 +108,8 @@ ACTIONS = {
     "calendar.book": "book a resource",
     "calendar.bookings.decide": "approve or reject bookings of this resource",
     "calendar.subscribe": "subscribe to the calendar",
+    "alert.read": "see budget variance alerts",
+    "alert.act": "acknowledge or resolve budget variance alerts",
 }
 
 

@@ -7,12 +7,15 @@ The job functions live in the top-level `jobs` package and register here with @j
 JOBS = {}
 
 
-def job(name, transient=()):
-    """Register `fn` as the job `name`. `transient` lists extra exception types worth retrying."""
+def job(name, transient=(), subject=None):
+    """Register `fn` as the job `name`. `transient` lists extra exception types worth retrying. `subject`
+    names what the keys of its counts["failures"] ({id: error}) are ids of ("ppa", "work_item"), so the
+    Jobs page links each failure to its object."""
 
     def decorate(fn):
         fn.job_name = name
         fn.transient_errors = tuple(transient)
+        fn.subject = subject
         JOBS[name] = fn
         return fn
 
