@@ -215,7 +215,9 @@ def progress_work(ppa, today):
         return
     actor = _user("moa")
     root = db.session.get(WorkItem, ppa.execution_project_id)
-    leaves = [i for i in tree.descendants(root) if i.rgt == i.lft + 1 and i.due_date is not None]
+    below = tree.descendants(root)
+    parents = {i.parent_id for i in below}
+    leaves = [i for i in below if i.id not in parents and i.due_date is not None]
     for item in sorted(leaves, key=lambda i: (i.due_date, i.id)):
         if item.due_date < today - timedelta(days=21):
             edit_work_item(item, actor, item.version, transition="complete")
