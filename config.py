@@ -86,6 +86,8 @@ class Config:
     # Where people open obcms: the links in e-mails are built on it.
     PUBLIC_BASE_URL = os.environ.get("PUBLIC_BASE_URL", "http://127.0.0.1:5000")
     DEMO_PASSWORD = os.environ.get("OBCMS_DEMO_PASSWORD", "obcms-demo-2026")
+    # New PPAs, assessments and meetings/workshops/conferences generate their tasks (obcms/tasking/triggers.py).
+    TASK_GENERATION = _bool("TASK_GENERATION", True)
     VERSION = os.environ.get("OBCMS_VERSION", "0.1.0")
 
 
@@ -101,6 +103,7 @@ class TestingConfig(Config):
     SERVER_NAME = None
     MAIL_SERVER = None  # the mail tests point it at their own SMTP server
     PUBLIC_BASE_URL = "https://obcms.example.gov.ph"
+    TASK_GENERATION = False  # tests of obcms/tasking turn it on (tests/tasking/conftest.py), others see no tasks
 
 
 class ProductionConfig(Config):

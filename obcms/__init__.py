@@ -15,6 +15,8 @@ from .admin import init_admin
 from .api import models as _api  # noqa: F401
 from .api.tokens import TokenRequestsIgnoreTheCookie, load_user_from_request
 from .api.views import bp as api_bp
+from .assessments import models as _assessments  # noqa: F401
+from .assessments.views import bp as assessments_bp
 from .audit import listener as _audit_listener  # noqa: F401
 from .audit import models as _audit  # noqa: F401
 from .audit.views import bp as audit_bp
@@ -44,6 +46,7 @@ from .ppas import reminders as _ppa_reminders  # noqa: F401
 from .ppas.alert_views import bp as alerts_bp
 from .ppas.tracking_views import bp as ppa_tracking_bp
 from .ppas.views import bp as ppas_bp
+from .tasking import models as _tasking  # noqa: F401  (and its trigger listeners)
 from .tasks.views import bp as tasks_bp
 from .templating import init_templating
 from .workflow import guard as _workflow_guard  # noqa: F401
@@ -120,6 +123,7 @@ def _init_extensions(app):
 def _register_blueprints(app):
     app.register_blueprint(alerts_bp)
     app.register_blueprint(api_bp)
+    app.register_blueprint(assessments_bp)
     app.register_blueprint(audit_bp)
     app.register_blueprint(auth_bp)
     app.register_blueprint(budget_bp)

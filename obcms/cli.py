@@ -21,6 +21,7 @@ from .extensions import db
 from .jobqueue import JOBS, JobRun, enqueue
 from .jobqueue.runner import QUEUE_UNAVAILABLE, recover_lost_runs, use_app_for_workers
 from .jobqueue.worker import run_worker
+from .tasking.cli import tasks_cli
 from .workitems.cli import tree_cli
 
 obcms_cli = AppGroup("obcms", help="obcms administration commands.")
@@ -148,4 +149,5 @@ def worker(burst):
 def register_cli(app):
     obcms_cli.add_command(api_cli)
     obcms_cli.add_command(tree_cli)
+    obcms_cli.add_command(tasks_cli)
     app.cli.add_command(obcms_cli)

@@ -16,6 +16,7 @@ from .notifications import notify
 from .ppas.models import Ppa
 from .ppas.services import add_tranche, create_ppa
 from .ppas.tracking import enable_tracking
+from .tasking.seed import seed_templates
 from .workflow import fire
 from .workitems import tree
 from .workitems.models import WorkItem
@@ -60,6 +61,7 @@ def seed_demo(password):
             continue
         created.append(services.create_user(username, f"{username}@example.gov.ph", password, role,
                                             orgs[acronym], full_name))
+    seed_templates()  # before the PPAs and events whose tasks they generate (after the commit)
     seed_demo_ppas(orgs)
     return created
 

@@ -18,6 +18,7 @@ NAVIGATION = [
     ("Work items", "workitems.index", "workitem.read"),
     ("Calendar", "calendar.index", "calendar.read"),
     ("Budget alerts", "alerts.index", "alert.read"),
+    ("Assessments", "assessments.index", "assessment.read"),
     ("Audit log", "audit.index", "audit.read"),
     ("Jobs", "jobs.index", "jobs.run"),
     ("Admin console", "admin.index", "admin.console"),

@@ -1,6 +1,6 @@
 """A small world for the security and robustness tests: for MSSD and for MOH, a PPA with a tracked tree
 (generated through the tracking service), a budget distribution, a funding tranche, a submitted approval; a
-notification for every user; a sync job run. Built through the services, so audit entries, transition logs
+notification for every user; a sync job run; an assessment. Built through the services, so audit entries, transition logs
 and approval tasks exist too. Everything lives in the test's rolled-back transaction.
 
     def test_x(world): world.ppa.id, world.leaf.id, world.other.ppa.id, world.notifications["viewer"].id …
@@ -12,6 +12,7 @@ from decimal import Decimal
 import pytest
 import sqlalchemy as sa
 
+from obcms.assessments.models import Assessment
 from obcms.audit.models import AuditEntry
 from obcms.auth.sessions import start_sign_in
 from obcms.budget import services as budget_services
@@ -52,6 +53,7 @@ class Portfolio:
     feed_id: int = 0          # a calendar subscription of this organization's MOA staff
     feed_token: str = ""      # and its secret (the feed URL's <token>)
     alert_id: int = 0         # an active budget variance alert of this organization's PPA
+    assessment_id: int = 0    # an assessment of this organization
 
     def ids(self, notification=None):
         """The ids route parameters are built from."""
@@ -60,7 +62,8 @@ class Portfolio:
                 "notification_id": notification.id if notification else 0, "object_id": self.ppa.id,
                 "sign_in_id": self.sign_in_id, "event_id": self.event_id, "resource_id": self.resource_id,
                 "booking_id": self.booking_id,
-                "feed_id": self.feed_id, "token": self.feed_token, "alert_id": self.alert_id}
+                "feed_id": self.feed_id, "token": self.feed_token, "alert_id": self.alert_id,
+                "assessment_id": self.assessment_id}
 
 
 @dataclass
@@ -80,12 +83,14 @@ class World:
     feed_id: int = 0
     feed_token: str = ""
     alert_id: int = 0
+    assessment_id: int = 0
 
     def ids(self):
         """The ids route parameters are built from (this organization's, MSSD)."""
         mine = Portfolio(self.ppa, self.root, self.leaf, self.distribution, self.job_run, self.sign_in_id,
                          self.event_id, self.resource_id, booking_id=self.booking_id, feed_id=self.feed_id,
-                         feed_token=self.feed_token, alert_id=self.alert_id)
+                         feed_token=self.feed_token, alert_id=self.alert_id,
+                         assessment_id=self.assessment_id)
         return mine.ids(self.notifications["moa_staff"])
 
 
@@ -122,8 +127,13 @@ def build_portfolio(organization, actor, title, comment="Please review the figur
                         budget=ppa.budget_allocation, disbursed=Decimal("1150000.00"), utilization=Decimal("115.00"))
     db.session.add(alert)
     db.session.flush()
+    assessment = Assessment(title=f"Needs of {title}", organization_id=organization.id, methodology="survey",
+                            start_date=date(2026, 12, 7), lead_id=actor.id, created_by_id=actor.id)
+    db.session.add(assessment)
+    db.session.flush()
     return Portfolio(ppa=ppa, root=root, leaf=leaf, distribution=distribution, event_id=event.id,
-                     resource_id=resource.id, booking_id=booking.id, alert_id=alert.id)
+                     resource_id=resource.id, booking_id=booking.id, alert_id=alert.id,
+                     assessment_id=assessment.id)
 
 
 def build_world(users, organizations, title="Livelihood kits", comment="Please review the figures."):
@@ -151,7 +161,8 @@ def build_world(users, organizations, title="Livelihood kits", comment="Please r
                  notifications=notifications, job_run=job_run, audit_entry=audit_entry,
                  sign_in_id=start_sign_in(users["moa_staff"], "another browser").id, event_id=mine.event_id,
                  resource_id=mine.resource_id, booking_id=mine.booking_id, feed_id=feed.id, feed_token=feed_token,
-                 alert_id=mine.alert_id)
+                 alert_id=mine.alert_id,
+                 assessment_id=mine.assessment_id)
 
 
 def users_by_id(users):

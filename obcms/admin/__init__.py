@@ -4,6 +4,7 @@ Every edit goes through the domain services (validation, audit), never a bare po
 """
 from datetime import datetime
 
+import sqlalchemy as sa
 from flask import flash, request
 from flask_admin import Admin, AdminIndexView, expose
 from flask_admin.actions import action
@@ -15,7 +16,7 @@ from flask_login import current_user
 from flask_wtf import FlaskForm
 from wtforms import BooleanField, HiddenField, PasswordField, SelectField, StringField, TextAreaField
 from wtforms.fields.choices import SelectChoice
-from wtforms.validators import Optional
+from wtforms.validators import InputRequired, Length, NumberRange, Optional, ValidationError
 
 from ..auth import services
 from ..auth.models import ORGANIZATION_KINDS, ROLE_LABELS, ROLES, Organization, User
@@ -27,6 +28,7 @@ from ..extensions import db
 from ..ids import parse_id
 from ..jobqueue.models import JobRun
 from ..notifications.models import OutboundMail
+from ..tasking.models import TaskGeneration, TaskTemplate, TaskTemplateItem
 from ..templating import format_datetime
 from ..workflow.locking import check_version
 
@@ -292,6 +294,56 @@ class OutboundMailAdmin(ReadOnlyAdmin):
     column_details_list = (*column_list, "user", "notifications", "text_body")
     column_filters = ("kind", "status", "address")
     column_searchable_list = ("address", "subject")
+
+
+class TaskTemplateAdmin(ServiceModelView):
+    """Task templates with their items edited inline. Items are ordered by their position: type the numbers in
+    the order wanted (gaps and ties are fine) and saving renumbers them 1…n (on_model_change). Templates are
+    neither versioned nor derived: the audit listener records every change of a plain save."""
+
+    # No delete (deactivate instead: generation records point at it); filters only take their options.
+    column_list = ("name", "domain", "active", "description")
+    column_searchable_list = ("name",)
+    column_filters = ("domain", "active")
+    column_default_sort = "name"
+    form_columns = ("name", "domain", "description", "active")
+    inline_models = [(TaskTemplateItem, {
+        "form_columns": ("id", "position", "title", "description", "priority", "estimated_hours", "role",
+                         "due_offset_days"),
+        "form_args": {"position": {"validators": [InputRequired(), NumberRange(min=1, max=10_000)]},
+                      "title": {"validators": [InputRequired(), Length(max=500)]},
+                      "estimated_hours": {"validators": [Optional(), NumberRange(min=0, max=99_999)]},
+                      "due_offset_days": {"label": "Due (days from the start)",
+                                          "validators": [InputRequired(), NumberRange(min=0, max=3_650)]}},
+    })]
+
+    def scaffold_form(self):
+        """The scaffolded form without Flask-Admin's own uniqueness check of the name (it queries through the
+        session the view was built with); on_model_change checks it in the request's session."""
+        form_class = super().scaffold_form()
+        form_class.name.kwargs["validators"] = [InputRequired(), Length(max=80)]
+        return form_class
+
+    def on_model_change(self, form, model, is_created):
+        """Refuse a name another template has. Renumber the items 1…n in the order of the positions typed (ties: the order on the form), through
+        positions above any in use so that the UNIQUE (template, position) holds after every statement."""
+        taken = sa.select(TaskTemplate.id).where(TaskTemplate.name == model.name, TaskTemplate.id != model.id)
+        with db.session.no_autoflush:
+            if db.session.scalar(taken) is not None:
+                raise ValidationError(f"A task template named “{model.name}” exists already.")
+        ordered = sorted(enumerate(model.items), key=lambda pair: (pair[1].position, pair[0]))
+        for n, (_, item) in enumerate(ordered, 1):
+            item.position = RENUMBER_FROM + n
+        db.session.flush()
+        for n, (_, item) in enumerate(ordered, 1):
+            item.position = n
+
+
+RENUMBER_FROM = 100_000
+
+
+class TaskGenerationAdmin(ReadOnlyAdmin):
+    column_list = ("id", "trigger_kind", "trigger_id", "template_id", "work_item_id", "created_at")
     column_default_sort = ("id", True)
 
 
@@ -301,6 +353,10 @@ def init_admin(app):
     console.add_view(UserAdmin(User, db, name="Users", category="People"))
     console.add_view(OrganizationAdmin(Organization, db, name="Organizations", category="People"))
     console.add_view(ResourceAdmin(Resource, db, name="Resources", category="Calendar"))
+    console.add_view(TaskTemplateAdmin(TaskTemplate, db, name="Task templates", category="Tasks",
+                                       endpoint="task_templates", url="/admin/task-templates"))
+    console.add_view(TaskGenerationAdmin(TaskGeneration, db, name="Generated task sets", category="Tasks",
+                                         endpoint="task_generations", url="/admin/task-generations"))
     console.add_view(JobRunAdmin(JobRun, db, name="Job runs", category="System"))
     console.add_view(OutboundMailAdmin(OutboundMail, db, name="E-mails", category="System"))
     return console

@@ -53,6 +53,11 @@ PERMISSIONS = {
     # Budget variance alerts (obcms/ppas/variances.py): the budget reviewers and OOBC read and act on them.
     "alert.read": {"admin", "oobc_executive", "oobc_staff", "mfbm_analyst"},
     "alert.act": {"admin", "oobc_executive", "oobc_staff", "mfbm_analyst"},
+    # Assessments (scoped by their organization); creating one generates its tasks.
+    "assessment.read": {"admin", "oobc_executive", "oobc_staff", "moa_staff", "mfbm_analyst", "bpda_planner",
+                        "viewer"},
+    "assessment.create": {"admin", "oobc_executive", "oobc_staff", "moa_staff"},
+    "assessment.edit": {"admin", "oobc_executive", "oobc_staff", "moa_staff"},
     # Everyone reads (and marks read) their own notifications only.
     "notification.read": {"admin", "oobc_executive", "oobc_staff", "moa_staff", "mfbm_analyst", "bpda_planner",
                           "viewer"},
@@ -110,6 +115,9 @@ ACTIONS = {
     "calendar.subscribe": "subscribe to the calendar",
     "alert.read": "see budget variance alerts",
     "alert.act": "acknowledge or resolve budget variance alerts",
+    "assessment.read": "see assessments",
+    "assessment.create": "start an assessment",
+    "assessment.edit": "change this assessment",
 }
 
 

@@ -73,6 +73,10 @@ from .locking import lock_ppa
 from .models import DISTRIBUTION_POLICIES, STRUCTURE_TEMPLATES, Ppa, label
 
 TEMPLATES = STRUCTURE_TEMPLATES
+# Told when a PPA's execution project was just generated: callback(ppa, root, actor), in the same transaction.
+# Task generation subscribes (obcms/tasking: the PPA's budget-cycle tasks move under the new project); a
+# registry keeps this package from importing the ones built on it.
+AFTER_EXECUTION_PROJECT = []
 DEFAULT_TEMPLATE = "program"
 TEMPLATE_DESCRIPTIONS = {
     "program": "3 sub-projects (Planning & Design, Implementation, Monitoring & Evaluation), 3 activities each",
@@ -261,7 +265,10 @@ def _generate(ppa, actor, template):
     ppa.execution_project_id = ids[0]
     db.session.flush()
     sync_ppa_from_tree([ids[0]])
-    return db.session.get(WorkItem, ids[0])
+    root = db.session.get(WorkItem, ids[0])
+    for callback in AFTER_EXECUTION_PROJECT:
+        callback(ppa, root, actor)
+    return root
 
 
 def _stamp_completed(root_id):

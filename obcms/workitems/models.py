@@ -81,6 +81,7 @@ class WorkItem(Audited, db.Model):
     allocated_budget: Mapped[object] = mapped_column(Money(), nullable=False, default=0, server_default="0")
     actual_expenditure: Mapped[object] = mapped_column(Money(), nullable=False, default=0, server_default="0")
     budget_notes: Mapped[str | None] = mapped_column(sa.Text)
+    estimated_hours: Mapped[object | None] = mapped_column(sa.Numeric(7, 2, asdecimal=True))
     calendar_visible: Mapped[bool] = mapped_column(sa.Boolean, nullable=False, default=True,
                                                    server_default=sa.true())
     calendar_color: Mapped[str | None] = mapped_column(sa.String(20))
@@ -104,6 +105,7 @@ class WorkItem(Audited, db.Model):
         sa.CheckConstraint("progress >= 0 AND progress <= 100", name="progress_range"),
         sa.CheckConstraint("allocated_budget >= 0", name="allocated_budget_non_negative"),
         sa.CheckConstraint("actual_expenditure >= 0", name="actual_expenditure_non_negative"),
+        sa.CheckConstraint("estimated_hours IS NULL OR estimated_hours >= 0", name="estimated_hours_non_negative"),
         sa.CheckConstraint("due_date IS NULL OR start_date IS NULL OR due_date >= start_date",
                            name="due_not_before_start"),
         sa.CheckConstraint("activity_category IS NULL OR work_type = 'activity'",

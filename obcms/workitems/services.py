@@ -38,7 +38,7 @@ from ..money import NEGATIVE, TOO_LARGE, TOO_MANY_DECIMALS, AmountError, parse_a
 from ..workflow import available_transitions, fire, machine_for
 from ..workflow.locking import check_version
 from . import rollup, tree
-from .models import ACTIVITY_CATEGORIES, PRIORITIES, STATUSES, WORK_TYPES, WorkItem
+from .models import ACTIVITY_CATEGORIES, PRIORITIES, STATUSES, WORK_TYPES, WorkItem, work_item_assignees
 from .tree.session_sync import expire_loaded
 
 CONTAINER_CHILDREN = ("sub_project", "activity", "sub_activity", "task", "subtask")
@@ -57,7 +57,7 @@ TYPE_LABELS = {t: t.replace("_", "-") for t in WORK_TYPES}
 EDITABLE = ("title", "description", "priority", "activity_category", "start_date", "due_date", "start_time",
             "end_time", "progress", "auto_calculate_progress", "allocated_budget", "actual_expenditure",
             "budget_notes", "calendar_visible", "calendar_color")
-CREATABLE = EDITABLE + ("work_type", "status", "organization_id", "ppa_id")
+CREATABLE = EDITABLE + ("work_type", "status", "organization_id", "ppa_id", "estimated_hours")
 CREATABLE_SET = frozenset(CREATABLE)
 ROLLUP_INPUTS = {"progress", "auto_calculate_progress", "allocated_budget", "actual_expenditure"}
 COLOR = re.compile(r"^#[0-9a-fA-F]{6}$")
@@ -123,6 +123,13 @@ def clean(fields, work_type):
                 out[name] = _money(name, out[name])
             except ValidationFailed as error:
                 errors.update(error.errors)
+    if out.get("estimated_hours") is not None:
+        try:
+            out["estimated_hours"] = Decimal(str(out["estimated_hours"])).quantize(Decimal("0.01"))
+            if not Decimal("0") <= out["estimated_hours"] < Decimal("100000"):
+                raise ValueError
+        except (ArithmeticError, ValueError):
+            errors["estimated_hours"] = ["Hours are a number from 0 to 99999.99."]
     for name, kind in (("start_date", date), ("due_date", date), ("start_time", time), ("end_time", time)):
         if out.get(name) is not None and not isinstance(out[name], kind):
             errors[name] = [f"Not a valid {kind.__name__}."]
@@ -385,12 +392,25 @@ def assign_users(item, actor, user_ids):
     return item
 
 
+def add_assignees(assignments, session=None):
+    """Assign users to work items just created (generated tasks): `assignments` = [(work item id, user id)],
+    in one INSERT. Assignees are not audited field by field (as assign_users)."""
+    rows = [{"work_item_id": item_id, "user_id": user_id} for item_id, user_id in sorted(set(assignments))]
+    if rows:
+        (session or db.session).execute(sa.insert(work_item_assignees), rows)
+    return len(rows)
+
+
 def build_tree(nodes, actor, parent=None, organization_id=None, ppa_id=None):
     """Create whole subtrees at once (structure templates, imports, the benchmark's bulk build): `nodes` as
     for tree.insert_many, checked against the type, depth and allocation rules first, their containers
-    rolled up in memory before the one INSERT. New roots take organization_id/ppa_id (passed down); nodes
-    under `parent` take its tree's, and its ancestors are rolled up. Returns the new ids in tree order."""
-    require(actor, "workitem.edit", parent if parent is not None else WorkItem(organization_id=organization_id))
+    rolled up in memory before the one INSERT. New roots take organization_id/ppa_id (passed down) unless
+    they name their own (many trees in one INSERT: generated task lists); nodes under `parent` take its
+    tree's, and its ancestors are rolled up. Returns the new ids in tree order."""
+    if parent is not None:
+        require(actor, "workitem.edit", parent)
+    for organization in {node.get("organization_id", organization_id) for node in nodes} if parent is None else ():
+        require(actor, "workitem.edit", WorkItem(organization_id=organization))
     prepared = [_prepare(node, actor.id) for node in nodes]
     rollup.derive_structure(prepared)
     locked = None
@@ -402,7 +422,8 @@ def build_tree(nodes, actor, parent=None, organization_id=None, ppa_id=None):
 
     if parent is None:
         for node in prepared:
-            node.update(organization_id=organization_id, ppa_id=ppa_id)
+            node.setdefault("organization_id", organization_id)
+            node.setdefault("ppa_id", ppa_id)
             _check_structure(node, None, 0)
     else:
         locked = tree.lock(parent)
