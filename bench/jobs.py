@@ -1,6 +1,6 @@
 """Benchmark of the background jobs of issue 12 on the 1,000-PPA portfolio.
 
-    python -m bench.jobs [--ppas 1000] [--new-ppas 1000] [--one-by-one 200] [--seed 7] [--only STEP]
+    python -m bench.jobs [--ppas 1000] [--new-ppas 1000] [--one-by-one 200] [--my-tasks 2000] [--seed 7] [--only STEP]
 
 PostgreSQL when DATABASE_URL is set (a dedicated database: its tables are dropped and created again), else
 SQLite in a temporary file. The portfolio is bench.ppas's (PPAS tracked PPAs, 131 work items each). Each step
@@ -12,6 +12,7 @@ transaction get their ppa_budget_cycle tasks in one generate_tasks run (obcms.ta
 service), committed: ms and SQL statements per PPA (the statements do not grow with the number of PPAs).
 generate_ppa_budget_cycle_one_by_one: ONE_BY_ONE new PPAs each created on its own, so one run per PPA: the
 median ms and statements of one run.
+my_tasks_page: GET /tasks for a user with MY_TASKS open tasks assigned (due dates spread over four months).
 """
 import argparse
 import json
@@ -106,9 +107,37 @@ def generate_ppa_budget_cycle_one_by_one(ctx):
     return per_item(times, queries)
 
 
+def my_tasks_page(ctx):
+    """GET /tasks (the list, grouped by due date) for a user with MY_TASKS open tasks assigned, through the
+    Flask test client signed in: median ms and SQL statements per request (the user's load included)."""
+    from bench.common import signed_in_client
+    from bench.ppas import measure
+    from obcms.auth.models import User
+    from obcms.workitems.models import WorkItem, work_item_assignees
+
+    db, rng = ctx.db, random.Random(ctx.args.seed)
+    item = WorkItem.__table__.c
+    ids = db.session.scalars(sa.select(item.id).where(item.work_type.in_(("task", "subtask")),
+                                                      item.status.in_(("not_started", "in_progress")))
+                             .order_by(item.id).limit(ctx.args.my_tasks)).all()
+    db.session.execute(sa.insert(work_item_assignees), [{"work_item_id": i, "user_id": ctx.user_id} for i in ids])
+    db.session.execute(sa.update(WorkItem.__table__).where(item.id == sa.bindparam("_id")).values(
+        due_date=sa.bindparam("_due")), [{"_id": i, "_due": date.today() + timedelta(days=rng.randrange(-30, 90))}
+                                         for i in ids])
+    db.session.commit()
+    client = signed_in_client(ctx.app, db.session.get(User, ctx.user_id))
+    db.session.remove()
+    figures = measure(lambda i: client.get("/tasks"), 15)
+    return {"median_ms": figures["median_ms"], "min_ms": figures["min_ms"], "max_ms": figures["max_ms"],
+            "statements": figures["queries"], "n": figures["n"], "open_tasks": len(ids)}
+
+
 STEPS = {"generate_ppa_budget_cycle": generate_ppa_budget_cycle,
-         "generate_ppa_budget_cycle_one_by_one": generate_ppa_budget_cycle_one_by_one}
-TARGETS = {"generate_ppa_budget_cycle": {"ms_per_ppa": 20}}
+         "generate_ppa_budget_cycle_one_by_one": generate_ppa_budget_cycle_one_by_one,
+         "my_tasks_page": my_tasks_page}
+TARGETS = {"generate_ppa_budget_cycle": {"ms_per_ppa": 20},
+           "generate_ppa_budget_cycle_one_by_one": {"median_ms": 20},
+           "my_tasks_page": {"median_ms": 50, "statements": 7}}  # ≤ 6 statements
 
 
 def meets(figures, target):
@@ -120,6 +149,7 @@ def main():
     parser.add_argument("--ppas", type=int, default=1000)
     parser.add_argument("--new-ppas", type=int, default=1000)
     parser.add_argument("--one-by-one", type=int, default=200)
+    parser.add_argument("--my-tasks", type=int, default=2000, help="open tasks assigned to the My tasks user")
     parser.add_argument("--seed", type=int, default=7)
     parser.add_argument("--only", action="append", choices=sorted(STEPS), help="run only these steps")
     args = parser.parse_args()
