@@ -1,11 +1,11 @@
 """The reads behind My tasks and the home page's "due soon": one query for the rows, whatever their number.
 
     filters = Filters.from_args(request.args)
-    rows = assigned_tasks(user, filters, today)          # [TaskRow …], soonest first (or by priority/title)
-    groups = by_when(rows, today)                        # [("Overdue", [...]), ("Today", [...]), …], none empty
+    page = assigned_tasks(user, filters, page=2)         # Page of TaskRow, soonest first (or by priority/title)
+    groups = by_when(page.items, today)                  # [("Overdue", [...]), ("Today", [...]), …], none empty
     due_soon(user, today, limit=10)                      # the home page block: overdue or due within 7 days
 """
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import date, timedelta
 
 import sqlalchemy as sa
@@ -14,6 +14,7 @@ from ..auth.permissions import scope
 from ..db_types import utcnow
 from ..extensions import db
 from ..ids import parse_id
+from ..pagination import paginate
 from ..ppas.models import Ppa
 from ..workitems.models import PRIORITIES, STATUSES, WorkItem, work_item_assignees
 from ..workitems.states import OPEN
@@ -23,6 +24,7 @@ DUE_SOON_DAYS = 7
 RECENTLY_DONE_DAYS = 7  # the board's Completed column shows what was finished in the last week
 BOARD_COLUMNS = ("not_started", "in_progress", "at_risk", "blocked", "completed")
 SORTS = ("due", "priority", "title")
+PER_PAGE = 50  # a page renders a bounded number of rows, however many tasks a person has
 PRIORITY_RANK = {name: rank for rank, name in enumerate(reversed(PRIORITIES))}  # most urgent first
 
 
@@ -68,7 +70,7 @@ class TaskRow:
         return self.due_date is not None and self.due_date < today and self.status in OPEN
 
 
-def _statement(user, filters, board):
+def _statement(user, filters, board, done_since=None):
     item = WorkItem.__table__.c
     stmt = (sa.select(item.id, item.title, item.work_type, item.status, item.priority, item.due_date,
                       item.completed_at, item.version, item.parent_id, item.organization_id, item.ppa_id, Ppa.code,
@@ -79,7 +81,8 @@ def _statement(user, filters, board):
     if filters.status:
         stmt = stmt.where(item.status == filters.status)
     elif board:
-        recent = sa.func.coalesce(item.completed_at >= sa.bindparam("_done_since", type_=item.completed_at.type), False)
+        recent = sa.func.coalesce(item.completed_at >= sa.bindparam("_done_since", done_since,
+                                                                    type_=item.completed_at.type), False)
         stmt = stmt.where(sa.or_(item.status.in_(OPEN), sa.and_(item.status == "completed", recent)))
     else:
         stmt = stmt.where(item.status.in_(OPEN))
@@ -94,15 +97,13 @@ def _statement(user, filters, board):
     return scope(stmt, WorkItem, user).order_by(*order)
 
 
-def assigned_tasks(user, filters=Filters(), today=None, board=False, limit=None):
-    """The tasks and subtasks assigned to `user` that they may see: open ones (the board adds those completed in
-    the last RECENTLY_DONE_DAYS; a status filter shows exactly that status), with their PPA. One query."""
-    today = today or date.today()
-    stmt = _statement(user, filters, board)
-    if limit:
-        stmt = stmt.limit(limit)
-    params = {"_done_since": utcnow() - timedelta(days=RECENTLY_DONE_DAYS)} if board and not filters.status else {}
-    return [TaskRow(*row) for row in db.session.execute(stmt, params)]
+def assigned_tasks(user, filters=Filters(), board=False, page=1, per_page=PER_PAGE):
+    """One page of the tasks and subtasks assigned to `user` that they may see: open ones (the board adds those
+    completed in the last RECENTLY_DONE_DAYS; a status filter shows exactly that status), with their PPA, in
+    the filters' order → a pagination.Page of TaskRow. Two queries (the count and the page)."""
+    stmt = _statement(user, filters, board, done_since=utcnow() - timedelta(days=RECENTLY_DONE_DAYS))
+    found = paginate(stmt, page, per_page)
+    return replace(found, items=[TaskRow(*row) for row in found.items])
 
 
 def due_soon(user, today=None, limit=10):

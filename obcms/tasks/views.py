@@ -14,6 +14,7 @@ from flask_login import current_user
 from ..auth.permissions import can, load_in_scope, require
 from ..errors import Conflict, NotAllowed, NotFound, ValidationFailed
 from ..htmx import is_htmx, render_page, toast
+from ..pagination import page_number
 from ..transaction import writes
 from ..workflow import fire, machine_for
 from ..workitems.models import PRIORITIES, STATUSES, WorkItem
@@ -37,8 +38,9 @@ def _groups(rows, filters, today):
 
 
 def _context(filters, view, today, message=None):
-    rows = queries.assigned_tasks(current_user, filters, today, board=view == "board")
-    return dict(filters=filters, view=view, today=today, rows=rows, message=message,
+    page = queries.assigned_tasks(current_user, filters, board=view == "board", page=page_number(request.values.get("page")))
+    rows = page.items
+    return dict(filters=filters, view=view, today=today, rows=rows, page=page, message=message,
                 groups=_groups(rows, filters, today) if view == "list" else None,
                 columns=queries.by_status(rows) if view == "board" else None,
                 ppa_options=queries.ppa_options(current_user), priorities=PRIORITIES, statuses=STATUSES,

@@ -64,7 +64,7 @@ def test_the_list_groups_my_open_tasks_by_when_they_fall_due(users, organization
         assert title not in html
     assert _order(html, _heading("Overdue", 1), "Overdue one", _heading("Today", 1), "Due today", _heading("This week", 1), "Within the week",
                   _heading("Later", 1), "Much later", _heading("No due date", 1), "Whenever")
-    assert q.count <= 4  # the user, the tasks, the PPA filter's options (+ the sign-in check)
+    assert q.count <= 5  # the user, the count and the page of tasks, the PPA filter's options (+ the sign-in check)
     for n in range(5):
         _task(users, organizations, today + timedelta(days=n), f"More {n}")
     with count_queries() as more:
@@ -153,3 +153,23 @@ def test_quick_actions_refuse_what_they_should(users, organizations, signed_in):
     assert response.status_code == 303 and response.headers["Location"].startswith("/tasks")
     db.session.expire_all()
     assert db.session.get(WorkItem, task.id).status == "in_progress"
+
+
+def test_a_long_list_comes_in_pages_in_a_constant_number_of_queries(users, organizations, client_as, count_queries,
+                                                                    monkeypatch):
+    from obcms.tasks import queries
+
+    monkeypatch.setattr(queries, "PER_PAGE", 3)
+    monkeypatch.setattr(queries.assigned_tasks, "__defaults__", (queries.Filters(), False, 1, 3))
+    today = date.today()
+    for n in range(7):
+        _task(users, organizations, today + timedelta(days=n), f"Paged {n}")
+    client = client_as("moa_staff")
+    with count_queries() as q:
+        first = client.get("/tasks").get_data(as_text=True)
+    assert "Paged 0" in first and "Paged 2" in first and "Paged 3" not in first
+    assert "1–3 of 7" in first and 'rel="next"' in first
+    last = client.get("/tasks?page=3", headers=HX).get_data(as_text=True)
+    assert "Paged 6" in last and "Paged 5" not in last and "<html" not in last
+    assert client.get("/tasks?page=99").status_code == 200  # past the end: the last page
+    assert q.count <= 5
