@@ -10,7 +10,7 @@ import os
 
 import psycopg
 import sqlalchemy as sa
-from flask import has_request_context, request
+from flask import current_app, has_request_context, request
 from sqlalchemy import event
 
 from .extensions import db
@@ -37,6 +37,7 @@ def engine_options(config):
 
 
 def init_database(app):
+    app.teardown_appcontext(_end_session)
     with app.app_context():
         engine = db.engine
         if engine.dialect.name == "sqlite":
@@ -45,6 +46,20 @@ def init_database(app):
                 os.makedirs(os.path.dirname(os.path.abspath(engine.url.database)), exist_ok=True)
         elif engine.dialect.driver == "psycopg":
             _configure_psycopg(engine)
+
+
+def _end_session(_error=None):
+    """Close the request's session. When the server dropped the connection after the answer was made (a
+    restart mid-request), the closing ROLLBACK fails: the connection is thrown away (SQLAlchemy invalidates it
+    and the pool reconnects later) and the answer goes out, instead of a bare 500 from the server. Runs before
+    Flask-SQLAlchemy's own teardown, which then finds nothing left to close."""
+    try:
+        db.session.remove()
+    except (sa.exc.OperationalError, sa.exc.InterfaceError) as error:
+        current_app.logger.warning("database connection lost while closing a session: %s",
+                                   str(error.orig or error).splitlines()[0][:200])
+        db.session.registry().invalidate()
+        db.session.registry.clear()
 
 
 class KeepsPreparedStatements(psycopg.Connection):

@@ -5,10 +5,12 @@ import threading
 import time
 
 import pytest
+import sqlalchemy as sa
 from flask_login.utils import _create_identifier
 
 from config import TestingConfig
 from obcms import create_app
+from obcms.extensions import db
 
 # Apps of their own, on a database that is not there: not the suite's rolled-back session.
 pytestmark = pytest.mark.committed
@@ -78,3 +80,21 @@ def test_a_database_that_never_answers_is_a_503_within_the_connect_timeout(silen
     response = signed_in(app).get("/ppas")
     assert response.status_code == 503 and "The database is unavailable" in response.get_data(as_text=True)
     assert time.monotonic() - started < 10  # the connect timeout (2 s, per attempt), not the OS's minutes
+
+
+
+@pytest.mark.postgres
+def test_a_connection_dropped_mid_request_still_answers(app):
+    """PostgreSQL restarted while a request ran: the page was made; the session's closing ROLLBACK then fails on
+    the dead connection. The answer still goes out, and the next request reconnects."""
+    with app.app_context():
+        other = db.engine.connect()
+    try:
+        with app.app_context():  # a request's context: its teardown closes the session
+            pid = db.session.execute(sa.text("SELECT pg_backend_pid()")).scalar()
+            other.execute(sa.text("SELECT pg_terminate_backend(:pid)"), {"pid": pid})
+            time.sleep(0.1)
+    finally:
+        other.close()
+    with app.app_context():
+        assert db.session.execute(sa.text("SELECT pg_backend_pid()")).scalar() != pid
