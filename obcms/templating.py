@@ -1,4 +1,5 @@
 """Template filters and globals shared by every page: money, dates, navigation for the role."""
+from dataclasses import dataclass
 from datetime import date, datetime
 from decimal import Decimal
 from zoneinfo import ZoneInfo
@@ -9,19 +10,20 @@ from flask_login import current_user
 from .auth.permissions import can
 from .money import format_pesos
 
-# (label, endpoint, permission) in the order shown. Domains add their entries here as they arrive.
+# (label, endpoint, permission, group): the daily places stay in view; the rest sit under "More", so the bar
+# keeps to one or two lines on a phone. In the order shown; domains add their entries here as they arrive.
 NAVIGATION = [
-    ("Home", "home.index", "dashboard.view"),
-    ("My tasks", "tasks.index", "task.list"),
-    ("PPAs", "ppas.index", "ppa.read"),
-    ("Portfolio dashboard", "ppas.portfolio_dashboard", "ppa.read"),
-    ("Work items", "workitems.index", "workitem.read"),
-    ("Calendar", "calendar.index", "calendar.read"),
-    ("Budget alerts", "alerts.index", "alert.read"),
-    ("Assessments", "assessments.index", "assessment.read"),
-    ("Audit log", "audit.index", "audit.read"),
-    ("Jobs", "jobs.index", "jobs.run"),
-    ("Admin console", "admin.index", "admin.console"),
+    ("Home", "home.index", "dashboard.view", None),
+    ("My tasks", "tasks.index", "task.list", None),
+    ("PPAs", "ppas.index", "ppa.read", None),
+    ("Work items", "workitems.index", "workitem.read", None),
+    ("Calendar", "calendar.index", "calendar.read", None),
+    ("Portfolio dashboard", "ppas.portfolio_dashboard", "ppa.read", "More"),
+    ("Budget alerts", "alerts.index", "alert.read", "More"),
+    ("Assessments", "assessments.index", "assessment.read", "More"),
+    ("Audit log", "audit.index", "audit.read", "More"),
+    ("Jobs", "jobs.index", "jobs.run", "More"),
+    ("Admin console", "admin.index", "admin.console", "More"),
 ]
 
 
@@ -77,15 +79,30 @@ def navigation_for(user):
     return built[key]
 
 
+@dataclass(frozen=True)
+class Navigation:
+    """What the main navigation shows a role: `main` in view, `more` under the "More" menu; each entry
+    (label, url, endpoint)."""
+
+    main: tuple
+    more: tuple
+
+    def __iter__(self):  # every entry, in order
+        return iter(self.main + self.more)
+
+    def in_more(self, endpoint):
+        return any(entry[2] == endpoint for entry in self.more)
+
+
 def _navigation(user):
-    items = []
-    for label, endpoint, permission in NAVIGATION:
+    main, more = [], []
+    for label, endpoint, permission, group in NAVIGATION:
         if can(user, permission):
             try:
-                items.append((label, url_for(endpoint), endpoint))
+                (more if group else main).append((label, url_for(endpoint), endpoint))
             except Exception:  # an endpoint of a domain not registered in this app
                 continue
-    return items
+    return Navigation(tuple(main), tuple(more))
 
 
 def init_templating(app):
@@ -95,5 +112,5 @@ def init_templating(app):
 
     @app.context_processor
     def inject():
-        return {"navigation": navigation_for(current_user) if current_user else [],
+        return {"navigation": navigation_for(current_user) if current_user else Navigation((), ()),
                 "app_version": app.config["VERSION"]}

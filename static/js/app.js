@@ -31,6 +31,10 @@
     setTimeout(function () { item.remove(); }, 5000);
   });
   document.addEventListener("click", function (event) {
+    // An open menu (details.menu) closes when the click lands anywhere else.
+    document.querySelectorAll("details.menu[open]").forEach(function (menu) {
+      if (!menu.contains(event.target)) menu.open = false;
+    });
     var button = event.target.closest("[data-dismiss]");
     if (button) {
       var panel = button.closest(".error-panel, .flash, dialog");
