@@ -17,10 +17,10 @@ OUT_OF_SCOPE = [("moa_staff", "other"), ("viewer", "other"), ("other_moa_staff",
 # GET routes that show a form or dialog for a change: viewers may not open them either.
 WRITE_FORMS = {"ppas.create", "ppas.edit", "ppa_tracking.preview", "workitems.new_child", "workitems.edit",
                "workitems.move", "workitems.move_targets", "workitems.move_positions", "workitems.confirm_delete",
-               "budget.distribute", "budget.confirm_restore"}
-# Everyone marks their own notifications, signs their own browsers out and subscribes to the calendar (their own
-# subscriptions, which only they revoke).
-OWN_ONLY = {"notifications.read", "notifications.read_all", "auth.end_sign_in", "auth.sign_out_others",
+               "budget.distribute", "budget.confirm_restore", "tasks.reassign_form"}
+# Everyone marks their own notifications, signs their own browsers out, subscribes to the calendar (their own
+# subscriptions, which only they revoke) and snoozes their own task reminders.
+OWN_ONLY = {"tasks.snooze", "notifications.read", "notifications.read_all", "auth.end_sign_in", "auth.sign_out_others",
             "auth.sign_out_everywhere", "calendar.create_feed", "calendar.revoke_feed", "auth.notification_channel"}
 
 

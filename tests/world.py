@@ -54,6 +54,7 @@ class Portfolio:
     feed_token: str = ""      # and its secret (the feed URL's <token>)
     alert_id: int = 0         # an active budget variance alert of this organization's PPA
     assessment_id: int = 0    # an assessment of this organization
+    person_id: int = 0        # this organization's MOA staff (the team view's person pages)
 
     def ids(self, notification=None):
         """The ids route parameters are built from."""
@@ -63,7 +64,7 @@ class Portfolio:
                 "sign_in_id": self.sign_in_id, "event_id": self.event_id, "resource_id": self.resource_id,
                 "booking_id": self.booking_id,
                 "feed_id": self.feed_id, "token": self.feed_token, "alert_id": self.alert_id,
-                "assessment_id": self.assessment_id}
+                "assessment_id": self.assessment_id, "person_id": self.person_id}
 
 
 @dataclass
@@ -84,13 +85,14 @@ class World:
     feed_token: str = ""
     alert_id: int = 0
     assessment_id: int = 0
+    person_id: int = 0
 
     def ids(self):
         """The ids route parameters are built from (this organization's, MSSD)."""
         mine = Portfolio(self.ppa, self.root, self.leaf, self.distribution, self.job_run, self.sign_in_id,
                          self.event_id, self.resource_id, booking_id=self.booking_id, feed_id=self.feed_id,
                          feed_token=self.feed_token, alert_id=self.alert_id,
-                         assessment_id=self.assessment_id)
+                         assessment_id=self.assessment_id, person_id=self.person_id)
         return mine.ids(self.notifications["moa_staff"])
 
 
@@ -143,6 +145,7 @@ def build_world(users, organizations, title="Livelihood kits", comment="Please r
     other.sign_in_id = start_sign_in(users["other_moa_staff"], "another browser").id
     other_feed, other.feed_token = calendar_feeds.create_feed(users["other_moa_staff"], "", Filters())
     other.feed_id = other_feed.id
+    other.person_id = users["other_moa_staff"].id
     feed, feed_token = calendar_feeds.create_feed(users["moa_staff"], "", Filters())
     fire(mine.ppa, "submit", users["moa_staff"], comment=comment)
     fire(other.ppa, "submit", users["other_moa_staff"])
@@ -162,7 +165,7 @@ def build_world(users, organizations, title="Livelihood kits", comment="Please r
                  sign_in_id=start_sign_in(users["moa_staff"], "another browser").id, event_id=mine.event_id,
                  resource_id=mine.resource_id, booking_id=mine.booking_id, feed_id=feed.id, feed_token=feed_token,
                  alert_id=mine.alert_id,
-                 assessment_id=mine.assessment_id)
+                 assessment_id=mine.assessment_id, person_id=users["moa_staff"].id)
 
 
 def users_by_id(users):

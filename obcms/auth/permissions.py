@@ -26,6 +26,9 @@ PERMISSIONS = {
     "dashboard.view": {"admin", "oobc_executive", "oobc_staff", "moa_staff", "mfbm_analyst", "bpda_planner",
                        "viewer"},
     "task.list": {"admin", "oobc_executive", "oobc_staff", "moa_staff", "mfbm_analyst", "bpda_planner", "viewer"},
+    # The team view (tasks and load per person): OOBC's leads. MOA staff have no lead role to tell a lead from a
+    # member, so they do not see their colleagues' loads; the view is scoped by organization all the same.
+    "task.team": {"admin", "oobc_executive", "oobc_staff"},
     # Domain data: the object (when given) is further checked against the user's organization.
     "ppa.read": {"admin", "oobc_executive", "oobc_staff", "moa_staff", "mfbm_analyst", "bpda_planner", "viewer"},
     "ppa.create": {"admin", "oobc_executive", "oobc_staff", "moa_staff"},
@@ -96,6 +99,7 @@ ACTIONS = {
     "jobs.run": "run background jobs",
     "dashboard.view": "open the home page",
     "task.list": "see your tasks",
+    "task.team": "see the tasks and load of your team",
     "ppa.read": "see PPAs",
     "ppa.create": "create a PPA",
     "ppa.edit": "edit this PPA",

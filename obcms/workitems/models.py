@@ -50,7 +50,9 @@ class WorkItem(Audited, db.Model):
     __tablename__ = "work_items"
     __scope_column__ = "organization_id"
     __audit_exclude__ = TREE_COLUMNS
-    __audit_facts__ = ("position",)  # its place among its siblings (1 = first), recorded when it is reordered
+    # Facts that are no column: its place among its siblings (1 = first), recorded when it is reordered; the
+    # names of its assignees, recorded when they change (services.assign_users).
+    __audit_facts__ = ("position", "assigned_to")
     # Its status machine is registered on it by obcms/workitems/states.py.
 
     id: Mapped[int] = mapped_column(primary_key=True)

@@ -30,7 +30,7 @@ from sqlalchemy.orm.attributes import set_committed_value
 
 from ..audit.recording import NEW_ID, change_entries, record_bulk_change
 from ..auth.models import Organization, User
-from ..auth.permissions import EDIT_ALL, load_in_scope, require
+from ..auth.permissions import EDIT_ALL, can, load_in_scope, require
 from ..columns import DATE_RANGE_MESSAGE, date_in_range
 from ..errors import ValidationFailed
 from ..extensions import db
@@ -380,16 +380,40 @@ def _allocations_statement():
 
 
 def assign_users(item, actor, user_ids):
-    """Replace the assignees of `item` with the given active users."""
+    """Replace the assignees of `item` with the given active users. A change of people is something a person
+    sees: it moves the item's version (a form opened before answers 409) and is audited as "assigned_to"
+    (names, old → new). Giving the same people again changes nothing."""
     require(actor, "workitem.edit", item)
     user_ids = sorted(set(int(i) for i in user_ids))
-    users = db.session.scalars(sa.select(User).where(User.id.in_(user_ids), User.is_active)).all()
+    users = db.session.scalars(sa.select(User).where(User.id.in_(user_ids), User.is_active).order_by(User.id)).all()
     if len(users) != len(user_ids):
         missing = sorted(set(user_ids) - {u.id for u in users})
         _fail("assignees", f"Unknown or inactive users: {', '.join(f'#{i}' for i in missing)}.")
+    before = list(item.assignees)
+    if sorted(u.id for u in before) == user_ids:
+        return item
     item.assignees = list(users)
     db.session.flush()
+    table = WorkItem.__table__
+    version = db.session.scalar(sa.update(table).where(table.c.id == item.id)
+                                .values(version=table.c.version + 1).returning(table.c.version))
+    set_committed_value(item, "version", version)
+    record_bulk_change(WorkItem, {item.id: {"assigned_to": (_names(before), _names(users))}},
+                       versions={item.id: version})
     return item
+
+
+def _names(users):
+    return ", ".join(sorted(u.display_name for u in users)) or None
+
+
+def may_hold(user, item):
+    """True when `item` may be handed to `user`: an active person of its organization or of the OOBC who may
+    change it (workitem.edit on it), so that they can start and complete it."""
+    organization = user.organization
+    return bool(user.is_active and organization is not None
+                and (organization.id == item.organization_id or organization.kind == "oobc")
+                and can(user, "workitem.edit", item))
 
 
 def add_assignees(assignments, session=None):
@@ -525,3 +549,20 @@ def reorder_work_item(item, actor, expected_version, direction):
         _fail("direction", f"“{item.title}” is already the {edge} of its siblings.")
     parent = db.session.get(WorkItem, item.parent_id)
     return move_work_item(item, actor, expected_version, parent=parent, before=before)
+
+
+def reassign_work_item(item, actor, expected_version, from_user_id, to_user_id):
+    """Hand `item` from its assignee `from_user_id` to `to_user_id` (a person who may_hold it), keeping its
+    other assignees: the tree lock, the version check (Conflict, 409, naming what a colleague changed),
+    then assign_users (versioned, audited). ValidationFailed on "to" for anyone else, or when nothing would
+    change; on "from" when that person no longer holds it."""
+    update_work_item(item, expected_version, actor)  # no changes: lock, re-read, check the version
+    person = db.session.get(User, to_user_id) if to_user_id else None
+    if person is None or not may_hold(person, item):
+        _fail("to", "Choose one of the people listed.")
+    current = {u.id for u in item.assignees}
+    if from_user_id not in current:
+        _fail("from", "That person no longer holds this task.")
+    if person.id == from_user_id:
+        _fail("to", f"{person.display_name} holds it already: choose someone else.")
+    return assign_users(item, actor, (current - {from_user_id}) | {person.id})

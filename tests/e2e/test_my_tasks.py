@@ -54,11 +54,35 @@ def test_start_by_keyboard_and_complete_on_the_board(signed_in_page, live_server
     expect(done).to_contain_text("E2E prepare the venue")
     page.screenshot(path=str(SCREENSHOTS / "my-tasks-board-desktop.png"), full_page=True)
 
+    page.get_by_role("link", name="List", exact=True).click()
+    overdue = page.locator("li.task-row", has_text="E2E overdue report")
+    overdue.get_by_label("More actions: E2E overdue report").click()
+    page.get_by_role("button", name="Snooze the reminder of E2E overdue report for 3 days").click()
+    expect(page.locator("#toasts")).to_contain_text("Reminders of “E2E overdue report” snoozed until")
+    expect(page.locator("li.task-row", has_text="E2E overdue report")).to_contain_text("snoozed until")
+
+    page.get_by_role("link", name="Team", exact=True).click()
+    expect(page.get_by_role("heading", name="Team")).to_be_visible()
+    page.locator("#results").get_by_role("link", name="Amina Administrator").click()
+    expect(page.get_by_role("heading", name="Tasks of Amina Administrator")).to_be_visible()
+    page.goto("/tasks/team")
+    page.screenshot(path=str(SCREENSHOTS / "my-tasks-team-desktop.png"), full_page=True)
+
     page.set_viewport_size({"width": 390, "height": 844})
+    page.goto("/tasks/team")
+    assert not page.evaluate(SIDEWAYS), "the team view scrolls the page sideways at 390 px"
     page.goto("/tasks?view=board")
     assert not page.evaluate(SIDEWAYS), "the board scrolls the page sideways at 390 px"
     page.screenshot(path=str(SCREENSHOTS / "my-tasks-board-phone.png"), full_page=True)
     page.goto("/tasks")
+    page.get_by_label("More actions: E2E overdue report").click()  # the menu opens in the row, not beside it
+    page.get_by_role("link", name="Reassign: E2E overdue report").click()
+    dialog = page.locator("dialog[data-modal]")
+    expect(dialog).to_be_visible()
+    assert not page.evaluate(SIDEWAYS), "the reassign dialog scrolls the page sideways at 390 px"
+    page.screenshot(path=str(SCREENSHOTS / "my-tasks-reassign-phone.png"), full_page=True)
+    dialog.get_by_role("button", name="Cancel").click()
+    expect(dialog).to_have_count(0)
     assert not page.evaluate(SIDEWAYS), "the list scrolls the page sideways at 390 px"
     page.screenshot(path=str(SCREENSHOTS / "my-tasks-phone.png"), full_page=True)
     assert errors == []

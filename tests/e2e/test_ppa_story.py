@@ -12,14 +12,15 @@ TITLE = "Community kitchens for OBC families (story)"
 CODE = "MSSD-2026-777"
 
 
-def _create_ppa(page):
+def _create_ppa(page, title=TITLE, code=CODE):
+    """Fill and send the New PPA form as MSSD staff (tests/e2e/test_task_story.py makes its own PPA with it)."""
     page.goto("/ppas")
     page.get_by_role("link", name="New PPA").click()
     expect(page.get_by_role("heading", name="New PPA")).to_be_visible()
     # An MSSD staff member's new PPA is an MOA PPA of MSSD already.
     expect(page.locator("#category")).to_have_value("moa_ppa")
-    page.locator("#title").fill(TITLE)
-    page.locator("#code").fill(CODE)
+    page.locator("#title").fill(title)
+    page.locator("#code").fill(code)
     page.locator("#sector").select_option("social")
     page.locator("#lead_organization_id").select_option(label="MSSD · Ministry of Social Services and Development")
     page.locator("#summary").fill("Kitchens run by OBC women's associations, with nutrition training.")
@@ -32,8 +33,8 @@ def _create_ppa(page):
     page.locator("#target_end_date").fill(f"{year}-12-31")
     page.locator("#outcome_framework").fill("Families eat better\n- 20 kitchens running\n- 400 cooks trained")
     page.get_by_role("button", name="Create PPA").click()
-    expect(page.get_by_role("heading", name=TITLE)).to_be_visible()
-    expect(page.locator(".ppa-header")).to_contain_text(CODE)
+    expect(page.get_by_role("heading", name=title)).to_be_visible()
+    expect(page.locator(".ppa-header")).to_contain_text(code)
     return page.url
 
 

@@ -1,11 +1,12 @@
 """Two workers generate the tasks of one new PPA at the same moment, each in its own connection and transaction,
 on PostgreSQL with committed data: exactly one set is made. The second claim of (trigger, template) waits for
 the first transaction and then finds the key taken — the UNIQUE constraint decides, not luck."""
-import threading
 from datetime import date
 
 import pytest
 import sqlalchemy as sa
+
+from tests.concurrency import at_once
 
 WORKERS = 2
 
@@ -39,24 +40,15 @@ def test_two_workers_at_once_make_one_set():
             db.session.add(ppa)
             db.session.commit()
             ppa_id = ppa.id
-        start = threading.Barrier(WORKERS)
-        outcomes, errors = [None] * WORKERS, []
 
-        def work(i):
-            try:
-                with app.app_context(), acting_as(f"test:worker{i}"):
-                    start.wait(timeout=30)
-                    outcomes[i] = generate_tasks([("ppa", ppa_id)]).counts
-                    db.session.commit()
-            except Exception as error:  # reported by the assertion below
-                errors.append(repr(error))
+        def work(i, ready):
+            with app.app_context(), acting_as(f"test:worker{i}"):
+                ready()
+                counts = generate_tasks([("ppa", ppa_id)]).counts
+                db.session.commit()
+                return counts
 
-        threads = [threading.Thread(target=work, args=(i,)) for i in range(WORKERS)]
-        for thread in threads:
-            thread.start()
-        for thread in threads:
-            thread.join(timeout=60)
-
+        outcomes, errors = at_once(work, WORKERS)
         assert errors == []
         assert sorted(o["generated"] for o in outcomes) == [0, 1]
         assert sorted(o["already"] for o in outcomes) == [0, 1]

@@ -2,8 +2,6 @@
 through the work-item state machine (version-checked, rolled up), in a constant number of queries."""
 from datetime import date, timedelta
 
-import pytest
-
 from obcms.extensions import db
 from obcms.workflow import fire
 from obcms.workitems import services as workitems
@@ -21,19 +19,6 @@ def _task(users, organizations, due, title=None, status=None, work_type="task", 
         fire(item, status, users["oobc_staff"])
     db.session.commit()
     return item
-
-
-@pytest.fixture
-def signed_in(client_as, csrf_token):
-    """signed_in("moa_staff") → a client whose posts carry its CSRF token."""
-    def make(username):
-        client = client_as(username)
-        token = csrf_token(client)
-        plain_post = client.post
-        client.post = lambda url, data=None, **kw: plain_post(url, data={"csrf_token": token, **(data or {})}, **kw)
-        return client
-
-    return make
 
 
 def _order(html, *titles):
