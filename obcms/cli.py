@@ -15,6 +15,7 @@ from .api.cli import api_cli
 from .audit.context import acting_as
 from .auth import services
 from .auth.models import ROLE_LABELS, Organization
+from .budget.cli import money_cli
 from .demo import demo_is_loaded, seed_demo
 from .errors import Unavailable, ValidationFailed
 from .extensions import db
@@ -150,4 +151,5 @@ def register_cli(app):
     obcms_cli.add_command(api_cli)
     obcms_cli.add_command(tree_cli)
     obcms_cli.add_command(tasks_cli)
+    obcms_cli.add_command(money_cli)
     app.cli.add_command(obcms_cli)

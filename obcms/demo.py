@@ -8,6 +8,7 @@ import sqlalchemy as sa
 
 from .auth import services
 from .auth.models import ROLES, Organization, User
+from .budget.ledger import record_entry
 from .calendar import services as calendar_services
 from .calendar.models import Booking, Resource
 from .calendar.recurrence import MANILA, Rule
@@ -156,11 +157,15 @@ def seed_demo_ppas(orgs):
                                              "outputs": ["Beneficiaries listed", "Services delivered"]}],
                          milestones=[{"date": (start_date + timedelta(days=length // 2)).isoformat(),
                                       "title": "Mid-term review", "status": "pending"}])
+        on_tree = [(kind, Decimal(amount), start_date + timedelta(days=offset)) for kind, amount, offset in tranches
+                   if code in DEMO_TRACKED and kind in LEDGER_KINDS]
         for kind, amount, offset in tranches:
-            add_tranche(ppa, actor, kind=kind, amount=Decimal(amount),
-                        tranche_date=start_date + timedelta(days=offset), source="SARO-BARMM-" + code)
+            if code not in DEMO_TRACKED or kind not in LEDGER_KINDS:
+                add_tranche(ppa, actor, kind=kind, amount=Decimal(amount),
+                            tranche_date=start_date + timedelta(days=offset), source="SARO-BARMM-" + code)
         if code in DEMO_TRACKED:
             enable_tracking(ppa, actor, DEMO_TRACKED[code], "weighted")
+            post_on_leaves(ppa, actor, on_tree, code)
         walk_approval(ppa, DEMO_APPROVAL.get(code, []))
     progress_work(db.session.scalar(sa.select(Ppa).where(Ppa.code == "MSSD-2026-001")), today)
     seed_demo_calendar(orgs, today)
@@ -208,6 +213,33 @@ def walk_approval(ppa, steps):
     for name, username in steps:
         fire(ppa, name, _user(username) if username else submitter,
              comment=REJECTION if name == "reject" else None)
+
+
+LEDGER_KINDS = ("obligation", "disbursement")
+
+
+def post_on_leaves(ppa, actor, movements, code):
+    """A tracked PPA's obligations and disbursements go through the ledger (which writes their tranches): each
+    spread over the tree's leaves in tree order, a leaf taking what its allocation (for an obligation) or what
+    it has obligated (for a disbursement) still allows."""
+    if not movements:
+        return
+    below = tree.descendants(db.session.get(WorkItem, ppa.execution_project_id))
+    parents = {item.parent_id for item in below}
+    leaves = [item for item in below if item.id not in parents]
+    held = {leaf.id: {"allocation": leaf.allocated_budget, "obligation": Decimal("0"), "disbursement": Decimal("0")}
+            for leaf in leaves}
+    for number, (kind, amount, day) in enumerate(movements, 1):
+        limit = "allocation" if kind == "obligation" else "obligation"
+        for leaf in leaves:
+            share = min(amount, held[leaf.id][limit] - held[leaf.id][kind])
+            if share > 0:
+                record_entry(leaf, actor, kind, share, day, f"{'ORS' if kind == 'obligation' else 'DV'}-{code}-{number:02d}",
+                             "Demo supplier")
+                held[leaf.id][kind] += share
+                amount -= share
+            if not amount:
+                break
 
 
 def progress_work(ppa, today):

@@ -15,8 +15,9 @@ import sqlalchemy as sa
 from obcms.assessments.models import Assessment
 from obcms.audit.models import AuditEntry
 from obcms.auth.sessions import start_sign_in
+from obcms.budget import ledger
 from obcms.budget import services as budget_services
-from obcms.budget.models import Distribution
+from obcms.budget.models import Distribution, FinancialEntry
 from obcms.calendar import feeds as calendar_feeds
 from obcms.calendar import services as calendar_services
 from obcms.calendar.models import Booking, Resource
@@ -34,7 +35,8 @@ from obcms.workflow.models import TransitionLog
 from obcms.workitems.models import WorkItem
 
 # Tables whose row counts prove a refused request wrote nothing.
-COUNTED = (Ppa, FundingTranche, WorkItem, Distribution, Notification, AuditEntry, TransitionLog, JobRun, BudgetAlert)
+COUNTED = (Ppa, FundingTranche, WorkItem, Distribution, Notification, AuditEntry, TransitionLog, JobRun, BudgetAlert,
+           FinancialEntry)
 
 
 @dataclass
@@ -55,6 +57,7 @@ class Portfolio:
     alert_id: int = 0         # an active budget variance alert of this organization's PPA
     assessment_id: int = 0    # an assessment of this organization
     person_id: int = 0        # this organization's MOA staff (the team view's person pages)
+    entry_id: int = 0         # an obligation posted on the leaf (the ledger)
 
     def ids(self, notification=None):
         """The ids route parameters are built from."""
@@ -64,7 +67,7 @@ class Portfolio:
                 "sign_in_id": self.sign_in_id, "event_id": self.event_id, "resource_id": self.resource_id,
                 "booking_id": self.booking_id,
                 "feed_id": self.feed_id, "token": self.feed_token, "alert_id": self.alert_id,
-                "assessment_id": self.assessment_id, "person_id": self.person_id}
+                "assessment_id": self.assessment_id, "person_id": self.person_id, "entry_id": self.entry_id}
 
 
 @dataclass
@@ -86,13 +89,14 @@ class World:
     alert_id: int = 0
     assessment_id: int = 0
     person_id: int = 0
+    entry_id: int = 0
 
     def ids(self):
         """The ids route parameters are built from (this organization's, MSSD)."""
         mine = Portfolio(self.ppa, self.root, self.leaf, self.distribution, self.job_run, self.sign_in_id,
                          self.event_id, self.resource_id, booking_id=self.booking_id, feed_id=self.feed_id,
                          feed_token=self.feed_token, alert_id=self.alert_id,
-                         assessment_id=self.assessment_id, person_id=self.person_id)
+                         assessment_id=self.assessment_id, person_id=self.person_id, entry_id=self.entry_id)
         return mine.ids(self.notifications["moa_staff"])
 
 
@@ -114,6 +118,8 @@ def build_portfolio(organization, actor, title, comment="Please review the figur
     parent = db.session.get(WorkItem, leaf.parent_id)
     preview = budget_services.preview_distribution(parent, "equal", {})
     distribution = budget_services.apply_distribution(parent, "equal", {}, actor, preview.versions)
+    entry = ledger.record_entry(leaf, actor, "obligation", "1000.00", date(2026, 3, 1), f"ORS-{title[:20]}",
+                                f"Supplier of {title}")
     event = calendar_services.create_event(actor, title=f"Weekly review of {title}", visibility="organization",
                                            organization_id=organization.id, start_date=date(2026, 12, 7),
                                            start_time=time(9), end_date=date(2026, 12, 7), end_time=time(10),
@@ -135,7 +141,7 @@ def build_portfolio(organization, actor, title, comment="Please review the figur
     db.session.flush()
     return Portfolio(ppa=ppa, root=root, leaf=leaf, distribution=distribution, event_id=event.id,
                      resource_id=resource.id, booking_id=booking.id, alert_id=alert.id,
-                     assessment_id=assessment.id)
+                     assessment_id=assessment.id, entry_id=entry.id)
 
 
 def build_world(users, organizations, title="Livelihood kits", comment="Please review the figures."):
@@ -165,7 +171,7 @@ def build_world(users, organizations, title="Livelihood kits", comment="Please r
                  sign_in_id=start_sign_in(users["moa_staff"], "another browser").id, event_id=mine.event_id,
                  resource_id=mine.resource_id, booking_id=mine.booking_id, feed_id=feed.id, feed_token=feed_token,
                  alert_id=mine.alert_id,
-                 assessment_id=mine.assessment_id, person_id=users["moa_staff"].id)
+                 assessment_id=mine.assessment_id, person_id=users["moa_staff"].id, entry_id=mine.entry_id)
 
 
 def users_by_id(users):

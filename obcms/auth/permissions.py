@@ -41,6 +41,8 @@ PERMISSIONS = {
     "workitem.edit": {"admin", "oobc_executive", "oobc_staff", "moa_staff"},
     "workitem.delete": {"admin", "oobc_executive", "oobc_staff", "moa_staff"},
     "budget.distribute": {"admin", "oobc_executive", "oobc_staff", "moa_staff"},
+    # Posting obligations, disbursements and adjustments on work items, and reversing them (obcms/budget/ledger.py).
+    "budget.record": {"admin", "oobc_executive", "oobc_staff", "moa_staff"},
     # The calendar: everyone reads what their scope allows; staff create events (and edit their own);
     # calendar.manage edits anyone's events within the organization (all for the global roles).
     "calendar.read": {"admin", "oobc_executive", "oobc_staff", "moa_staff", "mfbm_analyst", "bpda_planner",
@@ -110,6 +112,7 @@ ACTIONS = {
     "workitem.edit": "add or change work items",
     "workitem.delete": "delete work items",
     "budget.distribute": "distribute a budget over work items",
+    "budget.record": "record obligations and disbursements",
     "notification.read": "read notifications",
     "calendar.read": "see the calendar",
     "calendar.create": "add calendar events",

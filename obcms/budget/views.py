@@ -5,6 +5,9 @@ restore.
     POST /budget/work-items/<id>/distribute/preview   live preview: the footer + each share cell (out of band)
     POST /budget/work-items/<id>/distribute           apply; 422/409 re-render the dialog's body
     GET|POST /budget/distributions/<id>/restore       confirmation, then restore (a new distribution)
+    GET  /budget/work-items/<id>/ledger               a node's ledger (dialog for htmx, or a page); ?page=&kind=
+    POST /budget/work-items/<id>/ledger               record an obligation / disbursement / adjustment (422 keeps it)
+    POST /budget/entries/<id>/reverse                 reverse an entry (reason; 409 when someone reversed it first)
 
 `from` says where the dialog was opened: "tree" (the work-item tree: the answer carries the roll-up and
 allocation cells of the node, its ancestors and its shown children, and the stat cards, out of band, in the
@@ -32,8 +35,10 @@ from ..ppas.views import TAB_CONTEXTS
 from ..transaction import writes
 from ..workitems import outline, rollup
 from ..workitems.models import WorkItem
-from . import services
+from ..workitems.reminders import local_today
+from . import ledger, services
 from .distribution import METHODS
+from .forms import EntryForm, ReverseForm
 from .models import Distribution
 
 bp = Blueprint("budget", __name__, url_prefix="/budget")
@@ -227,7 +232,19 @@ def budget_tab_context(ppa):
                 may_distribute=can(current_user, "budget.distribute", ppa))
 
 
-TAB_CONTEXTS["budget"] = budget_tab_context
+def _stages_context(ppa):
+    """The Budget tab's stages table (one query): every node's allocated, obligated, disbursed, balance and
+    utilization, and whether the user may record entries on this PPA's items."""
+    tracked = bool(ppa.execution_project_id) and ppa.workitem_tracking_enabled
+    return dict(stages=ledger.stages(ppa.execution_project_id) if ppa.execution_project_id else [],
+                may_record=tracked and can(current_user, "budget.record", ppa))
+
+
+def _budget_tab(ppa):
+    return {**budget_tab_context(ppa), **_stages_context(ppa)}
+
+
+TAB_CONTEXTS["budget"] = _budget_tab
 
 
 def _budget_oob(ppa):
@@ -274,3 +291,92 @@ def restore(distribution_id, undo):
     done = f"Distribution #{record.id} undone (#{new.id})." if undo else \
         f"Distribution #{record.id} restored as #{new.id}."
     return _closing(response, done, "restore-dialog")
+
+
+# ------------------------------------------------------------------------------------------------- ledger
+LEDGER_PAGE = "budget/ledger.html"
+
+
+def _ledger_node(node_id, permission="workitem.read"):
+    return load_in_scope(WorkItem, node_id, current_user, permission, "work item")
+
+
+def _ledger_context(node, form=None, reverse_form=None, conflict=None, reversing=None, page=1):
+    """The ledger of `node`: its stages, the record form, one page of entries (three queries after the node)."""
+    ppa = db.session.get(Ppa, node.ppa_id) if node.ppa_id is not None else None
+    if form is None:
+        kind = request.args.get("kind")
+        form = EntryForm(formdata=None, kind=kind if kind in ledger.KIND_LABELS else "obligation",
+                         entry_date=local_today().isoformat())
+    stage = ledger.Stage(node.id, node.parent_id, node.title, node.work_type, 0, node.allocated_budget,
+                         node.obligated, node.disbursed)
+    tracked = ppa is not None and ppa.workitem_tracking_enabled
+    return dict(node=node, ppa=ppa, stage=stage, entries=ledger.ledger_page(node, page), form=form,
+                reverse_form=reverse_form or ReverseForm(formdata=None), conflict=conflict, reversing=reversing,
+                may_record=tracked and can(current_user, "budget.record", node), modal=is_htmx(),
+                kind_labels=ledger.KIND_LABELS)
+
+
+def _ledger_render(block, status=200, **context):
+    if is_htmx():
+        return render_block(LEDGER_PAGE, block, **context), status
+    return render_template(LEDGER_PAGE, **context), status
+
+
+def _ledger_done(node, message):
+    """After a posting: the ledger's body again, and the Budget tab's stages table out of band."""
+    ppa = db.session.get(Ppa, node.ppa_id)
+    body = render_block(LEDGER_PAGE, "body", **_ledger_context(node))
+    stages = render_template("budget/_stages.html", ppa=ppa, oob=True, **_stages_context(ppa))
+    response = make_response(body + stages)
+    trigger(response, TREE_CHANGED)
+    return toast(response, message)
+
+
+@bp.get("/work-items/<int:node_id>/ledger")
+def node_ledger(node_id):
+    node = _ledger_node(node_id)
+    block = "body" if request.headers.get("HX-Target") == "ledger-body" else "dialog"
+    return _ledger_render(block, **_ledger_context(node, page=parse_id(request.args.get("page")) or 1))
+
+
+def _entry_again(error, node_id):
+    form = EntryForm()
+    form.show_failure(error)
+    return _ledger_render("body", 422, **_ledger_context(_ledger_node(node_id), form=form))
+
+
+@bp.post("/work-items/<int:node_id>/ledger")
+@writes(on_error=_entry_again)
+def record_entry(node_id):
+    node = _ledger_node(node_id, "budget.record")
+    form = EntryForm()
+    entry = ledger.record_entry(node, current_user, form.kind.data, form.amount.data, form.entry_date.data,
+                                form.reference.data, form.payee.data, reason=form.reason.data,
+                                override=form.override.data)
+    if not is_htmx():
+        return redirect(url_for(".node_ledger", node_id=node_id), code=303)
+    flag = " (beyond the allocation)" if entry.over_allocation else ""
+    return _ledger_done(node, f"{ledger.KIND_LABELS[entry.kind]} of {format_pesos(entry.amount)} recorded on "
+                              f"“{node.title}”{flag}.")
+
+
+def _reverse_again(error, entry_id):
+    entry = ledger.get_entry(entry_id, current_user)
+    form = ReverseForm()
+    if isinstance(error, ValidationFailed):
+        form.show_failure(error)
+    return _ledger_render("body", error.status, **_ledger_context(
+        _ledger_node(entry.work_item_id), reverse_form=form, reversing=entry.id,
+        conflict=error if isinstance(error, Conflict) else None))
+
+
+@bp.post("/entries/<int:entry_id>/reverse")
+@writes(on_error=_reverse_again, catch=(ValidationFailed, Conflict))
+def reverse_entry(entry_id):
+    entry = ledger.get_entry(entry_id, current_user)
+    reversal = ledger.reverse_entry(entry, current_user, ReverseForm().reason.data)
+    node = _ledger_node(entry.work_item_id)
+    if not is_htmx():
+        return redirect(url_for(".node_ledger", node_id=node.id), code=303)
+    return _ledger_done(node, f"Entry #{entry.id} reversed by #{reversal.id} on “{node.title}”.")

@@ -177,6 +177,10 @@ class FundingTranche(Audited, db.Model):
     source: Mapped[str] = mapped_column(sa.String(200), nullable=False, default="", server_default="")
     remarks: Mapped[str] = mapped_column(sa.Text, nullable=False, default="", server_default="")
     created_by_id: Mapped[int | None] = mapped_column(sa.ForeignKey("users.id", ondelete="SET NULL"), index=True)
+    # The work-item ledger entry this tranche mirrors (obcms/budget/ledger.py writes both in one transaction);
+    # None for a movement recorded on the PPA itself. A mirrored reversal carries a negative amount.
+    financial_entry_id: Mapped[int | None] = mapped_column(
+        sa.ForeignKey("financial_entries.id", ondelete="RESTRICT"), unique=True)
     version: Mapped[int] = mapped_column(sa.Integer, nullable=False, default=1, server_default="1")
     created_at: Mapped[object] = mapped_column(UTCDateTime(), nullable=False, default=utcnow)
     updated_at: Mapped[object] = mapped_column(UTCDateTime(), nullable=False, default=utcnow, onupdate=utcnow)
@@ -186,7 +190,8 @@ class FundingTranche(Audited, db.Model):
 
     __mapper_args__ = {"version_id_col": version}
     __table_args__ = (
-        sa.CheckConstraint("amount >= 0 OR kind = 'adjustment'", name="amount_non_negative"),
+        sa.CheckConstraint("amount >= 0 OR kind = 'adjustment' OR financial_entry_id IS NOT NULL",
+                           name="amount_non_negative"),
     )
 
 

@@ -324,11 +324,19 @@ def _outcomes(value, errors):
 
 # Funding tranches --------------------------------------------------------------------------------------
 
+# Kinds that a tracked PPA records through the work-item ledger (obcms/budget/ledger.py writes their tranches).
+LEDGER_TRANCHE_KINDS = ("obligation", "disbursement")
+
+
 def add_tranche(ppa, actor, *, kind, amount, tranche_date, source="", remarks=""):
-    """Record a money movement on a PPA. Amounts ≥ 0 except adjustments, which may be negative."""
+    """Record a money movement on a PPA. Amounts ≥ 0 except adjustments, which may be negative. A tracked PPA's
+    obligations and disbursements are posted on its work items instead (the ledger), so are refused here."""
     require(actor, "ppa.funding.edit", ppa)
     errors = _Errors()
     kind = _choice(kind, "kind", TRANCHE_KINDS, errors, required=True)
+    if kind in LEDGER_TRANCHE_KINDS and ppa.workitem_tracking_enabled:
+        errors.add("kind", "This PPA's obligations and disbursements are recorded on its work items (Budget tab: "
+                           "open an item's ledger), which keeps its tree and its tranches in agreement.")
     value = _money(amount, "amount", errors, allow_negative=kind == "adjustment")
     if value is None and "amount" not in errors:
         errors.add("amount", "Enter the amount.")

@@ -35,6 +35,8 @@ ACTIVITY_CATEGORIES = ("coordination", "ppa", "office")
 
 # Columns that only the tree package writes (the nested-set bookkeeping); not audited field by field.
 TREE_COLUMNS = ("tree_id", "lft", "rgt", "depth")
+# The ledger's roll-ups (own + descendants' financial entries), written only by obcms/budget/ledger.py.
+LEDGER_COLUMNS = ("obligated", "disbursed")
 # A nested-set bound: 64-bit, as the bounds keep wide gaps (obcms/workitems/tree/gaps.py); SQLite's INTEGER is.
 BOUND = sa.BigInteger().with_variant(sa.Integer(), "sqlite")
 
@@ -49,10 +51,12 @@ work_item_assignees = sa.Table(
 class WorkItem(Audited, db.Model):
     __tablename__ = "work_items"
     __scope_column__ = "organization_id"
-    __audit_exclude__ = TREE_COLUMNS
+    # obligated/disbursed are the ledger's roll-ups: recorded by obcms/budget/ledger.py with the entry that moved
+    # them (as facts), never on create (always 0 then).
+    __audit_exclude__ = TREE_COLUMNS + LEDGER_COLUMNS
     # Facts that are no column: its place among its siblings (1 = first), recorded when it is reordered; the
-    # names of its assignees, recorded when they change (services.assign_users).
-    __audit_facts__ = ("position", "assigned_to")
+    # names of its assignees, recorded when they change (services.assign_users); the ledger's roll-ups.
+    __audit_facts__ = ("position", "assigned_to") + LEDGER_COLUMNS
     # Its status machine is registered on it by obcms/workitems/states.py.
 
     id: Mapped[int] = mapped_column(primary_key=True)
@@ -82,6 +86,8 @@ class WorkItem(Audited, db.Model):
                                                           server_default=sa.true())
     allocated_budget: Mapped[object] = mapped_column(Money(), nullable=False, default=0, server_default="0")
     actual_expenditure: Mapped[object] = mapped_column(Money(), nullable=False, default=0, server_default="0")
+    obligated: Mapped[object] = mapped_column(Money(), nullable=False, default=0, server_default="0")
+    disbursed: Mapped[object] = mapped_column(Money(), nullable=False, default=0, server_default="0")
     budget_notes: Mapped[str | None] = mapped_column(sa.Text)
     estimated_hours: Mapped[object | None] = mapped_column(sa.Numeric(7, 2, asdecimal=True))
     calendar_visible: Mapped[bool] = mapped_column(sa.Boolean, nullable=False, default=True,
@@ -107,6 +113,7 @@ class WorkItem(Audited, db.Model):
         sa.CheckConstraint("progress >= 0 AND progress <= 100", name="progress_range"),
         sa.CheckConstraint("allocated_budget >= 0", name="allocated_budget_non_negative"),
         sa.CheckConstraint("actual_expenditure >= 0", name="actual_expenditure_non_negative"),
+        sa.CheckConstraint("disbursed >= 0 AND disbursed <= obligated", name="disbursed_within_obligated"),
         sa.CheckConstraint("estimated_hours IS NULL OR estimated_hours >= 0", name="estimated_hours_non_negative"),
         sa.CheckConstraint("due_date IS NULL OR start_date IS NULL OR due_date >= start_date",
                            name="due_not_before_start"),

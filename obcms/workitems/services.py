@@ -253,6 +253,9 @@ def move_work_item(item, actor, expected_version, parent=None, before=None):
     n = locked[tree.id_of(item)]
     check_version(item, expected_version, current_version=n.version)
     new_parent_id = tree.id_of(parent)
+    if new_parent_id != n.parent_id and (n.obligated or n.disbursed):
+        _fail("parent", f"“{n.title}” has obligations or disbursements posted under it; moving it would move "
+                        "posted money to other items. Reverse the entries first, or keep it where it is.")
     cause = f"derived from moved child #{n.id}"
     rollups, entries = rollup.RollupPlan(locked, {}, cause), []
     if new_parent_id != n.parent_id:
@@ -290,6 +293,9 @@ def delete_work_item(item, actor, expected_version):
     locked = tree.lock(item, measure=item)
     n = locked[tree.id_of(item)]
     check_version(item, expected_version, current_version=n.version)
+    if n.obligated or n.disbursed:
+        _fail("confirm", f"“{n.title}” has obligations or disbursements posted under it; posted money is never "
+                         "deleted. Reverse the entries first.")
     cause = f"derived from deleted child #{n.id}"
     rollups = rollup.RollupPlan(locked, {}, cause)
     if n.parent_id is not None:

@@ -46,6 +46,8 @@ class LockedNode(NamedTuple):
     height: int | None           # levels below the node (0 for a leaf); only for `measure`
     size: int | None             # nodes in its subtree, itself included; only for `measure`
     children_allocated: object   # the sum of its children's allocated budgets (Decimal)
+    obligated: object = None     # the ledger's roll-ups (own + descendants' entries; obcms/budget/ledger.py)
+    disbursed: object = None
 
 
 class LockedChild(NamedTuple):
@@ -107,7 +109,8 @@ def _families_statement(measured):
                       k.c.rgt.label("k_rgt"),
                       stored(k.c.status, "k_status"), k.c.progress.label("k_progress"),
                       stored(k.c.allocated_budget, "k_allocated"), stored(k.c.actual_expenditure, "k_spent"),
-                      k.c.completed_at.label("k_completed_at"), k.c.version.label("k_version"))
+                      k.c.completed_at.label("k_completed_at"), k.c.version.label("k_version"),
+                      stored(a.c.obligated, "obligated"), stored(a.c.disbursed, "disbursed"))
             .select_from(n)
             .join(a, sa.and_(a.c.tree_id == n.c.tree_id, a.c.lft <= n.c.lft, a.c.rgt >= n.c.rgt))
             .outerjoin(k, k.c.parent_id == a.c.id)
@@ -133,11 +136,11 @@ def read_families(node_ids, measure=None, session=None):
             values[node_id] = r
             kids[node_id] = {}
         if kid_id is not None:
-            kids[node_id][kid_id] = LockedChild(*r[19:])
+            kids[node_id][kid_id] = LockedChild(*r[19:28])
     rows = {}
     for node_id, r in values.items():
         allocated = sum((kid.allocated_budget for kid in kids[node_id].values()), Decimal("0.00"))
-        rows[node_id] = LockedNode(*r[:19], allocated)
+        rows[node_id] = LockedNode(*r[:19], allocated, r[28], r[29])
     return LockedFamilies(rows, {node_id: list(members.values()) for node_id, members in kids.items()})
 
 
