@@ -294,20 +294,28 @@ def delete_work_item(item, actor, expected_version):
     n = locked[tree.id_of(item)]
     check_version(item, expected_version, current_version=n.version)
     if n.obligated or n.disbursed:
-        _fail("confirm", f"“{n.title}” has obligations or disbursements posted under it; posted money is never "
-                         "deleted. Reverse the entries first.")
+        _refuse_deleting_money(n.title)
     cause = f"derived from deleted child #{n.id}"
     rollups = rollup.RollupPlan(locked, {}, cause)
     if n.parent_id is not None:
         rollups = rollup.RollupPlan.of(locked, cause, replace={n.parent_id: {n.id: None}}, skip={n.id})
     entries = change_entries(WorkItem, {n.id: {"title": (n.title, None)}}, action="delete",
                              cause=f"deleted with its subtree ({n.size} work items)")
-    with rollups.write_with() as rollup_values:
-        tree.delete_subtree(item, locked=locked, rollup_values=rollup_values,
-                            entries=entries + rollups.audit_entries())
+    try:
+        with rollups.write_with() as rollup_values:
+            tree.delete_subtree(item, locked=locked, rollup_values=rollup_values,
+                                entries=entries + rollups.audit_entries())
+    except sa.exc.IntegrityError:  # financial entries (RESTRICT) under it, all reversed: nothing rolled up shows them
+        _refuse_deleting_money(n.title)
     if n.parent_id is not None:  # a deleted root has no ancestors to roll up
         rollups.complete()
     return n.size
+
+
+def _refuse_deleting_money(title):
+    """Posted money and its history (reversed entries too) are never deleted, so neither is the item they rest on."""
+    _fail("confirm", f"“{title}” has obligations or disbursements recorded under it (reversed ones count too): "
+                     "posted money and its history are never deleted. Cancel the item instead.")
 
 
 @dataclasses.dataclass(frozen=True)

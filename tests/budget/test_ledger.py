@@ -338,6 +338,19 @@ def test_a_node_with_posted_money_is_not_deleted(funded, users):
         assert "confirm" in refused.value.errors
 
 
+def test_a_node_whose_entries_were_all_reversed_is_still_not_deleted(funded, users):
+    """Its roll-ups are back to 0, but its ledger history stays: a clear refusal, nothing deleted, never a 500."""
+    _, _, _, implementation, phase1, _ = funded
+    entry = record(phase1, users["oobc_staff"], amount="10.00")
+    ledger.reverse_entry(entry, users["oobc_staff"], "Entered twice")
+    assert totals(phase1) == [(D("0.00"), D("0.00"))]
+    for item in (phase1, implementation):
+        with pytest.raises(ValidationFailed) as refused, db.session.begin_nested():
+            workitem_services.delete_work_item(item, users["oobc_staff"], item.version)
+        assert "never deleted" in refused.value.errors["confirm"][0]
+    assert db.session.get(WorkItem, phase1.id) is not None
+
+
 def test_a_tracked_ppa_takes_obligations_and_disbursements_through_the_ledger_only(funded, users):
     ppa = funded[0]
     for kind in ("obligation", "disbursement"):

@@ -176,3 +176,15 @@ def test_the_ledger_without_htmx_is_a_page_and_a_post_redirects(funded, editor):
     assert page.status_code == 200 and "<html" in page.get_data(as_text=True)
     response = post(editor, f"/budget/work-items/{planning.id}/ledger", entry_form(), headers={})
     assert response.status_code == 303
+
+
+def test_deleting_an_item_whose_entries_were_reversed_is_a_clear_refusal(funded, posted, editor):
+    """Reversed to 0, its ledger history stays: the delete dialog answers 422 saying why, never a 500."""
+    planning = funded[2]
+    assert post(editor, f"/budget/entries/{posted.id}/reverse", {"reason": "Wrong ORS"}).status_code == 200
+    db.session.expire_all()
+    version = db.session.get(WorkItem, planning.id).version
+    refused = post(editor, f"/work-items/{planning.id}/delete", {"version": str(version)})
+    assert refused.status_code == 422 and "never deleted" in refused.get_data(as_text=True)
+    db.session.expire_all()
+    assert db.session.get(WorkItem, planning.id) is not None
