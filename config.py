@@ -50,6 +50,10 @@ class Config:
     TIMEZONE = os.environ.get("OBCMS_TIMEZONE", "Asia/Manila")
     TRUSTED_PROXIES = int(os.environ.get("TRUSTED_PROXIES", "0"))
     AUDIT_RETENTION_DAYS = int(os.environ.get("AUDIT_RETENTION_DAYS", "730"))
+    # Reports (obcms/reports): up to this many PPAs a workbook is sent at once, more are made by a job and kept
+    # (7 days) under REPORTS_DIR (default: the instance folder's reports/; shared with the workers).
+    REPORTS_DIRECT_LIMIT = int(os.environ.get("REPORTS_DIRECT_LIMIT", "200"))
+    REPORTS_DIR = os.environ.get("OBCMS_REPORTS_DIR") or None
     # cleanup_orphans only reports what it would delete unless this is 0 (obcms/workitems/orphans.py).
     WORKITEM_CLEANUP_DRY_RUN = _bool("WORKITEM_CLEANUP_DRY_RUN", True)
     DEBUG = _bool("FLASK_DEBUG", False)

@@ -14,6 +14,7 @@ SCHEDULE = [
     ("0 */6 * * *", "detect_budget_variances"),
     ("30 7 * * *", "send_task_reminders"),
     ("0 3 * * 0", "cleanup_orphans"),
+    ("30 3 * * *", "purge_expired_reports"),
 ]
 
 

@@ -46,6 +46,8 @@ from .ppas import reminders as _ppa_reminders  # noqa: F401
 from .ppas.alert_views import bp as alerts_bp
 from .ppas.tracking_views import bp as ppa_tracking_bp
 from .ppas.views import bp as ppas_bp
+from .reports import models as _reports  # noqa: F401
+from .reports.views import bp as reports_bp
 from .tasking import models as _tasking  # noqa: F401  (and its trigger listeners)
 from .tasks.views import bp as tasks_bp
 from .templating import init_templating
@@ -135,6 +137,7 @@ def _register_blueprints(app):
     app.register_blueprint(ops_bp)
     app.register_blueprint(ppas_bp)
     app.register_blueprint(ppa_tracking_bp)
+    app.register_blueprint(reports_bp)
     app.register_blueprint(tasks_bp)
     app.register_blueprint(workflow_bp)
     app.register_blueprint(workitems_bp)

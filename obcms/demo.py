@@ -17,6 +17,7 @@ from .notifications import notify
 from .ppas.models import Ppa
 from .ppas.services import add_tranche, create_ppa
 from .ppas.tracking import enable_tracking
+from .reports.policies import create_policy, link_policy
 from .tasking.seed import seed_templates
 from .workflow import fire
 from .workitems import tree
@@ -168,8 +169,28 @@ def seed_demo_ppas(orgs):
             post_on_leaves(ppa, actor, on_tree, code)
         walk_approval(ppa, DEMO_APPROVAL.get(code, []))
     progress_work(db.session.scalar(sa.select(Ppa).where(Ppa.code == "MSSD-2026-001")), today)
+    seed_demo_policies(actor)
     seed_demo_calendar(orgs, today)
     welcome_each_user()
+
+
+# The policy register (obcms/reports): (reference, title, status, codes of the PPAs linked to it).
+DEMO_POLICIES = [
+    ("BAA-18", "Bangsamoro Education Code", "active", ["MBHTE-2026-004"]),
+    ("BAA-13", "Bangsamoro Administrative Code", "active", ["MSSD-2026-001", "OOBC-2026-005"]),
+    ("BDP-2023-2028", "Bangsamoro Development Plan 2023–2028", "active", []),
+    ("EO-2019-01", "Interim social protection guidelines", "superseded", []),
+]
+
+
+def seed_demo_policies(actor):
+    """A few register entries, some linked to demo PPAs (the BDP alignment score counts a link)."""
+    ppas = {p.code: p for p in db.session.scalars(sa.select(Ppa))}
+    for reference, title, status, codes in DEMO_POLICIES:
+        policy = create_policy(actor, title=title, reference=reference, status=status)
+        for code in codes:
+            if code in ppas:
+                link_policy(ppas[code], policy.id, actor)
 
 
 def seed_demo_calendar(orgs, today):

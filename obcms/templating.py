@@ -21,6 +21,7 @@ NAVIGATION = [
     ("Portfolio dashboard", "ppas.portfolio_dashboard", "ppa.read", "More"),
     ("Budget alerts", "alerts.index", "alert.read", "More"),
     ("Assessments", "assessments.index", "assessment.read", "More"),
+    ("Reports", "reports.index", "report.generate", "More"),
     ("Audit log", "audit.index", "audit.read", "More"),
     ("Jobs", "jobs.index", "jobs.run", "More"),
     ("Admin console", "admin.index", "admin.console", "More"),

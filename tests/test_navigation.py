@@ -13,7 +13,7 @@ def _main_and_more(html):
 def test_daily_places_stay_in_view_and_the_rest_sit_under_more(client_as):
     main, more = _main_and_more(client_as("admin").get("/").get_data(as_text=True))
     assert main == ["Home", "My tasks", "PPAs", "Work items", "Calendar"]
-    assert more == ["Portfolio dashboard", "Budget alerts", "Assessments", "Audit log", "Jobs", "Admin console"]
+    assert more == ["Portfolio dashboard", "Budget alerts", "Assessments", "Reports", "Audit log", "Jobs", "Admin console"]
 
 
 def test_a_role_sees_only_what_it_may_use(client_as):

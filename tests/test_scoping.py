@@ -17,7 +17,11 @@ OUT_OF_SCOPE = [("moa_staff", "other"), ("viewer", "other"), ("other_moa_staff",
 # GET routes that show a form or dialog for a change: viewers may not open them either.
 WRITE_FORMS = {"ppas.create", "ppas.edit", "ppa_tracking.preview", "workitems.new_child", "workitems.edit",
                "workitems.move", "workitems.move_targets", "workitems.move_positions", "workitems.confirm_delete",
-               "budget.distribute", "budget.confirm_restore", "tasks.reassign_form"}
+               "budget.distribute", "budget.confirm_restore", "tasks.reassign_form", "reports.new_policy",
+               "reports.edit_policy"}
+# The policy register belongs to no organization (every organization reads it; its keepers edit it): another
+# organization's policy is not out of anybody's scope, so these answer by permission (403), not 404.
+GLOBAL_REGISTER = {"reports.edit_policy"}
 # Everyone marks their own notifications, signs their own browsers out, subscribes to the calendar (their own
 # subscriptions, which only they revoke) and snoozes their own task reminders.
 OWN_ONLY = {"tasks.snooze", "notifications.read", "notifications.read_all", "auth.end_sign_in", "auth.sign_out_others",
@@ -39,6 +43,8 @@ def test_another_organizations_objects_are_not_found(app, client_as, csrf_token,
     problems = []
     for method in ("GET", "POST"):
         for endpoint, url, args in urls(app, method, world, users, ids=ids):
+            if endpoint in GLOBAL_REGISTER:
+                continue
             before = row_counts()
             for headers in ({}, {"HX-Request": "true"}):
                 response = client.open(url, method=method, query_string=args, headers=headers,

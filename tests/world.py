@@ -30,13 +30,14 @@ from obcms.notifications.services import notify
 from obcms.ppas import tracking
 from obcms.ppas.models import FundingTranche, Ppa
 from obcms.ppas.variances import BudgetAlert
+from obcms.reports.models import GeneratedReport, Policy, ppa_policies
 from obcms.workflow import fire
 from obcms.workflow.models import TransitionLog
 from obcms.workitems.models import WorkItem
 
 # Tables whose row counts prove a refused request wrote nothing.
 COUNTED = (Ppa, FundingTranche, WorkItem, Distribution, Notification, AuditEntry, TransitionLog, JobRun, BudgetAlert,
-           FinancialEntry)
+           FinancialEntry, Policy, GeneratedReport)
 
 
 @dataclass
@@ -58,6 +59,8 @@ class Portfolio:
     assessment_id: int = 0    # an assessment of this organization
     person_id: int = 0        # this organization's MOA staff (the team view's person pages)
     entry_id: int = 0         # an obligation posted on the leaf (the ledger)
+    policy_id: int = 0        # a policy of the register linked to this organization's PPA
+    report_id: int = 0        # a generated report asked for by this organization's MOA staff
 
     def ids(self, notification=None):
         """The ids route parameters are built from."""
@@ -67,7 +70,8 @@ class Portfolio:
                 "sign_in_id": self.sign_in_id, "event_id": self.event_id, "resource_id": self.resource_id,
                 "booking_id": self.booking_id,
                 "feed_id": self.feed_id, "token": self.feed_token, "alert_id": self.alert_id,
-                "assessment_id": self.assessment_id, "person_id": self.person_id, "entry_id": self.entry_id}
+                "assessment_id": self.assessment_id, "person_id": self.person_id, "entry_id": self.entry_id,
+                "policy_id": self.policy_id, "report_id": self.report_id}
 
 
 @dataclass
@@ -90,13 +94,16 @@ class World:
     assessment_id: int = 0
     person_id: int = 0
     entry_id: int = 0
+    policy_id: int = 0
+    report_id: int = 0
 
     def ids(self):
         """The ids route parameters are built from (this organization's, MSSD)."""
         mine = Portfolio(self.ppa, self.root, self.leaf, self.distribution, self.job_run, self.sign_in_id,
                          self.event_id, self.resource_id, booking_id=self.booking_id, feed_id=self.feed_id,
                          feed_token=self.feed_token, alert_id=self.alert_id,
-                         assessment_id=self.assessment_id, person_id=self.person_id, entry_id=self.entry_id)
+                         assessment_id=self.assessment_id, person_id=self.person_id, entry_id=self.entry_id,
+                         policy_id=self.policy_id, report_id=self.report_id)
         return mine.ids(self.notifications["moa_staff"])
 
 
@@ -138,16 +145,30 @@ def build_portfolio(organization, actor, title, comment="Please review the figur
     assessment = Assessment(title=f"Needs of {title}", organization_id=organization.id, methodology="survey",
                             start_date=date(2026, 12, 7), lead_id=actor.id, created_by_id=actor.id)
     db.session.add(assessment)
+    policy = Policy(title=f"Policy behind {title}", reference=f"POL-{ppa.id}", status="active")
+    db.session.add(policy)
     db.session.flush()
+    db.session.execute(ppa_policies.insert().values(ppa_id=ppa.id, policy_id=policy.id))
     return Portfolio(ppa=ppa, root=root, leaf=leaf, distribution=distribution, event_id=event.id,
                      resource_id=resource.id, booking_id=booking.id, alert_id=alert.id,
-                     assessment_id=assessment.id, entry_id=entry.id)
+                     assessment_id=assessment.id, entry_id=entry.id, policy_id=policy.id)
+
+
+def add_report(portfolio, requester):
+    """A finished report (its file absent: downloading it is a 404) of `requester`, kept for 7 days."""
+    report = GeneratedReport(kind="coa_budget_variance", fiscal_year=2026, requested_by_id=requester.id,
+                             status="done", rows_total=2, rows_done=2, file_name="coa.xlsx")
+    db.session.add(report)
+    db.session.flush()
+    portfolio.report_id = report.id
 
 
 def build_world(users, organizations, title="Livelihood kits", comment="Please review the figures."):
     staff = users["oobc_staff"]
     mine = build_portfolio(organizations["MSSD"], staff, title, comment)
     other = build_portfolio(organizations["MOH"], staff, "Rural health units")
+    add_report(mine, users["moa_staff"])
+    add_report(other, users["other_moa_staff"])
     other.sign_in_id = start_sign_in(users["other_moa_staff"], "another browser").id
     other_feed, other.feed_token = calendar_feeds.create_feed(users["other_moa_staff"], "", Filters())
     other.feed_id = other_feed.id
@@ -171,7 +192,8 @@ def build_world(users, organizations, title="Livelihood kits", comment="Please r
                  sign_in_id=start_sign_in(users["moa_staff"], "another browser").id, event_id=mine.event_id,
                  resource_id=mine.resource_id, booking_id=mine.booking_id, feed_id=feed.id, feed_token=feed_token,
                  alert_id=mine.alert_id,
-                 assessment_id=mine.assessment_id, person_id=users["moa_staff"].id, entry_id=mine.entry_id)
+                 assessment_id=mine.assessment_id, person_id=users["moa_staff"].id, entry_id=mine.entry_id,
+                 policy_id=mine.policy_id, report_id=mine.report_id)
 
 
 def users_by_id(users):

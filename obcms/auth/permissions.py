@@ -66,6 +66,11 @@ PERMISSIONS = {
     # Everyone reads (and marks read) their own notifications only.
     "notification.read": {"admin", "oobc_executive", "oobc_staff", "moa_staff", "mfbm_analyst", "bpda_planner",
                           "viewer"},
+    # The oversight reports (obcms/reports): the oversight agencies and OOBC, and MOA staff for their own PPAs
+    # (every report query is scoped). The policy register is read by all and kept by OOBC and BPDA.
+    "report.generate": {"admin", "oobc_executive", "oobc_staff", "moa_staff", "mfbm_analyst", "bpda_planner"},
+    "policy.read": {"admin", "oobc_executive", "oobc_staff", "moa_staff", "mfbm_analyst", "bpda_planner", "viewer"},
+    "policy.edit": {"admin", "oobc_executive", "oobc_staff", "bpda_planner"},
 }
 
 
@@ -125,6 +130,9 @@ ACTIONS = {
     "assessment.read": "see assessments",
     "assessment.create": "start an assessment",
     "assessment.edit": "change this assessment",
+    "report.generate": "generate reports",
+    "policy.read": "see the policy register",
+    "policy.edit": "change the policy register",
 }
 
 

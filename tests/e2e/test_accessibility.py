@@ -89,7 +89,8 @@ def test_every_main_page_and_dialog_passes_an_accessibility_audit(browser, live_
                  "account": "/account", "admin-home": "/admin/", "ppa-edit-form": f"/ppas/{ppa}/edit",
                  "calendar-month": "/calendar?view=month", "calendar-week": "/calendar?view=week",
                  "calendar-agenda": "/calendar?view=agenda", "my-tasks": "/tasks", "my-tasks-board": "/tasks?view=board",
-                 "my-tasks-team": "/tasks/team"}
+                 "my-tasks-team": "/tasks/team", "reports": "/reports", "policies": "/policies",
+                 "policy-form": "/policies/new"}
         for name, url in pages.items():
             admin.goto(url)
             audit(admin, name, size, problems)
