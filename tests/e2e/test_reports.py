@@ -28,7 +28,9 @@ def mssd_codes_of_2026(live_server):
 
 def test_an_moa_user_downloads_the_coa_report(signed_in_page, live_server, tmp_path):
     page = signed_in_page("moa")
-    page.get_by_role("navigation", name="Main").get_by_role("link", name="Reports").click()
+    nav = page.get_by_role("navigation", name="Main")
+    nav.locator(".nav-more summary").click()  # Reports sits under More
+    nav.get_by_role("link", name="Reports").click()
     expect(page.get_by_role("heading", name="Reports", exact=True)).to_be_visible()
     download = _generate_coa(page)
     assert download.suggested_filename.startswith("coa-budget-variance-FY2026-")
