@@ -7,10 +7,8 @@ that a report runs the same handful of queries whatever the size of the portfoli
 
 PPA-level money comes from the funding tranches (obcms/ppas/funding.py: obligations, disbursements, net
 allocations). Per-node money (the Activity Breakdown, the rolled-up WorkItem Expenditure) comes from
-node_obligations() and node_disbursements() only: today the work tree carries no ledger, so both read what the
-tree has — the node's actual expenditure (entered on leaves, summed upward), else 0. When per-node financial
-entries arrive (issue 13, first half), these two functions switch to the rolled-up ledger columns and every
-report follows.
+node_obligations() and node_disbursements() only: the ledger's roll-ups stored on every work item
+(obcms/budget/ledger.py: a node's own entries plus its descendants'), so a report reads them without summing.
 """
 from dataclasses import dataclass
 
@@ -42,15 +40,13 @@ class ReportFilters:
 
 
 def node_obligations(node=WorkItem):
-    """What has been obligated on a work item (its subtree included). Today: its actual expenditure (what has
-    been spent was obligated first), else 0 — the tree has no obligation ledger yet."""
-    return sa.type_coerce(sa.func.coalesce(node.actual_expenditure, 0), Money())
+    """What has been obligated on a work item, its subtree included (the ledger's roll-up)."""
+    return node.obligated
 
 
 def node_disbursements(node=WorkItem):
-    """What has been disbursed on a work item (its subtree included). Today: its actual expenditure (entered on
-    leaves and rolled up by obcms/workitems/rollup.py), else 0."""
-    return sa.type_coerce(sa.func.coalesce(node.actual_expenditure, 0), Money())
+    """What has been disbursed on a work item, its subtree included (the ledger's roll-up): its expenditure."""
+    return node.disbursed
 
 
 def _ppa_filters(stmt, filters, user):

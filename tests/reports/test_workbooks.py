@@ -55,7 +55,7 @@ def test_mfbm_budget_execution(client, csrf_token, portfolio, tracked):
     leaf = db.session.scalars(sa.select(WorkItem).where(WorkItem.tree_id == tracked.id, WorkItem.depth == 2)
                               .order_by(WorkItem.lft)).first()
     db.session.execute(sa.update(WorkItem).where(WorkItem.id.in_([tracked.id, leaf.id]))
-                       .values(actual_expenditure=D("123.45")))
+                       .values(obligated=D("123.45"), disbursed=D("123.45")))  # the ledger's roll-ups
     db.session.commit()
     response = generate(client, csrf_token(client), "mfbm_budget_execution")
     assert response.status_code == 200
@@ -117,6 +117,11 @@ def test_bpda_sector_filter(client, csrf_token, portfolio):
 
 
 def test_coa_budget_variance(client, csrf_token, portfolio, tracked):
+    leaf = db.session.scalars(sa.select(WorkItem).where(WorkItem.tree_id == tracked.id, WorkItem.depth == 2)
+                              .order_by(WorkItem.lft)).first()
+    db.session.execute(sa.update(WorkItem).where(WorkItem.id == leaf.id)  # the ledger's roll-ups on one node
+                       .values(obligated=D("300.00"), disbursed=D("120.50")))
+    db.session.commit()
     formulas, values = read(generate(client, csrf_token(client), "coa_budget_variance").data)
     assert formulas.sheetnames == ["Budget Variance", "Activity Breakdown", "Audit Trail"]
     variance, cached = formulas["Budget Variance"], values["Budget Variance"]
@@ -140,6 +145,9 @@ def test_coa_budget_variance(client, csrf_token, portfolio, tracked):
         cell = breakdown.cell(row=FIRST + offset, column=3)
         assert (cell.alignment.indent or 0) == node.depth
         assert D(str(lines[offset][4])) == node.allocated_budget
+        obligated, spent = (D("300.00"), D("120.50")) if node.id == leaf.id else (D("0"), D("0"))
+        assert (D(str(lines[offset][5])), D(str(lines[offset][6]))) == (obligated, spent)  # as the node stores them
+        assert D(str(lines[offset][7])) == node.allocated_budget - spent
     assert {n.depth for n in nodes} == {0, 1, 2}
     no_tree = lines[len(nodes)]
     assert no_tree[:5] == ["A-002", '=HYPERLINK("http://evil","x")', "PPA Level (No Activity Breakdown)", "PPA", 10000]
