@@ -77,6 +77,14 @@ class Config:
     RATELIMIT_IN_MEMORY_FALLBACK_ENABLED = True
     LOGIN_RATE_LIMIT = os.environ.get("LOGIN_RATE_LIMIT", "5 per minute")  # per account and per client address
     FEED_RATE_LIMIT = os.environ.get("FEED_RATE_LIMIT", "60 per hour")  # fetches of one calendar feed
+    SEARCH_RATE_LIMIT = os.environ.get("SEARCH_RATE_LIMIT", "100 per 5 minutes")  # per user, live + page
+    # Flask-Caching: Redis when REDIS_URL is set (shared by every worker), else this process's memory.
+    CACHE_TYPE = "RedisCache" if REDIS_URL else "SimpleCache"
+    CACHE_REDIS_URL = REDIS_URL
+    CACHE_KEY_PREFIX = "obcms:"
+    CACHE_DEFAULT_TIMEOUT = 60
+    SEARCH_WORD_SIMILARITY = float(os.environ.get("SEARCH_WORD_SIMILARITY", "0.4"))  # pg_trgm, 0–1
+    SEARCH_CACHE_SECONDS = int(os.environ.get("SEARCH_CACHE_SECONDS", "60"))
     MAX_CONTENT_LENGTH = int(os.environ.get("MAX_CONTENT_LENGTH", str(10 * 1024 * 1024)))  # bigger bodies: 413
     # E-mail (Flask-Mailman). No MAIL_SERVER: messages are written to the log instead (obcms.notifications.mail).
     MAIL_SERVER = os.environ.get("MAIL_SERVER") or None
@@ -104,6 +112,8 @@ class TestingConfig(Config):
     WTF_CSRF_ENABLED = True
     RATELIMIT_ENABLED = False  # the rate-limit tests build their own app with it on
     RATELIMIT_STORAGE_URI = "memory://"
+    CACHE_TYPE = "SimpleCache"  # the cache tests build their own app on Redis
+    CACHE_REDIS_URL = None
     SERVER_NAME = None
     MAIL_SERVER = None  # the mail tests point it at their own SMTP server
     PUBLIC_BASE_URL = "https://obcms.example.gov.ph"

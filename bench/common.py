@@ -1,5 +1,7 @@
 """Pieces every benchmark shares: a statement counter, stderr logging, a signed-in test client."""
+import os
 import sys
+import tempfile
 
 TX_CONTROL = ("BEGIN", "COMMIT", "ROLLBACK", "SAVEPOINT", "RELEASE")
 
@@ -35,3 +37,11 @@ def signed_in_client(app, user):
     with client.session_transaction() as session:
         session.update({"_user_id": user.get_id(), "_fresh": True, "_id": identifier})
     return client
+
+
+def database_url(prefix):
+    """(DATABASE_URL, False) when set (PostgreSQL, a dedicated database), else (a new SQLite file's URL, True)."""
+    url = os.environ.get("DATABASE_URL")
+    if url:
+        return url, False
+    return f"sqlite:///{tempfile.mkdtemp(prefix=prefix)}/bench.db", True

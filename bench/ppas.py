@@ -19,11 +19,9 @@ notified), and once more with nothing to do.
 """
 import argparse
 import json
-import os
 import platform
 import random
 import statistics
-import tempfile
 import time
 from datetime import date, timedelta
 from decimal import Decimal
@@ -31,7 +29,7 @@ from decimal import Decimal
 import sqlalchemy as sa
 from sqlalchemy import event
 
-from bench.common import QueryCounter, log, signed_in_client
+from bench.common import QueryCounter, database_url, log, signed_in_client
 
 SECTORS = ("economic", "social", "infrastructure", "environment", "governance", "peace_security")
 STATUSES = ("not_started", "in_progress", "completed", "at_risk")
@@ -257,11 +255,7 @@ def main():
     parser.add_argument("--reset", action="store_true", help="drop and create the tables first (PostgreSQL)")
     args = parser.parse_args()
 
-    url = os.environ.get("DATABASE_URL")
-    tmpdir = None
-    if not url:
-        tmpdir = tempfile.mkdtemp(prefix="obcms-bench-ppas-")
-        url = f"sqlite:///{tmpdir}/bench.db"
+    url, temporary = database_url("obcms-bench-ppas-")
     app = make_app(url)
     from obcms.extensions import db
 
@@ -269,7 +263,7 @@ def main():
         event.listen(db.engine, "before_cursor_execute", QC)
         backend = db.engine.dialect.name
         t0 = time.perf_counter()
-        user_id, ppa_ids, distribution_ppa = build_portfolio(db, args.ppas, args.seed, args.reset or tmpdir is not None)
+        user_id, ppa_ids, distribution_ppa = build_portfolio(db, args.ppas, args.seed, args.reset or temporary)
         build_s = time.perf_counter() - t0
         analyze(db)
         from obcms.auth.models import User

@@ -32,7 +32,7 @@ from .calendar.views import bp as calendar_bp
 from .cli import register_cli
 from .database import engine_options, init_database
 from .errors import register_error_handlers, render_error, wants_json
-from .extensions import csrf, db, limiter, login_manager, migrate
+from .extensions import cache, csrf, db, limiter, login_manager, migrate
 from .home.views import bp as home_bp
 from .jobqueue import models as _jobqueue  # noqa: F401
 from .notifications import models as _notifications  # noqa: F401
@@ -48,6 +48,8 @@ from .ppas.tracking_views import bp as ppa_tracking_bp
 from .ppas.views import bp as ppas_bp
 from .reports import models as _reports  # noqa: F401
 from .reports.views import bp as reports_bp
+from .search import index as search_index
+from .search.views import bp as search_bp
 from .tasking import models as _tasking  # noqa: F401  (and its trigger listeners)
 from .tasks.views import bp as tasks_bp
 from .templating import init_templating
@@ -98,9 +100,10 @@ def _init_extensions(app):
     db.init_app(app)
     init_database(app)
     migrate.init_app(app, db, directory=os.path.join(os.path.dirname(__file__), "..", "migrations"),
-                     render_as_batch=True, compare_type=True)
+                     render_as_batch=True, compare_type=True, include_name=search_index.alembic_include_name)
     csrf.init_app(app)
     limiter.init_app(app)
+    cache.init_app(app)
     init_mail(app)
     login_manager.init_app(app)
     login_manager.session_protection = app.config.get("SESSION_PROTECTION", "strong")
@@ -138,6 +141,7 @@ def _register_blueprints(app):
     app.register_blueprint(ppas_bp)
     app.register_blueprint(ppa_tracking_bp)
     app.register_blueprint(reports_bp)
+    app.register_blueprint(search_bp)
     app.register_blueprint(tasks_bp)
     app.register_blueprint(workflow_bp)
     app.register_blueprint(workitems_bp)

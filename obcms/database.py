@@ -30,8 +30,11 @@ def engine_options(config):
         connect_args.setdefault("connect_timeout", config.get("DATABASE_CONNECT_TIMEOUT", 5))
         # A statement that runs longer than this is cancelled by the server (a 503 page, not a worker held).
         timeout_ms = int(config.get("DATABASE_STATEMENT_TIMEOUT_MS", 30000))
-        if timeout_ms:
-            connect_args.setdefault("options", f"-c statement_timeout={timeout_ms}")
+        settings = [f"statement_timeout={timeout_ms}"] if timeout_ms else []
+        # Search (obcms/search/queries.py): how word-similar a query word must be to a row's text (pg_trgm's
+        # `<%`, default 0.6, misses typos such as "livelyhood" for "livelihood").
+        settings.append(f"pg_trgm.word_similarity_threshold={float(config.get('SEARCH_WORD_SIMILARITY', 0.4))}")
+        connect_args.setdefault("options", " ".join(f"-c {setting}" for setting in settings))
         options["connect_args"] = connect_args
     return options
 

@@ -1,6 +1,7 @@
 """Extensions, created unbound and bound to the app in create_app()."""
 import flask_limiter
 from flask import current_app, has_app_context
+from flask_caching import Cache
 from flask_limiter.util import get_remote_address
 from flask_login import LoginManager
 from flask_mailman import Mail
@@ -29,6 +30,7 @@ migrate = Migrate()
 login_manager = LoginManager()
 mail = Mail()  # bound by obcms.notifications.mail.init_mail (SMTP, or the log without MAIL_SERVER)
 csrf = CSRFProtect()
+cache = Cache()  # CACHE_TYPE: RedisCache when REDIS_URL is set, else SimpleCache (config.py)
 
 
 class Limiter(flask_limiter.Limiter):

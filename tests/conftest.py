@@ -17,7 +17,7 @@ from obcms import create_app
 from obcms.auth import services as auth_services
 from obcms.auth.models import ROLES, Organization, User
 from obcms.auth.sessions import start_sign_in
-from obcms.extensions import db
+from obcms.extensions import cache, db
 from tests.databases import backend, create_database, drop_database
 
 TEST_PASSWORD = "correct-horse-battery"
@@ -103,6 +103,7 @@ def db_session(request, app):
             if transaction.is_active:
                 transaction.rollback()
             connection.close()
+            cache.clear()  # cached searches of rows this rollback took away
 
 
 @pytest.fixture

@@ -17,7 +17,8 @@ def schema_differences():
     """What `flask db migrate` would write now: models compared with the migrated database."""
     migrate_options = current_app.extensions["migrate"].configure_args
     with db.engine.connect() as connection:
-        context = MigrationContext.configure(connection, opts={"compare_type": migrate_options["compare_type"]})
+        context = MigrationContext.configure(connection, opts={"compare_type": migrate_options["compare_type"],
+                                                               "include_name": migrate_options["include_name"]})
         return compare_metadata(context, db.metadata)
 
 

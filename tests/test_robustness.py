@@ -29,7 +29,7 @@ ARG_NAMES = ("page", "per_page", "page_size", "sort", "dir", "desc", "q", "searc
              "unread", "object_type", "object_id", "user", "action", "date_from", "date_to", "id", "url", "next",
              "version", "comment", "confirm", "direction", "title", "work_type", "kind", "tranche_date", "source",
              "remarks", "progress", "start_date", "due_date", "allocated_budget", "organization_id", "transition",
-             "flt1_0", "rowid", "parent", "before", "v-1", "weight-1", "amount-1")
+             "flt1_0", "rowid", "parent", "before", "v-1", "weight-1", "amount-1", "organization")
 
 HOSTILE_QUERIES = {
     "nul": dict.fromkeys(ARG_NAMES, "x\x00y"),

@@ -115,13 +115,28 @@ def test_only_admins_reach_the_admin_console(app, client_as, csrf_token, users, 
     assert not problems, "\n".join(problems)
 
 
+# Search, with typos (the query itself is shown back): what each MOA may not see stays unfound.
+SEARCHES = ["/search?q=rurall+helth+unitz", "/search?q=livelyhood+kitz", "/search?q=weekly+reveiw"]
+
+
+@pytest.mark.parametrize(("username", "hidden"), [("moa_staff", "Rural health units"), ("viewer", "Rural health units"),
+                                                  ("other_moa_staff", "Livelihood kits")])
+def test_the_live_search_shows_nothing_of_another_moa(client_as, world, username, hidden):
+    client = client_as(username)
+    for url in SEARCHES:
+        response = client.get(url.replace("/search", "/search/live"), headers={"HX-Request": "true"})
+        assert response.status_code == 200, url
+        assert hidden not in response.get_data(as_text=True), url
+
+
 @pytest.mark.parametrize(("username", "hidden"), [("moa_staff", "Rural health units"),
                                                   ("viewer", "Rural health units"),
                                                   ("other_moa_staff", "Livelihood kits")])
 def test_lists_and_pickers_show_nothing_of_another_moa(client_as, world, username, hidden):
     client = client_as(username)
     own = world.leaf if username != "other_moa_staff" else world.other.leaf
-    urls_ = ["/ppas", "/ppas?q=u", "/ppas/dashboard", "/work-items/", "/home/approvals", "/home/tasks"]
+    urls_ = ["/ppas", "/ppas?q=u", "/ppas/dashboard", "/work-items/", "/home/approvals", "/home/tasks",
+             *SEARCHES]
     if username != "viewer":
         urls_ += [f"/work-items/{own.id}/move-targets?m{own.id}-q=", f"/work-items/{own.id}/move-targets?m{own.id}-q=r"]
     for url in urls_:

@@ -87,6 +87,56 @@
     if (next) next.focus();
   }, true);
 
+  // The header's search box: "/" focuses it (unless typing somewhere); the live list opens under it, arrow
+  // keys move between its options, Esc closes it and gives the focus back to the box, Enter opens the page.
+  function searchBox() { return document.getElementById("site-search"); }
+  function searchList() { return document.getElementById("search-live"); }
+  function closeSearch() {
+    var list = searchList(), box = searchBox();
+    if (list) list.innerHTML = "";
+    if (box) box.setAttribute("aria-expanded", "false");
+  }
+  document.addEventListener("keydown", function (event) {
+    var box = searchBox();
+    if (!box) return;
+    var typing = event.target.closest && event.target.closest("input, textarea, select, [contenteditable]");
+    if (event.key === "/" && !typing && !event.ctrlKey && !event.metaKey && !event.altKey) {
+      event.preventDefault();
+      box.focus();
+      box.select();
+      return;
+    }
+    var list = searchList();
+    if (!list || !list.contains(event.target) && event.target !== box) return;
+    var options = Array.prototype.slice.call(list.querySelectorAll("[role=option]"));
+    var index = options.indexOf(document.activeElement);
+    if (event.key === "ArrowDown" && options.length) {
+      event.preventDefault();
+      options[(index + 1) % options.length].focus();
+    } else if (event.key === "ArrowUp" && options.length) {
+      event.preventDefault();
+      if (index <= 0) box.focus(); else options[index - 1].focus();
+    } else if (event.key === "Escape") {
+      closeSearch();
+      box.focus();
+    }
+  });
+  document.addEventListener("focusin", function (event) {
+    var option = event.target.closest && event.target.closest("#search-live [role=option]");
+    document.querySelectorAll("#search-live [role=option]").forEach(function (other) {
+      other.setAttribute("aria-selected", other === option ? "true" : "false");
+    });
+  });
+  document.addEventListener("htmx:afterSwap", function (event) {
+    var list = searchList(), box = searchBox();
+    if (box && list && event.detail.target === list) {
+      box.setAttribute("aria-expanded", list.querySelector("[role=option]") ? "true" : "false");
+    }
+  });
+  document.addEventListener("click", function (event) {
+    if (!event.target.closest(".site-search")) closeSearch();
+  });
+
   document.addEventListener("obcms:close-dialog", function (event) {
     var dialog = event.detail && document.getElementById(event.detail.id);
     if (dialog && dialog.open) dialog.close(); else if (dialog) dialog.remove();

@@ -90,10 +90,15 @@ def test_every_main_page_and_dialog_passes_an_accessibility_audit(browser, live_
                  "calendar-month": "/calendar?view=month", "calendar-week": "/calendar?view=week",
                  "calendar-agenda": "/calendar?view=agenda", "my-tasks": "/tasks", "my-tasks-board": "/tasks?view=board",
                  "my-tasks-team": "/tasks/team", "reports": "/reports", "policies": "/policies",
-                 "policy-form": "/policies/new"}
+                 "policy-form": "/policies/new", "search-results": "/search?q=livelyhood"}
         for name, url in pages.items():
             admin.goto(url)
             audit(admin, name, size, problems)
+
+        admin.goto("/ppas")
+        admin.locator("#site-search").press_sequentially("pension senior", delay=10)
+        expect(admin.locator("#search-live [role=option]").first).to_be_visible()
+        audit(admin, "search-live-list", size, problems)
 
         admin.goto(f"/work-items/{root}")
         admin.get_by_role("link", name="Distribute budget").click()
