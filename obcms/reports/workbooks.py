@@ -264,8 +264,16 @@ def write_coa(book, filters, user, block, progress, zone):
     variance_sheet.total_row("TOTAL", {i: totals[i] or ZERO for i in (3, 4, 5, 6)})
 
     breakdown = book.sheet("Activity Breakdown", BREAKDOWN_COLUMNS, block)
-    nodes = 0
+    nodes, ppa_cells, labels = 0, (None, None), {}  # a PPA's code and title cells serve all its nodes' rows
+
+    def labelled(value):
+        if value not in labels:
+            labels[value] = text(label(value))
+        return labels[value]
+
     for row in queries.stream(queries.coa_breakdown_statement(filters, user)):
+        if ppa_cells[0] != row.id:
+            ppa_cells = (row.id, [text(display_code(row)), text(row.title)])
         if row.node_id is None:
             allocated, obligated, spent = row.budget_allocation or ZERO, row.ppa_obligations, row.ppa_disbursements
             breakdown.row([text(display_code(row)), text(row.title), text(NO_BREAKDOWN), text("PPA"),
@@ -274,10 +282,10 @@ def write_coa(book, filters, user, block, progress, zone):
             progress.step()
             continue
         allocated, spent = row.allocated_budget, row.disbursements
-        breakdown.row([text(display_code(row)), text(row.title), text(row.node_title, indent=row.depth),
-                       text(label(row.work_type)), money(allocated), money(row.obligations), money(spent),
+        breakdown.row([*ppa_cells[1], text(row.node_title, indent=row.depth),
+                       labelled(row.work_type), money(allocated), money(row.obligations), money(spent),
                        money(allocated - spent), percent(rate(allocated - spent, allocated)),
-                       text(label(row.status))])
+                       labelled(row.status)])
         nodes += 1
         if row.depth == 0:
             progress.step()

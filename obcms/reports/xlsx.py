@@ -74,7 +74,8 @@ class _Kind:
 
 def clean_text(value):
     """Text a cell can hold: the control characters XML 1.0 refuses (user-written text may carry them) removed."""
-    return ILLEGAL_CHARACTERS_RE.sub("", str(value))
+    value = str(value)
+    return value if value.isprintable() else ILLEGAL_CHARACTERS_RE.sub("", value)  # printable: nothing to remove
 
 
 def text(value, indent=0, bold=False):
@@ -177,9 +178,12 @@ class Sheet:
 
     def _style_id(self, column_index, item):
         """The workbook's style id for a value of this look in this column (made once per sheet)."""
-        indent = item.indent if item.kind == "text" else 0
-        risky = item.kind == "text" and looks_like_formula(item.value)
-        key = (column_index, item.kind, indent, item.bold, risky)
+        if item.kind == "text":
+            indent, risky = item.indent, looks_like_formula(item.value)
+            key = (column_index, "text", indent, item.bold, risky)
+        else:
+            indent, risky = 0, False
+            key = (column_index, item.kind, 0, item.bold, False)
         style = self._styles.get(key)
         if style is None:
             cell = WriteOnlyCell(self.ws)
@@ -195,20 +199,21 @@ class Sheet:
         return style
 
     def _row_element(self, items, row_idx):
+        """The row's XML. Cells carry no reference ("r" is optional in SpreadsheetML: a row's cells are read in
+        order, and every cell of a data row is written, empty ones included), which halves the attributes made."""
         row = Element("row", {"r": str(row_idx)})
         for index, item in enumerate(items):
             value = item.value
-            cell = SubElement(row, "c", {"r": f"{self.letters[index]}{row_idx}", "s": self._style_id(index, item)})
+            style = self._style_id(index, item)
             if value is None:
-                continue
-            if item.kind == "text":  # always a string: "=…" stays text
-                cell.set("t", "inlineStr")
-                written = SubElement(SubElement(cell, "is"), "t")
+                SubElement(row, "c", {"s": style})
+            elif item.kind == "text":  # always a string: "=…" stays text
+                written = SubElement(SubElement(SubElement(row, "c", {"s": style, "t": "inlineStr"}), "is"), "t")
                 written.text = value
-                whitespace(written)
+                if value[:1].isspace() or value[-1:].isspace():  # what whitespace() checks, without its call
+                    whitespace(written)
             else:
-                cell.set("t", "n")
-                SubElement(cell, "v").text = _number(value)
+                SubElement(SubElement(row, "c", {"s": style, "t": "n"}), "v").text = _number(value)
         return row
 
     def row(self, items):
