@@ -199,21 +199,24 @@ class Sheet:
         return style
 
     def _row_element(self, items, row_idx):
-        """The row's XML. Cells carry no reference ("r" is optional in SpreadsheetML: a row's cells are read in
-        order, and every cell of a data row is written, empty ones included), which halves the attributes made."""
+        """The row's XML. Every cell carries its reference: the attribute is optional in SpreadsheetML and Excel
+        does without it, but readers the oversight agencies may use (EPPlus, ClosedXML, the Open XML SDK) need it."""
         row = Element("row", {"r": str(row_idx)})
+        letters, suffix = self.letters, str(row_idx)
         for index, item in enumerate(items):
             value = item.value
-            style = self._style_id(index, item)
+            attributes = {"r": letters[index] + suffix, "s": self._style_id(index, item)}
             if value is None:
-                SubElement(row, "c", {"s": style})
+                SubElement(row, "c", attributes)
             elif item.kind == "text":  # always a string: "=…" stays text
-                written = SubElement(SubElement(SubElement(row, "c", {"s": style, "t": "inlineStr"}), "is"), "t")
+                attributes["t"] = "inlineStr"
+                written = SubElement(SubElement(SubElement(row, "c", attributes), "is"), "t")
                 written.text = value
                 if value[:1].isspace() or value[-1:].isspace():  # what whitespace() checks, without its call
                     whitespace(written)
             else:
-                SubElement(SubElement(row, "c", {"s": style, "t": "n"}), "v").text = _number(value)
+                attributes["t"] = "n"
+                SubElement(SubElement(row, "c", attributes), "v").text = _number(value)
         return row
 
     def row(self, items):
