@@ -8,6 +8,8 @@ restore.
     GET  /budget/work-items/<id>/ledger               a node's ledger (dialog for htmx, or a page); ?page=&kind=
     POST /budget/work-items/<id>/ledger               record an obligation / disbursement / adjustment (422 keeps it)
     POST /budget/entries/<id>/reverse                 reverse an entry (reason; 409 when someone reversed it first)
+    GET|POST /budget/ppas/<id>/import                 entries from a CSV/Excel file: check (dry run), then import
+    GET  /budget/ppas/<id>/import/template.csv        the file to fill
 
 `from` says where the dialog was opened: "tree" (the work-item tree: the answer carries the roll-up and
 allocation cells of the node, its ancestors and its shown children, and the stat cards, out of band, in the
@@ -36,7 +38,7 @@ from ..transaction import writes
 from ..workitems import outline, rollup
 from ..workitems.models import WorkItem
 from ..workitems.reminders import local_today
-from . import ledger, services
+from . import importing, ledger, services
 from .distribution import METHODS
 from .forms import EntryForm, ReverseForm
 from .models import Distribution
@@ -380,3 +382,68 @@ def reverse_entry(entry_id):
     if not is_htmx():
         return redirect(url_for(".node_ledger", node_id=node.id), code=303)
     return _ledger_done(node, f"Entry #{entry.id} reversed by #{reversal.id} on “{node.title}”.")
+
+
+# ------------------------------------------------------------------------------------------------- import
+IMPORT_PAGE = "budget/import.html"
+
+
+def _import_ppa(ppa_id):
+    ppa = _scoped_ppa(ppa_id, "budget.record")
+    if not ppa.workitem_tracking_enabled:
+        raise NotFound("Entries are imported into a PPA with WorkItem tracking enabled.")
+    return ppa
+
+
+@bp.get("/ppas/<int:ppa_id>/import")
+def import_form(ppa_id):
+    return render_template(IMPORT_PAGE, ppa=_import_ppa(ppa_id), outcome=None, rows_json="", error=None)
+
+
+@bp.get("/ppas/<int:ppa_id>/import/template.csv")
+def import_template(ppa_id):
+    ppa = _import_ppa(ppa_id)
+    response = make_response(importing.template_csv())
+    response.headers["Content-Type"] = "text/csv; charset=utf-8"
+    response.headers["Content-Disposition"] = f'attachment; filename="ledger-entries-{ppa.display_code}.csv"'
+    return response
+
+
+def _import_again(error, ppa_id):
+    ppa = _import_ppa(ppa_id)
+    message = (getattr(error, "errors", None) or {}).get("file", [error.detail])[0]
+    return render_template(IMPORT_PAGE, ppa=ppa, outcome=None, rows_json="", error=message), 422
+
+
+@bp.post("/ppas/<int:ppa_id>/import")
+@writes(on_error=_import_again)
+def import_entries(ppa_id):
+    """"check" reads the chosen file and shows every row's result, writing nothing; "import" writes the rows the
+    check showed (carried in the page, and checked again), all or nothing."""
+    ppa = _import_ppa(ppa_id)
+    carried = request.form.get("rows")
+    if carried:
+        rows = _carried_rows(carried)
+    else:
+        upload = request.files.get("file")
+        if upload is None or not upload.filename:
+            raise ValidationFailed("Choose the file to import.", errors={"file": ["Choose the file to import."]})
+        rows = importing.read_rows(upload.filename, upload.stream)
+    apply = request.form.get("action") == "import"
+    outcome = importing.import_entries(ppa, current_user, rows, apply=apply)
+    status = 422 if apply and not outcome.applied else 200
+    return render_template(IMPORT_PAGE, ppa=ppa, outcome=outcome, error=None,
+                           rows_json="" if outcome.applied else json.dumps(rows)), status
+
+
+def _carried_rows(carried):
+    """The rows a check put in its page: [[number, {column: text}], …], taken as text only."""
+    try:
+        rows = json.loads(carried)
+        rows = [(int(number), {str(k): str(v) for k, v in values.items() if k in importing.COLUMNS})
+                for number, values in rows][:importing.MAX_ROWS]
+    except (ValueError, TypeError, AttributeError):
+        raise ValidationFailed("Choose the file again.", errors={"file": ["Choose the file again."]}) from None
+    if not rows:
+        raise ValidationFailed("Choose the file again.", errors={"file": ["Choose the file again."]})
+    return rows

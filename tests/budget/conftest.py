@@ -38,3 +38,15 @@ def tracked(make_tracked_ppa, users):
     for title in ("Phase 1", "Phase 2"):
         workitem_services.create_work_item(kids[1], users["oobc_staff"], title=title, work_type="activity")
     return ppa, root, kids
+
+
+@pytest.fixture
+def allocated(tracked, users):
+    """The tracked tree with Planning 200k, Implementation 600k and Evaluation 200k allocated, committed:
+    (ppa, root, planning, implementation, evaluation)."""
+    ppa, root, (planning, implementation, evaluation) = tracked
+    actor = users["oobc_staff"]
+    for item, amount in ((planning, "200000"), (implementation, "600000"), (evaluation, "200000")):
+        workitem_services.update_work_item(item, item.version, actor, allocated_budget=amount)
+    db.session.commit()
+    return ppa, root, planning, implementation, evaluation

@@ -11,7 +11,6 @@ import sqlalchemy as sa
 from obcms.budget import ledger
 from obcms.budget.models import FinancialEntry
 from obcms.extensions import db
-from obcms.workitems import services as workitem_services
 from obcms.workitems.models import WorkItem
 
 HX = {"HX-Request": "true"}
@@ -24,12 +23,8 @@ def editor(signed_in):
 
 
 @pytest.fixture
-def funded(tracked, users):
-    ppa, root, (planning, implementation, evaluation) = tracked
-    actor = users["oobc_staff"]
-    for item, amount in ((planning, "200000"), (implementation, "600000"), (evaluation, "200000")):
-        workitem_services.update_work_item(item, item.version, actor, allocated_budget=amount)
-    db.session.commit()
+def funded(allocated):
+    ppa, root, planning, implementation, _ = allocated
     return ppa, root, planning, implementation
 
 
