@@ -106,9 +106,11 @@ def test_every_main_page_and_dialog_passes_an_accessibility_audit(browser, live_
         audit(admin, "distribution-dialog", size, problems)
 
         admin.goto(f"/ppas/{ppa}/budget")
-        admin.locator("#budget-stages a").first.click()
+        admin.locator("#budget-stages tbody a").first.click()
         expect(admin.get_by_role("dialog")).to_be_visible()
         audit(admin, "ledger-dialog", size, problems)
+        admin.goto(f"/budget/ppas/{ppa}/import")
+        audit(admin, "ledger-import", size, problems)
 
         admin.goto("/calendar")
         admin.get_by_role("link", name="New event").click()
