@@ -3,11 +3,24 @@
     client = signed_in("moa_staff");  client.post("/tasks/5/start", data={"version": 1})
     item = task(due=date.today(), title="Book the venue", assignee="moa_staff", estimated_hours=4)
 """
+from datetime import UTC, datetime
+
 import pytest
+import time_machine
 
 from obcms.extensions import db
 from obcms.workflow import fire
 from obcms.workitems import services as workitems
+
+
+@pytest.fixture(autouse=True)
+def same_day_here_and_in_manila():
+    """My tasks' day is the configured zone's (Asia/Manila, UTC+8); the tests write dates with date.today(), the
+    machine's (UTC). From 16:00 to 24:00 UTC the two are a day apart, so keep the clock, ticking, at 04:00 UTC of
+    today: noon in Manila, the same date in both."""
+    noon_in_manila = datetime.now(UTC).replace(hour=4, minute=0, second=0, microsecond=0)
+    with time_machine.travel(noon_in_manila, tick=True):
+        yield
 
 
 @pytest.fixture
