@@ -68,8 +68,7 @@ def program_tree(rng, budget, start, end):
                   "start_date": start, "due_date": end}
         if depth == len(FANOUT):
             status = rng.choice(STATUSES)
-            fields.update(status=status, progress=100 if status == "completed" else rng.randrange(0, 100),
-                          actual_expenditure=(amount * rng.randrange(0, 90) / 100).quantize(Decimal("0.01")))
+            fields.update(status=status, progress=100 if status == "completed" else rng.randrange(0, 100))
             fields["children"] = []
             return fields
         n = FANOUT[depth]

@@ -18,7 +18,8 @@ Rules (field errors name the field; nothing is written when one fails):
   override=True with a reason; it is then flagged `over_allocation`. The allocations stay what distribution set.
 
 The roll-ups: `work_items.obligated` / `work_items.disbursed` hold each node's own entries plus its
-descendants' (so the root holds the PPA's). They are written in the same transaction as the entry, under the
+descendants' (so the root holds the PPA's), and `actual_expenditure` is the same figure as `disbursed` (what
+was spent is what was disbursed; it is never entered by hand). They are written in the same transaction as the entry, under the
 tree lock (tree.lock: the root row, then the node and its ancestors read inside the lock), with exact Decimal
 values computed from that read (one executemany UPDATE), and audited as facts of each node with the cause
 "derived from <kind> #<entry id>". They do not move a node's version: nothing on a work item's edit form
@@ -30,8 +31,9 @@ signed, `financial_entry_id` linking them). Chosen over deriving the tranche tot
 tab, the portfolio, the dashboard and the variance alerts keep reading one table, unchanged, and
 `flask obcms money check` (check_money) proves the three agree.
 
-Recording an entry is 6 statements whatever the depth: lock, read, INSERT entry, INSERT tranche, UPDATE the
-node and its ancestors, INSERT the audit rows (tests/budget/test_ledger.py pins it).
+Recording an entry is 6 statements whatever the depth, the PPA loaded or not: lock, read, INSERT entry (only
+where the PPA is tracked with this tree: the check is part of the INSERT), INSERT tranche, UPDATE the node and
+its ancestors, INSERT the audit rows (tests/budget/test_ledger.py pins it).
 
 For reports: the roll-ups are columns on work_items; node_totals_statement() selects them set-based.
 """
@@ -244,12 +246,25 @@ def _check_path(path, kind, obligated_change, disbursed_change, override, revers
     return bool(over)
 
 
-def _tracked_ppa(item):
+NOT_TRACKED = "Money is recorded on the work items of a PPA with WorkItem tracking enabled."
+
+
+def _refuse_untracked(item):
+    """Why `item` takes no entries (its PPA untracked, or the item outside the PPA's tracked tree), as the
+    field error — read only once the entry's INSERT found no tracked PPA to post to."""
     ppa = db.session.get(Ppa, item.ppa_id) if item.ppa_id is not None else None
     if ppa is None or not ppa.workitem_tracking_enabled:
-        message = "Money is recorded on the work items of a PPA with WorkItem tracking enabled."
-        _fail({"work_item": [message]}, message)
-    return ppa
+        _fail({"work_item": [NOT_TRACKED]}, NOT_TRACKED)
+    _fail({"work_item": ["This work item is not in the PPA's tracked tree."]})
+
+
+def _insert_entry(row, root_id):
+    """INSERT the entry only where its PPA is tracked with `root_id` as its execution project: the check and
+    the write in one statement. Returns the new id, or None when the PPA refused it."""
+    p = Ppa.__table__.c
+    values = sa.select(*[sa.literal(value, entries_table.c[name].type).label(name) for name, value in row.items()]) \
+        .where(p.id == row["ppa_id"], p.workitem_tracking_enabled.is_(True), p.execution_project_id == root_id)
+    return db.session.scalar(sa.insert(entries_table).from_select(list(row), values).returning(entries_table.c.id))
 
 
 # ------------------------------------------------------------------------------------------------- writes
@@ -258,8 +273,7 @@ def record_entry(item, actor, kind, amount, entry_date, reference, payee, reason
     root, with its mirror tranche and its audit rows, in the caller's transaction. Returns the entry."""
     require(actor, "budget.record", item)
     values = clean_entry(kind, amount, entry_date, reference, payee, reason, override)
-    ppa = _tracked_ppa(item)
-    return _post(item, actor, ppa, values, override)
+    return _post(item, actor, values, override)
 
 
 def reverse_entry(entry, actor, reason):
@@ -276,10 +290,9 @@ def reverse_entry(entry, actor, reason):
     if entry.reverses_id is not None:
         raise Conflict(f"Entry #{entry.id} is itself the reversal of entry #{entry.reverses_id}; it cannot be "
                        "reversed.")
-    ppa = _tracked_ppa(item)
     values = {"kind": entry.kind, "amount": -entry.amount, "entry_date": local_today(), "reference": entry.reference,
               "payee": entry.payee, "reason": reason}
-    return _post(item, actor, ppa, values, override=False, reverses=entry)
+    return _post(item, actor, values, override=False, reverses=entry)
 
 
 def _already_reversed(entry_id):
@@ -290,7 +303,9 @@ def _already_reversed(entry_id):
         .where(entries_table.c.reverses_id == entry_id)).first()
 
 
-def _post(item, actor, ppa, values, override, reverses=None):
+def _post(item, actor, values, override, reverses=None):
+    if item.ppa_id is None:
+        _fail({"work_item": [NOT_TRACKED]}, NOT_TRACKED)
     session = db.session
     locked = tree.lock(item)
     path = _path(locked, item.id)
@@ -299,18 +314,18 @@ def _post(item, actor, ppa, values, override, reverses=None):
         if done is not None:
             raise Conflict(f"Entry #{reverses.id} was already reversed by {done.display_name or 'someone'} "
                            f"on {done.recorded_at:%d %b %Y %H:%M} UTC.", reversed_by=done.display_name)
-    if ppa.execution_project_id != path[-1].id:
-        _fail({"work_item": ["This work item is not in the PPA's tracked tree."]})
     amount, kind = values["amount"], values["kind"]
     obligated_change = amount if kind in ("obligation", "adjustment") else ZERO
     disbursed_change = amount if kind == "disbursement" else ZERO
     over = _check_path(path, kind, obligated_change, disbursed_change, override, reversal=reverses is not None)
     now = utcnow()
-    row = dict(values, work_item_id=item.id, ppa_id=ppa.id, organization_id=path[0].organization_id,
+    row = dict(values, work_item_id=item.id, ppa_id=item.ppa_id, organization_id=path[0].organization_id,
                reverses_id=reverses.id if reverses is not None else None, over_allocation=over,
                recorded_by_id=actor.id, recorded_at=now)
-    entry_id = session.scalar(sa.insert(entries_table).values(**row).returning(entries_table.c.id))
-    tranche = {"ppa_id": ppa.id, "kind": TRANCHE_KIND[kind], "amount": amount, "tranche_date": values["entry_date"],
+    entry_id = _insert_entry(row, path[-1].id)
+    if entry_id is None:
+        _refuse_untracked(item)
+    tranche = {"ppa_id": item.ppa_id, "kind": TRANCHE_KIND[kind], "amount": amount, "tranche_date": values["entry_date"],
                "source": values["reference"], "remarks": _remarks(entry_id, values, reverses),
                "created_by_id": actor.id, "financial_entry_id": entry_id, "version": 1, "created_at": now,
                "updated_at": now}
@@ -326,7 +341,7 @@ def _post(item, actor, ppa, values, override, reverses=None):
             + creation_entries(FundingTranche, tranche_id, tranche, cause=f"mirror of ledger entry #{entry_id}")
             + change_entries(WorkItem, changes, versions={node.id: node.version for node in path}, cause=cause))
     write_entries(rows, session.connection())
-    expire_loaded(session, [node.id for node in path], LEDGER_COLUMNS)
+    expire_loaded(session, [node.id for node in path], LEDGER_COLUMNS + ("actual_expenditure",))
     entry = FinancialEntry(id=entry_id, **row)
     make_transient_to_detached(entry)
     session.add(entry)
@@ -344,7 +359,8 @@ def _remarks(entry_id, values, reverses):
 def _rollup_statement():
     return (sa.update(work_items).where(work_items.c.id == sa.bindparam("_id"))
             .values(obligated=sa.bindparam("_obligated", type_=work_items.c.obligated.type),
-                    disbursed=sa.bindparam("_disbursed", type_=work_items.c.disbursed.type)))
+                    disbursed=sa.bindparam("_disbursed", type_=work_items.c.disbursed.type),
+                    actual_expenditure=sa.bindparam("_disbursed", type_=work_items.c.actual_expenditure.type)))
 
 
 # ------------------------------------------------------------------------------------------------- the check
@@ -367,7 +383,7 @@ def check_money(session=None):
     """Every mismatch between the ledger, the work items' roll-ups and the PPAs' tranches (an empty list when
     all agree), in two queries:
     - per node: obligated/disbursed = its own entries + its children's stored roll-ups (so, inductively, own +
-      descendants' entries);
+      descendants' entries), and actual_expenditure = disbursed;
     - per PPA whose money lives on its tree (tracking enabled, or entries posted): the tree's totals (its
       roots) = the ledger's sums = the obligation / disbursement tranches. A PPA without tracking records its
       money on tranches only: there is nothing to compare. An obligation tranche recorded by hand on a tracked
@@ -380,7 +396,7 @@ def check_money(session=None):
     kids = (sa.select(k.c.parent_id, sa.func.sum(k.c.obligated).label("o"), sa.func.sum(k.c.disbursed).label("d"))
             .group_by(k.c.parent_id).subquery("kids"))
     w = work_items.c
-    nodes = (sa.select(w.id, w.ppa_id, w.obligated, w.disbursed,
+    nodes = (sa.select(w.id, w.ppa_id, w.obligated, w.disbursed, w.actual_expenditure,
                        (sa.func.coalesce(own.c.o, 0) + sa.func.coalesce(kids.c.o, 0)).label("o"),
                        (sa.func.coalesce(own.c.d, 0) + sa.func.coalesce(kids.c.d, 0)).label("d"))
              .outerjoin(own, own.c.work_item_id == w.id).outerjoin(kids, kids.c.parent_id == w.id)
@@ -391,6 +407,9 @@ def check_money(session=None):
             if _money(stored) != _money(expected):
                 found.append(Mismatch(r.ppa_id, r.id, f"{name} {_money(stored)} ≠ {_money(expected)} from the "
                                                       "ledger and its children"))
+        if _money(r.actual_expenditure) != _money(r.disbursed):
+            found.append(Mismatch(r.ppa_id, r.id, f"actual expenditure {_money(r.actual_expenditure)} ≠ disbursed "
+                                                  f"{_money(r.disbursed)}"))
     roots = (sa.select(w.ppa_id, sa.func.sum(w.obligated).label("o"), sa.func.sum(w.disbursed).label("d"))
              .where(w.parent_id.is_(None), w.ppa_id.is_not(None)).group_by(w.ppa_id).subquery("roots"))
     ledger = (sa.select(e.ppa_id, _sum_of(e.amount, e.kind != "disbursement").label("o"),

@@ -43,12 +43,12 @@ from ..money import CENT, format_pesos
 from ..workflow.guard import derived_status
 from . import tree
 from .models import WorkItem
-from .money_sql import cents, money_from_cents
+from .money_sql import cents
 from .tree.session_sync import expire_loaded
 
 work_items = WorkItem.__table__
 # What a roll-up write changes on a container: loaded objects forget these.
-ROLLED_UP_ATTRIBUTES = ("progress", "status", "actual_expenditure", "completed_at", "version", "updated_at")
+ROLLED_UP_ATTRIBUTES = ("progress", "status", "completed_at", "version", "updated_at")
 ZERO = Decimal("0.00")
 DONE = ("completed", "cancelled")
 # Told after every recompute() (each tree write and transition): callback(locked, session, entries=None); with
@@ -63,7 +63,6 @@ class Child:
     status: str
     progress: int
     allocated_budget: Decimal
-    actual_expenditure: Decimal
 
 
 def _cents(amount):
@@ -76,7 +75,8 @@ def _round_half_up(numerator, denominator):
 
 
 def derive(status, progress, auto_calculate_progress, children):
-    """(progress, status, actual_expenditure) of a container from its children (a list of Child)."""
+    """(progress, status) of a container from its children (a list of Child). Money is not derived here: a
+    node's obligated, disbursed and actual_expenditure (= disbursed) roll up in the ledger's write."""
     counted = [k for k in children if k.status != "cancelled"]
     if auto_calculate_progress and counted:
         effective = [100 if k.status == "completed" else k.progress for k in counted]
@@ -89,8 +89,7 @@ def derive(status, progress, auto_calculate_progress, children):
         status = "completed"
     elif status == "not_started" and (progress > 0 or any(k.status == "in_progress" for k in children)):
         status = "in_progress"
-    spent = sum((Decimal(k.actual_expenditure) for k in children), ZERO).quantize(CENT)
-    return progress, status, spent
+    return progress, status
 
 
 # ------------------------------------------------------------------------------------------------- writing
@@ -98,13 +97,12 @@ def derive(status, progress, auto_calculate_progress, children):
 def _write_statement():
     return sa.update(work_items).where(work_items.c.id == sa.bindparam("_id")).values(
         progress=sa.bindparam("_progress"), status=sa.bindparam("_status"),
-        actual_expenditure=sa.bindparam("_spent", type_=work_items.c.actual_expenditure.type),
         completed_at=sa.bindparam("_completed_at", type_=work_items.c.completed_at.type),
         version=work_items.c.version + 1)
 
 
 def _assignments(changes, now):
-    """The new column values of `changes` ({id: {progress, status, actual_expenditure, completed_at}}); a
+    """The new column values of `changes` ({id: {progress, status, completed_at}}); a
     container becoming completed gets completed_at = now (recorded in its change too)."""
     values = {}
     for node_id, fields in changes.items():
@@ -113,8 +111,7 @@ def _assignments(changes, now):
         if status_new == "completed" and status_old != "completed":
             fields["completed_at"] = (completed_at, now)
             completed_at = now
-        values[node_id] = {"progress": fields["progress"][1], "status": status_new,
-                           "actual_expenditure": fields["actual_expenditure"][1], "completed_at": completed_at}
+        values[node_id] = {"progress": fields["progress"][1], "status": status_new, "completed_at": completed_at}
     return values
 
 
@@ -123,8 +120,8 @@ def _write(session, changes, cause):
     if not changes:
         return 0
     values = _assignments(changes, utcnow())
-    params = [{"_id": node_id, "_progress": v["progress"], "_status": v["status"], "_spent": v["actual_expenditure"],
-               "_completed_at": v["completed_at"]} for node_id, v in values.items()]
+    params = [{"_id": node_id, "_progress": v["progress"], "_status": v["status"], "_completed_at": v["completed_at"]}
+              for node_id, v in values.items()]
     with derived_status(cause):
         session.execute(_write_statement(), params)
     write_entries(_entries(changes, cause), session.connection())
@@ -148,8 +145,7 @@ def _change(row_id, version, old, new, completed_at):
     """The {field: (old, new)} of one container, or None when nothing changed."""
     if old == new:
         return None
-    return {"version": version, "progress": (old[0], new[0]), "status": (old[1], new[1]),
-            "actual_expenditure": (old[2], new[2]), "completed_at": completed_at}
+    return {"version": version, "progress": (old[0], new[0]), "status": (old[1], new[1]), "completed_at": completed_at}
 
 
 def plan(locked, replace=None, overrides=None, skip=()):
@@ -162,7 +158,7 @@ def plan(locked, replace=None, overrides=None, skip=()):
     skip = ids no longer there (a deleted node).
     """
     overrides = overrides or {}
-    kids = {cid: {k.id: Child(k.status, k.progress, k.allocated_budget, k.actual_expenditure) for k in members}
+    kids = {cid: {k.id: Child(k.status, k.progress, k.allocated_budget) for k in members}
             for cid, members in locked.kids.items()}
     for cid, members in (replace or {}).items():
         for kid_id, child in members.items():
@@ -177,16 +173,15 @@ def plan(locked, replace=None, overrides=None, skip=()):
             continue
         own = overrides.get(row.id, {})
         status, progress = own.get("status", row.status), own.get("progress", row.progress)
-        spent = own.get("actual_expenditure", row.actual_expenditure)
         new = derive(status, progress, own.get("auto_calculate_progress", row.auto_calculate_progress),
                      list(members.values()))
         version = own.get("version", row.version + (1 if row.id in locked.bumped else 0))
-        change = _change(row.id, version, (progress, status, spent), new, row.completed_at)
+        change = _change(row.id, version, (progress, status), new, row.completed_at)
         if change:
             changes[row.id] = change
         sibling = kids.get(row.parent_id, {}).get(row.id)
         if sibling is not None:
-            sibling.progress, sibling.status, sibling.actual_expenditure = new
+            sibling.progress, sibling.status = new
     return changes
 
 
@@ -289,12 +284,12 @@ def derive_structure(nodes):
         if not kids:
             continue
         derive_structure(kids)
-        children = [Child(k.get("status", "not_started"), k.get("progress", 0), k.get("allocated_budget", ZERO),
-                          k.get("actual_expenditure", ZERO)) for k in kids]
+        children = [Child(k.get("status", "not_started"), k.get("progress", 0), k.get("allocated_budget", ZERO))
+                    for k in kids]
         status = node.get("status", "not_started")
-        progress, new_status, spent = derive(status, node.get("progress", 0),
-                                             node.get("auto_calculate_progress", True), children)
-        node.update(progress=progress, status=new_status, actual_expenditure=spent)
+        progress, new_status = derive(status, node.get("progress", 0), node.get("auto_calculate_progress", True),
+                                      children)
+        node.update(progress=progress, status=new_status)
         if new_status == "completed" and status != "completed":
             node["completed_at"] = utcnow()
 
@@ -328,7 +323,6 @@ def _level_statement(sqlite, some_trees, one_level):
         sa.func.min(sa.case((counted, budget), else_=None)).label("min_budget"),
         total(sa.case((counted, effective * budget), else_=0)).label("weighted"),
         total(sa.case((counted, budget), else_=0)).label("budget"),
-        total(cents(k.c.actual_expenditure, sqlite)).label("spent"),
     ).group_by(k.c.parent_id)
     if one_level:
         agg = agg.where(k.c.depth == sa.bindparam("_depth", type_=sa.Integer))
@@ -343,13 +337,10 @@ def _level_statement(sqlite, some_trees, one_level):
     status = sa.case((sa.and_(column.status != "cancelled", agg.c.n_done == agg.c.n_all), "completed"),
                      (sa.and_(column.status == "not_started", sa.or_(progress > 0, agg.c.n_active > 0)), "in_progress"),
                      else_=column.status)
-    return (sa.select(column.id, column.depth, column.version, column.progress, column.status,
-                      column.actual_expenditure, column.completed_at,
-                      progress.label("new_progress"), status.label("new_status"),
-                      money_from_cents(agg.c.spent, sqlite).label("new_expenditure"))
+    return (sa.select(column.id, column.depth, column.version, column.progress, column.status, column.completed_at,
+                      progress.label("new_progress"), status.label("new_status"))
             .join(agg, column.id == agg.c.pid)
-            .where(sa.or_(progress != column.progress, status != column.status,
-                          cents(column.actual_expenditure, sqlite) != agg.c.spent)))
+            .where(sa.or_(progress != column.progress, status != column.status)))
 
 
 def rollup_trees(tree_ids=None, cause=None, session=None):
@@ -380,8 +371,8 @@ def rollup_trees(tree_ids=None, cause=None, session=None):
     for depth in range(deepest, -1, -1):
         rows = [r for r in stale if r.depth == depth] if depth == deepest else \
             _level_changes(session, depth, tree_ids)
-        changes = {r.id: _change(r.id, r.version, (r.progress, r.status, r.actual_expenditure),
-                                 (r.new_progress, r.new_status, r.new_expenditure), r.completed_at) for r in rows}
+        changes = {r.id: _change(r.id, r.version, (r.progress, r.status), (r.new_progress, r.new_status),
+                                 r.completed_at) for r in rows}
         changed += _write(session, {k: v for k, v in changes.items() if v}, cause)
     return changed
 

@@ -55,11 +55,13 @@ TYPE_LABELS = {t: t.replace("_", "-") for t in WORK_TYPES}
 
 # Fields a user edits (status through the workflow; tree position through move; roll-ups derived).
 EDITABLE = ("title", "description", "priority", "activity_category", "start_date", "due_date", "start_time",
-            "end_time", "progress", "auto_calculate_progress", "allocated_budget", "actual_expenditure",
-            "budget_notes", "calendar_visible", "calendar_color")
+            "end_time", "progress", "auto_calculate_progress", "allocated_budget", "budget_notes", "calendar_visible",
+            "calendar_color")
 CREATABLE = EDITABLE + ("work_type", "status", "organization_id", "ppa_id", "estimated_hours")
 CREATABLE_SET = frozenset(CREATABLE)
-ROLLUP_INPUTS = {"progress", "auto_calculate_progress", "allocated_budget", "actual_expenditure"}
+ROLLUP_INPUTS = {"progress", "auto_calculate_progress", "allocated_budget"}
+# Spending is the ledger's: a node's actual_expenditure is its rolled-up disbursements (obcms/budget/ledger.py).
+SPENDING_MESSAGE = "Spending is recorded as disbursements on the PPA's Budget tab, and summed upward from there."
 COLOR = re.compile(r"^#[0-9a-fA-F]{6}$")
 
 
@@ -117,12 +119,11 @@ def clean(fields, work_type):
                 raise ValueError
         except (TypeError, ValueError):
             errors["progress"] = ["Progress is a whole number from 0 to 100."]
-    for name in ("allocated_budget", "actual_expenditure"):
-        if name in out:
-            try:
-                out[name] = _money(name, out[name])
-            except ValidationFailed as error:
-                errors.update(error.errors)
+    if "allocated_budget" in out:
+        try:
+            out["allocated_budget"] = _money("allocated_budget", out["allocated_budget"])
+        except ValidationFailed as error:
+            errors.update(error.errors)
     if out.get("estimated_hours") is not None:
         try:
             out["estimated_hours"] = Decimal(str(out["estimated_hours"])).quantize(Decimal("0.01"))
@@ -168,8 +169,7 @@ def create_work_item(parent, actor, assignees=(), **fields):
         return tree.create_root(item)
     require(actor, "workitem.edit", parent)
     child = rollup.Child(fields.get("status") or "not_started", fields.get("progress") or 0,
-                         fields.get("allocated_budget") or Decimal("0.00"),
-                         fields.get("actual_expenditure") or Decimal("0.00"))
+                         fields.get("allocated_budget") or Decimal("0.00"))
     locked = tree.lock(parent)
     p = locked[tree.id_of(parent)]
     check_placement(item.work_type, p.work_type, p.depth)
@@ -187,14 +187,16 @@ def create_work_item(parent, actor, assignees=(), **fields):
 
 
 def _as_child(item):
-    return rollup.Child(item.status, item.progress, item.allocated_budget, item.actual_expenditure)
+    return rollup.Child(item.status, item.progress, item.allocated_budget)
 
 
 def update_work_item(item, expected_version, actor, **changes):
     """Apply `changes` (EDITABLE fields) when `item` is still at `expected_version`, else Conflict (409)
     with changed_fields (obcms.workflow.locking.check_version). Progress of a container is derived while
-    auto_calculate_progress is on; actual expenditure is entered on leaves only. Re-runs the roll-ups of the
-    ancestors when needed."""
+    auto_calculate_progress is on; actual expenditure is the ledger's (SPENDING_MESSAGE). Re-runs the roll-ups of
+    the ancestors when needed."""
+    if "actual_expenditure" in changes:
+        _fail("actual_expenditure", SPENDING_MESSAGE)
     unknown = set(changes) - set(EDITABLE)
     if unknown:
         _fail(sorted(unknown)[0], "This field cannot be changed here (status: use the workflow actions; "
@@ -213,8 +215,6 @@ def update_work_item(item, expected_version, actor, **changes):
     auto = changes.get("auto_calculate_progress", item.auto_calculate_progress)
     if "progress" in changes and has_children and auto:
         _fail("progress", "This progress is calculated from the children; turn off automatic progress to set it.")
-    if "actual_expenditure" in changes and has_children:
-        _fail("actual_expenditure", "Expenditure is entered on the lowest items and summed upward.")
     if "allocated_budget" in changes:
         new = changes["allocated_budget"]
         rollup.check_allocation(rollup.Envelope(item.title, new), node.children_allocated)
@@ -225,7 +225,7 @@ def update_work_item(item, expected_version, actor, **changes):
         setattr(item, name, value)
     db.session.flush()
     if ROLLUP_INPUTS & set(changes):
-        own = {name: getattr(item, name) for name in ("progress", "auto_calculate_progress", "actual_expenditure")}
+        own = {name: getattr(item, name) for name in ("progress", "auto_calculate_progress")}
         rollup.recompute(locked, replace={item.parent_id: {item.id: _as_child(item)}},
                          overrides={item.id: {**own, "version": item.version}},
                          cause=f"derived from child #{item.id}")
@@ -259,7 +259,7 @@ def move_work_item(item, actor, expected_version, parent=None, before=None):
     cause = f"derived from moved child #{n.id}"
     rollups, entries = rollup.RollupPlan(locked, {}, cause), []
     if new_parent_id != n.parent_id:
-        child = rollup.Child(n.status, n.progress, n.allocated_budget, n.actual_expenditure)
+        child = rollup.Child(n.status, n.progress, n.allocated_budget)
         replace = {n.parent_id: {n.id: None}}
         if new_parent_id is not None:
             replace[new_parent_id] = {n.id: child}
@@ -360,20 +360,19 @@ def set_allocations(node, decide, session=None):
         kids = locked.kids.get(container, [])
         changed.update({kid.id: (kid, shares[kid.id]) for kid in kids
                         if kid.id in shares and shares[kid.id] != kid.allocated_budget})
-        replace[container] = {kid.id: rollup.Child(kid.status, kid.progress, shares.get(kid.id, kid.allocated_budget),
-                                                   kid.actual_expenditure) for kid in kids}
+        replace[container] = {kid.id: rollup.Child(kid.status, kid.progress, shares.get(kid.id, kid.allocated_budget))
+                              for kid in kids}
     rollups = rollup.RollupPlan.of(locked, allocations.cause, replace=replace)
     entries = list(allocations.entries) + change_entries(
         WorkItem, {kid.id: {"allocated_budget": (kid.allocated_budget, share)} for kid, share in changed.values()},
         versions={kid.id: kid.version + 1 for kid, _ in changed.values()}, cause=allocations.cause)
     with rollups.write_with() as rollup_values:
         params = {kid.id: {"_id": kid.id, "_allocated": share, "_progress": kid.progress, "_status": kid.status,
-                           "_spent": kid.actual_expenditure, "_completed_at": kid.completed_at}
+                           "_completed_at": kid.completed_at}
                   for kid, share in changed.values()}
         for row_id, v in rollup_values.items():  # a rescaled item may roll up too: one row, both changes
             row = params.setdefault(row_id, {"_id": row_id, "_allocated": locked[row_id].allocated_budget})
-            row.update(_progress=v["progress"], _status=v["status"], _spent=v["actual_expenditure"],
-                       _completed_at=v["completed_at"])
+            row.update(_progress=v["progress"], _status=v["status"], _completed_at=v["completed_at"])
         if params:
             session.execute(_allocations_statement(), list(params.values()))
     expire_loaded(session, list(changed), ("allocated_budget", "version", "updated_at"))
@@ -384,12 +383,11 @@ def set_allocations(node, decide, session=None):
 @cache
 def _allocations_statement():
     """The children's new allocations and the roll-ups of the node and its ancestors: one executemany UPDATE,
-    each row with all five values (a child keeps its roll-up values, a container its allocation)."""
+    each row with all four values (a child keeps its roll-up values, a container its allocation)."""
     column = WorkItem.__table__.c
     return sa.update(WorkItem.__table__).where(column.id == sa.bindparam("_id")).values(
         allocated_budget=sa.bindparam("_allocated", type_=column.allocated_budget.type),
         progress=sa.bindparam("_progress"), status=sa.bindparam("_status"),
-        actual_expenditure=sa.bindparam("_spent", type_=column.actual_expenditure.type),
         completed_at=sa.bindparam("_completed_at", type_=column.completed_at.type), version=column.version + 1)
 
 
@@ -474,8 +472,7 @@ def build_tree(nodes, actor, parent=None, organization_id=None, ppa_id=None):
                        action="create", cause=f"created in one structure of {len(ids)} work items")
     if locked is not None:
         children = {i: rollup.Child(n.get("status", "not_started"), n.get("progress", 0),
-                                    n.get("allocated_budget", Decimal("0")), n.get("actual_expenditure", Decimal("0")))
-                    for i, n in zip(tops, prepared, strict=True)}
+                                    n.get("allocated_budget", Decimal("0"))) for i, n in zip(tops, prepared, strict=True)}
         rollup.recompute(locked, replace={tree.id_of(parent): children}, cause="derived from new children")
     return ids
 

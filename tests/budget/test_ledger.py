@@ -17,6 +17,7 @@ from obcms.extensions import db
 from obcms.ppas.funding import funding_summary
 from obcms.ppas.models import FundingTranche
 from obcms.ppas.services import add_tranche
+from obcms.workitems import rollup
 from obcms.workitems import services as workitem_services
 from obcms.workitems.models import WorkItem
 
@@ -86,7 +87,7 @@ def test_recording_on_a_deep_node_is_six_statements(funded, users, count_queries
     sub = workitem_services.create_work_item(task, actor, title="Forms", work_type="subtask", allocated_budget="500")
     deep = workitem_services.create_work_item(sub, actor, title="Print", work_type="subtask", allocated_budget="500")
     db.session.flush()
-    assert ppa.workitem_tracking_enabled  # the PPA is loaded, as on the page that records
+    db.session.expunge(ppa)  # as in a request: the PPA is not loaded
     with count_queries() as q:
         record(deep, actor, amount="500.00")
     assert q.count == 6, q.statements  # lock, read, INSERT entry, INSERT tranche, UPDATE roll-ups, audit
@@ -118,6 +119,30 @@ def test_a_disbursement_on_a_container_counts_what_its_children_obligated(funded
     record(implementation, actor, kind="disbursement", amount="50.00", reference="DV-1")
     assert totals(phase1, implementation, root) == [(D("50.00"), D("0.00")), (D("50.00"), D("50.00")),
                                                     (D("50.00"), D("50.00"))]
+
+
+def test_spent_is_the_rolled_up_disbursements_whatever_progress_does(funded, users):
+    """actual_expenditure (the tree's "Spent") = disbursed on every node, a container's own disbursements
+    included; a progress roll-up afterwards leaves it so."""
+    _, root, _, implementation, phase1, phase2 = funded
+    actor = users["oobc_staff"]
+    record(phase1, actor, amount="500.00")
+    record(phase1, actor, kind="disbursement", amount="120.50", reference="DV-1")
+    record(implementation, actor, kind="disbursement", amount="30.00", reference="DV-2")  # its own, on a container
+    workitem_services.update_work_item(phase2, phase2.version, actor, progress=40)  # rolls implementation up
+
+    def spent(*items):
+        db.session.expire_all()
+        return [db.session.get(WorkItem, i.id).actual_expenditure for i in items]
+
+    assert spent(phase1, phase2, implementation, root) == [D("120.50"), D("0.00"), D("150.50"), D("150.50")]
+    assert db.session.get(WorkItem, implementation.id).progress == 13  # 40 × 200k / 600k
+    assert ledger.check_money() == []
+    rows = {r["id"]: r for r in rollup.allocation_tree(root)}
+    assert rows[implementation.id]["actual_expenditure"] == D("150.50")
+    assert rows[implementation.id]["variance"] == D("600000.00") - D("150.50")
+    db.session.execute(sa.update(WorkItem).where(WorkItem.id == phase1.id).values(actual_expenditure=D("1.00")))
+    assert f"work item #{phase1.id}: actual expenditure 1.00 ≠ disbursed 120.50" in map(str, ledger.check_money())
 
 
 def test_obligating_up_to_the_allocation_passes_beyond_needs_an_override_with_a_reason(funded, users):
@@ -307,7 +332,7 @@ def test_random_entry_sequences_keep_roll_ups_and_ppa_totals_in_agreement(funded
             mine = [e for e in entries if e.work_item_id in ids]
             assert node.obligated == sum((e.amount for e in mine if e.kind != "disbursement"), D("0.00"))
             assert node.disbursed == sum((e.amount for e in mine if e.kind == "disbursement"), D("0.00"))
-            assert D("0") <= node.disbursed <= node.obligated
+            assert D("0") <= node.disbursed <= node.obligated and node.actual_expenditure == node.disbursed
         summary = funding_summary(ppa.id)
         top = db.session.get(WorkItem, root.id)
         assert (summary.obligations, summary.disbursements) == (top.obligated, top.disbursed)

@@ -1,4 +1,5 @@
-"""Roll-ups: progress (weighted, equal), derived status, expenditure, allocation; both computations agree."""
+"""Roll-ups: progress (weighted, equal), derived status, allocation; both computations agree. Expenditure is the
+ledger's rolled-up disbursements (tests/budget/test_ledger.py), never entered on a work item."""
 from decimal import Decimal
 
 import pytest
@@ -13,8 +14,8 @@ from obcms.workitems.rollup import Child, derive
 D = Decimal
 
 
-def kid(status="not_started", progress=0, budget="0", spent="0"):
-    return Child(status, progress, D(budget), D(spent))
+def kid(status="not_started", progress=0, budget="0"):
+    return Child(status, progress, D(budget))
 
 
 def test_progress_weighted_by_budget_when_every_counted_child_has_one():
@@ -46,8 +47,12 @@ def test_derived_status():
     assert derive("at_risk", 0, True, [kid("in_progress")])[1] == "at_risk"
 
 
-def test_expenditure_sums_exactly():
-    assert derive("not_started", 0, True, [kid(spent="0.10"), kid(spent="0.20")])[2] == D("0.30")
+def test_expenditure_is_never_entered_on_a_work_item(project):
+    actor, p, a, b, t1, t2 = project
+    with pytest.raises(ValidationFailed) as error:
+        services.update_work_item(t1, t1.version, actor, actual_expenditure="120.50")
+    assert "disbursements" in error.value.errors["actual_expenditure"][0]
+    assert values(t1) == (0, "not_started", D("0.00"))
 
 
 @pytest.fixture
@@ -69,10 +74,10 @@ def values(item):
 
 def test_update_ancestors_after_an_edit(project):
     actor, p, a, b, t1, t2 = project
-    services.update_work_item(t1, t1.version, actor, progress=100, actual_expenditure="120.50")
+    services.update_work_item(t1, t1.version, actor, progress=100)
     # (100×300 + 0×100) / 400; work has begun below, so neither reads "not started" at 75 % or 56 %
-    assert values(a) == (75, "in_progress", D("120.50"))
-    assert values(p) == (56, "in_progress", D("120.50"))  # (75×600 + 0×200) / 800 = 56.25
+    assert values(a) == (75, "in_progress", D("0.00"))
+    assert values(p) == (56, "in_progress", D("0.00"))  # (75×600 + 0×200) / 800 = 56.25
 
 
 def test_roll_up_writes_are_audited_with_their_cause(project):
@@ -100,7 +105,9 @@ def test_over_allocation_is_refused_naming_the_amount(project):
 
 def test_allocation_tree_in_one_query(project, count_queries):
     actor, p, a, b, t1, t2 = project
-    services.update_work_item(t2, t2.version, actor, actual_expenditure="150.00")
+    # as the ledger leaves them after a disbursement of 150.00 on T2
+    db.session.execute(sa.update(WorkItem).where(WorkItem.id.in_([t2.id, a.id, p.id]))
+                       .values(disbursed=D("150.00"), obligated=D("150.00"), actual_expenditure=D("150.00")))
     with count_queries() as q:
         rows = rollup.allocation_tree(p)
     assert q.count == 1
@@ -114,11 +121,10 @@ def test_allocation_tree_in_one_query(project, count_queries):
 
 def test_rollup_trees_agrees_with_update_ancestors(project):
     actor, p, a, b, t1, t2 = project
-    services.update_work_item(t1, t1.version, actor, progress=40, actual_expenditure="10.00")
+    services.update_work_item(t1, t1.version, actor, progress=40)
     expected = [values(x) for x in (p, a, b)]
     # spoil the stored roll-ups, then recompute the whole tree in SQL
-    db.session.execute(sa.update(WorkItem).where(WorkItem.id.in_([p.id, a.id]))
-                       .values(progress=0, actual_expenditure=0))
+    db.session.execute(sa.update(WorkItem).where(WorkItem.id.in_([p.id, a.id])).values(progress=0))
     assert rollup.rollup_trees([p.id]) == 2
     assert [values(x) for x in (p, a, b)] == expected
     assert rollup.rollup_trees() == 0  # nothing left to change

@@ -124,12 +124,12 @@ def test_status_is_not_edited_here(staff):
         services.update_work_item(p, p.version, staff, status="completed")
 
 
-def test_container_progress_is_derived_and_expenditure_entered_on_leaves(staff):
+def test_container_progress_is_derived_and_expenditure_never_entered(staff):
     p = make(None, staff, "project")
     make(p, staff, "task")
     with pytest.raises(ValidationFailed, match="calculated from the children"):
         services.update_work_item(p, p.version, staff, progress=50)
-    with pytest.raises(ValidationFailed, match="lowest items"):
+    with pytest.raises(ValidationFailed, match="disbursements"):
         services.update_work_item(p, p.version, staff, actual_expenditure="5.00")
     services.update_work_item(p, p.version, staff, auto_calculate_progress=False)
     services.update_work_item(p, p.version, staff, progress=50)

@@ -40,7 +40,6 @@ class LockedNode(NamedTuple):
     status: str
     progress: int
     auto_calculate_progress: bool
-    actual_expenditure: object
     completed_at: object
     version: int
     height: int | None           # levels below the node (0 for a leaf); only for `measure`
@@ -59,7 +58,6 @@ class LockedChild(NamedTuple):
     status: str
     progress: int
     allocated_budget: object
-    actual_expenditure: object
     completed_at: object
     version: int
 
@@ -104,11 +102,11 @@ def _families_statement(measured):
     return (sa.select(a.c.id, a.c.tree_id, a.c.parent_id, a.c.lft, a.c.rgt, a.c.depth, stored(a.c.work_type, "work_type"),
                       a.c.title, a.c.ppa_id, a.c.organization_id, stored(a.c.allocated_budget, "allocated_budget"),
                       stored(a.c.status, "status"), a.c.progress, a.c.auto_calculate_progress,
-                      stored(a.c.actual_expenditure, "actual_expenditure"), a.c.completed_at, a.c.version,
+                      a.c.completed_at, a.c.version,
                       height.label("height"), size.label("size"), k.c.id.label("k_id"), k.c.lft.label("k_lft"),
                       k.c.rgt.label("k_rgt"),
                       stored(k.c.status, "k_status"), k.c.progress.label("k_progress"),
-                      stored(k.c.allocated_budget, "k_allocated"), stored(k.c.actual_expenditure, "k_spent"),
+                      stored(k.c.allocated_budget, "k_allocated"),
                       k.c.completed_at.label("k_completed_at"), k.c.version.label("k_version"),
                       stored(a.c.obligated, "obligated"), stored(a.c.disbursed, "disbursed"))
             .select_from(n)
@@ -131,16 +129,16 @@ def read_families(node_ids, measure=None, session=None):
     values, kids = {}, {}
     session.flush()  # the read goes to the connection (no ORM autoflush): pending changes first
     for r in session.connection().execute(_families_statement(measure is not None), params):
-        node_id, kid_id = r[0], r[19]
+        node_id, kid_id = r[0], r[18]
         if node_id not in values:
             values[node_id] = r
             kids[node_id] = {}
         if kid_id is not None:
-            kids[node_id][kid_id] = LockedChild(*r[19:28])
+            kids[node_id][kid_id] = LockedChild(*r[18:26])
     rows = {}
     for node_id, r in values.items():
         allocated = sum((kid.allocated_budget for kid in kids[node_id].values()), Decimal("0.00"))
-        rows[node_id] = LockedNode(*r[:19], allocated, r[28], r[29])
+        rows[node_id] = LockedNode(*r[:18], allocated, r[26], r[27])
     return LockedFamilies(rows, {node_id: list(members.values()) for node_id, members in kids.items()})
 
 

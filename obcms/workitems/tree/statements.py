@@ -22,7 +22,7 @@ from ...db_types import utcnow
 from .table import int_param, work_items
 
 # Roll-up columns a structural UPDATE also sets on the rows given `rollup_values` (see rollup.RollupPlan).
-ROLLUP_COLUMNS = ("progress", "status", "actual_expenditure", "completed_at")
+ROLLUP_COLUMNS = ("progress", "status", "completed_at")
 
 
 def _touched(condition):
