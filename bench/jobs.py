@@ -16,11 +16,9 @@ my_tasks_page: GET /tasks for a user with MY_TASKS open tasks assigned (due date
 """
 import argparse
 import json
-import os
 import platform
 import random
 import statistics
-import tempfile
 import time
 from dataclasses import dataclass, field
 from datetime import date, timedelta
@@ -28,7 +26,7 @@ from datetime import date, timedelta
 import sqlalchemy as sa
 from sqlalchemy import event
 
-from bench.common import log
+from bench.common import database_url, log
 from bench.ppas import QC, analyze, build_portfolio, make_app
 
 
@@ -154,7 +152,7 @@ def main():
     parser.add_argument("--only", action="append", choices=sorted(STEPS), help="run only these steps")
     args = parser.parse_args()
 
-    url = os.environ.get("DATABASE_URL") or f"sqlite:///{tempfile.mkdtemp(prefix='obcms-bench-jobs-')}/bench.db"
+    url, _ = database_url("obcms-bench-jobs-")
     app = make_app(url)
     from obcms.extensions import db
 

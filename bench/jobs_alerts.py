@@ -19,17 +19,15 @@ Prints ONE JSON object: per step {median_ms, min_ms, max_ms, queries, n} and the
 """
 import argparse
 import json
-import os
 import platform
 import statistics
-import tempfile
 import time
 from datetime import date
 
 import sqlalchemy as sa
 from sqlalchemy import event
 
-from bench.common import QueryCounter, log
+from bench.common import QueryCounter, database_url, log
 from bench.ppas import analyze, build_portfolio, make_app
 
 VARIANCE_DAY = date(2026, 6, 15)
@@ -82,7 +80,7 @@ def arguments():
 
 def setup(args):
     """The app on DATABASE_URL (else a temporary SQLite file) with the prepared portfolio: (app, db, meta)."""
-    url = os.environ.get("DATABASE_URL") or f"sqlite:///{tempfile.mkdtemp(prefix='obcms-bench-jobs-')}/bench.db"
+    url, _ = database_url("obcms-bench-jobs-")
     app = make_app(url)
     from obcms.extensions import db
 

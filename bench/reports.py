@@ -29,7 +29,7 @@ from datetime import UTC, date, datetime
 import sqlalchemy as sa
 from sqlalchemy import event
 
-from bench.common import log
+from bench.common import database_url, log
 from bench.ppas import QC, analyze, build_portfolio, make_app
 
 KINDS = ("mfbm_budget_execution", "bpda_development_alignment", "coa_budget_variance")
@@ -92,7 +92,8 @@ def add_entries(db, count):
                    entries.c.kind.in_(kinds)).scalar_subquery(), 0)
 
     db.session.execute(item.update().values(obligated=rolled(["obligation", "adjustment"]),
-                                            disbursed=rolled(["disbursement"])))
+                                            disbursed=rolled(["disbursement"]),
+                                            actual_expenditure=rolled(["disbursement"])))
     db.session.commit()
 
 
@@ -131,7 +132,7 @@ def main():
     args = parser.parse_args()
     n_ppas = 20 if args.small else args.ppas
 
-    url = os.environ.get("DATABASE_URL") or f"sqlite:///{tempfile.mkdtemp(prefix='obcms-bench-reports-')}/bench.db"
+    url, _ = database_url("obcms-bench-reports-")
     app = make_app(url)
     from obcms.auth.models import User
     from obcms.extensions import db
