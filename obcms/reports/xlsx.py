@@ -17,15 +17,18 @@ TOTAL cells are `=SUM(…)` formulas. openpyxl never writes a formula's cached v
 book adds it while it copies the sheet into the file (`<f>SUM(E8:E9)</f><v>123.45</v>`): readers that do not
 calculate (openpyxl with data_only=True, viewers, pandas) see the totals too; Excel and LibreOffice recalculate.
 
-Speed: data rows skip openpyxl's cell-by-cell path (a cell object, a value check and an element per cell):
-Sheet writes each as one XML element into openpyxl's own write-only stream, with the style ids of cells styled
-once per look (see Sheet._take_over_rows). With lxml installed openpyxl streams through it (requirements.txt).
+Speed: data rows skip openpyxl's cell-by-cell path (a cell object, a value check and an element per cell).
+Sheet writes them as SpreadsheetML text (escaped here, every cell with its reference and the style id of its
+look) into a file of its own, and puts a marker comment in openpyxl's stream where each run of data rows
+stands; the book splices the rows in at the markers while it copies the sheet into the zip (see
+Sheet._take_over_rows and _FixedTimeZip.write). The title block, header and TOTAL rows are openpyxl's cells.
 
 Identical bytes: the workbook's created/modified properties and the zip entries' times are the "as of" time,
 and the zip is always written to a seekable file (no data descriptors), so a workbook made at once and one made
 by a job from the same data are the same bytes.
 """
 import shutil
+import tempfile
 import zipfile
 from dataclasses import dataclass
 from datetime import datetime
@@ -39,8 +42,14 @@ from openpyxl.compat import safe_string
 from openpyxl.styles import Alignment, Font, PatternFill
 from openpyxl.utils import get_column_letter
 from openpyxl.utils.datetime import to_excel
+from openpyxl.worksheet.properties import PageSetupProperties
 from openpyxl.writer.excel import ExcelWriter
-from openpyxl.xml.functions import Element, SubElement, whitespace
+from openpyxl.xml import LXML
+
+if LXML:  # openpyxl streams through lxml (requirements.txt): the marker must be one of its comments
+    from lxml.etree import Comment
+else:
+    from xml.etree.ElementTree import Comment
 
 MONEY_FORMAT = "#,##0.00"
 PERCENT_FORMAT = "0.00%"
@@ -61,6 +70,26 @@ class Column:
     header: str
     width: float
     kind: str = "text"  # text, money, percent, number, score, datetime
+
+
+BOLD_WIDTH = 1.2  # a bold header character, in column-width units (the width of a "0")
+
+
+def _header_width(column):
+    """The column's width, widened so that the header's longest word fits on one line (never cut mid-word)."""
+    return max(column.width, max(len(word) for word in column.header.split()) * BOLD_WIDTH + 1)
+
+
+def _header_lines(header, width):
+    """How many lines the header wraps to in a column of `width`, word by word."""
+    per_line, lines, used = (width - 1) / BOLD_WIDTH, 1, 0
+    for word in header.split():
+        needed = len(word) if used == 0 else used + 1 + len(word)
+        if needed > per_line and used:
+            lines, used = lines + 1, len(word)
+        else:
+            used = needed
+    return lines
 
 
 class _Kind:
@@ -115,13 +144,24 @@ class Sheet:
         self.book, self.columns = book, columns
         self.ws = book.workbook.create_sheet(title)
         for index, column in enumerate(columns, 1):
-            self.ws.column_dimensions[get_column_letter(index)].width = column.width
+            self.ws.column_dimensions[get_column_letter(index)].width = _header_width(column)
         self.letters = [get_column_letter(index) for index in range(1, len(columns) + 1)]
         self.row_number = 0
         self._styles = {}
+        self.rows_file = None   # the data rows' XML (a temporary file), spliced in at the markers
+        self.run_starts = []    # where in rows_file each run of data rows starts; run k's marker is MARKER % k
         self.header_row = len(title_block) + 2  # the title block, a blank row, the header
         self.first_data_row = self.header_row + 1
         self.ws.freeze_panes = f"A{self.first_data_row}"  # before the first row: write-only writes the view first
+        # printed (agencies file them on paper too): landscape, all columns on the page's width, the header
+        # row repeated on every page
+        self.ws.page_setup.orientation = "landscape"
+        self.ws.sheet_properties.pageSetUpPr = PageSetupProperties(fitToPage=True)
+        self.ws.page_setup.fitToWidth, self.ws.page_setup.fitToHeight = 1, 0
+        self.ws.print_title_rows = f"{self.header_row}:{self.header_row}"
+        # the header wraps: its height is given (viewers do not all fit a row to wrapped text on opening)
+        lines = max(_header_lines(c.header, _header_width(c)) for c in columns)
+        self.ws.row_dimensions[self.header_row].height = 15 * lines
         self._take_over_rows()
         for i, (label, value) in enumerate(title_block):
             if i == 0:
@@ -159,19 +199,29 @@ class Sheet:
         self.row_number += 1
 
     def _take_over_rows(self):
-        """Data rows (lists of values made by text(), money() …) are written here, straight into openpyxl's
-        write-only stream as XML elements, one per row, with the style ids of cells styled once per look: a
-        131,000-row sheet through openpyxl's cell-by-cell path took several times longer. The other rows (title
-        block, header, TOTAL) are openpyxl cells, written by openpyxl."""
+        """Data rows (lists of values made by text(), money() …) are written here as SpreadsheetML text into
+        rows_file, with the style ids of cells styled once per look; openpyxl's stream gets a marker comment
+        where each run of them begins (the book splices them in). A 131,000-row sheet through openpyxl's
+        cell-by-cell path took several times longer, and one lxml element per cell twice as long as this. The
+        other rows (title block, header, TOTAL) are openpyxl cells, written by openpyxl."""
         self.ws._values_to_row = _as_given
         self.ws._get_writer()  # writes the sheet's head (views, columns): widths and panes are set by now
         writer = self.ws._writer
         write_cells = writer.write_row
+        in_run = False
 
         def write_row(xf, row, row_idx):
+            nonlocal in_run
             if isinstance(row, _Values):
-                xf.write(self._row_element(row, row_idx))
+                if not in_run:
+                    if self.rows_file is None:
+                        self.rows_file = tempfile.TemporaryFile()
+                    xf.write(Comment(MARKER % len(self.run_starts)))
+                    self.run_starts.append(self.rows_file.tell())
+                    in_run = True
+                self.rows_file.write(self._row_xml(row, row_idx))
             else:
+                in_run = False
                 write_cells(xf, _cells_to_row(row, row_idx), row_idx)
 
         writer.write_row = write_row
@@ -190,7 +240,7 @@ class Sheet:
             if item.kind in NUMBER_FORMATS:
                 cell.number_format = NUMBER_FORMATS[item.kind]
             if indent:
-                cell.alignment = Alignment(indent=indent)
+                cell.alignment = Alignment(horizontal="left", indent=indent)  # Excel indents left-aligned text only
             if item.bold:
                 cell.font = BOLD
             if risky:
@@ -198,26 +248,25 @@ class Sheet:
             style = self._styles[key] = str(cell.style_id)
         return style
 
-    def _row_element(self, items, row_idx):
-        """The row's XML. Every cell carries its reference: the attribute is optional in SpreadsheetML and Excel
-        does without it, but readers the oversight agencies may use (EPPlus, ClosedXML, the Open XML SDK) need it."""
-        row = Element("row", {"r": str(row_idx)})
+    def _row_xml(self, items, row_idx):
+        """The row as SpreadsheetML (UTF-8 bytes). Every cell carries its reference: the attribute is optional
+        and Excel does without it, but readers the oversight agencies may use (EPPlus, ClosedXML, the Open XML
+        SDK) need it."""
         letters, suffix = self.letters, str(row_idx)
+        parts = [f'<row r="{suffix}">']
+        append = parts.append
         for index, item in enumerate(items):
             value = item.value
-            attributes = {"r": letters[index] + suffix, "s": self._style_id(index, item)}
+            where = f'<c r="{letters[index]}{suffix}" s="{self._style_id(index, item)}"'
             if value is None:
-                SubElement(row, "c", attributes)
+                append(where + "/>")
             elif item.kind == "text":  # always a string: "=…" stays text
-                attributes["t"] = "inlineStr"
-                written = SubElement(SubElement(SubElement(row, "c", attributes), "is"), "t")
-                written.text = value
-                if value[:1].isspace() or value[-1:].isspace():  # what whitespace() checks, without its call
-                    whitespace(written)
+                space = ' xml:space="preserve"' if value[:1].isspace() or value[-1:].isspace() else ""
+                append(f'{where} t="inlineStr"><is><t{space}>{_escape(value)}</t></is></c>')
             else:
-                attributes["t"] = "n"
-                SubElement(SubElement(row, "c", attributes), "v").text = _number(value)
-        return row
+                append(f'{where} t="n"><v>{_number(value)}</v></c>')
+        append("</row>")
+        return "".join(parts).encode("utf-8", "replace")
 
     def row(self, items):
         self._append(_Values(items))
@@ -256,6 +305,15 @@ class Sheet:
 
 class _Values(list):
     """A data row: the values (text(), money() …) of its cells, in column order."""
+
+
+MARKER = "obcms-rows-%d"  # a comment in openpyxl's stream: run k of a sheet's data rows goes here
+_ESCAPES = str.maketrans({"&": "&amp;", "<": "&lt;", ">": "&gt;", "\r": "&#13;"})
+
+
+def _escape(value):
+    """Element text as XML (clean_text already removed what XML 1.0 cannot hold; a CR stays a CR)."""
+    return value.translate(_ESCAPES)
 
 
 def _as_given(row, row_idx):
@@ -305,23 +363,30 @@ class Book:
         """Write the workbook to `target` (a path, or a seekable binary file opened for writing)."""
         for sheet in self.sheets:
             sheet.finish()
-        archive = _FixedTimeZip(target, self.zip_time, self._cached)
-        ExcelWriter(self.workbook, archive).save()
+        archive = _FixedTimeZip(target, self.zip_time, self._cached, self.sheets)
+        try:
+            ExcelWriter(self.workbook, archive).save()
+        finally:
+            for sheet in self.sheets:
+                if sheet.rows_file is not None:
+                    sheet.rows_file.close()
 
 
 _ZIP_EPOCH = datetime(1980, 1, 1)  # the earliest time a zip entry can carry
 
 
 class _FixedTimeZip(zipfile.ZipFile):
-    """A zip whose entries all carry one time (the report's "as of"), and that adds the cached values of the
-    TOTAL formulas while it copies a worksheet in (a streaming replace: the sheet is never held in memory)."""
+    """A zip whose entries all carry one time (the report's "as of"), and that splices a sheet's data rows in
+    at their markers and adds the cached values of the TOTAL formulas while it copies the sheet in (streaming:
+    the sheet is never held in memory)."""
 
     CHUNK = 1 << 16
 
-    def __init__(self, target, date_time, cached):
+    def __init__(self, target, date_time, cached, sheets):
         super().__init__(target, "w", zipfile.ZIP_DEFLATED, allowZip64=True)
         self.fixed_time = date_time
         self.cached = cached
+        self.sheets = sheets
 
     def _info(self, name):
         info = zipfile.ZipInfo(name, date_time=self.fixed_time)
@@ -338,7 +403,10 @@ class _FixedTimeZip(zipfile.ZipFile):
         info.file_size = 0
         # a sheet's path (xl/worksheets/sheetN.xml) is only known once the writer numbered the sheets
         replacements = next((values for ws, values in self.cached.items() if ws.path[1:] == arcname), {})
+        sheet = next((sheet for sheet in self.sheets if sheet.ws.path[1:] == arcname), None)
         with open(filename, "rb") as source, self.open(info, "w", force_zip64=True) as target:
+            if sheet is not None and sheet.rows_file is not None:
+                source = _spliced(source, sheet, self.CHUNK)
             if not replacements:
                 shutil.copyfileobj(source, target, self.CHUNK)
                 return
@@ -350,6 +418,40 @@ class _FixedTimeZip(zipfile.ZipFile):
                     closing = "</c>" if empty == "</c>" else ""
                     keys[f"<f>{formula}</f>{empty}".encode()] = f"<f>{formula}</f><v>{value}</v>{closing}".encode()
             _copy_replacing(source, target, keys, self.CHUNK)
+
+
+def _spliced(source, sheet, chunk):
+    """A temporary file holding `source` (a sheet's XML from openpyxl) with each marker replaced by its run of
+    data rows from sheet.rows_file, positioned at its start."""
+    rows, starts = sheet.rows_file, sheet.run_starts
+    rows.seek(0, 2)
+    ends = starts[1:] + [rows.tell()]
+    markers = [f"<!--{MARKER % k}-->".encode() for k in range(len(starts))]
+    out = tempfile.TemporaryFile()
+    pending, k = b"", 0
+    while True:
+        data = source.read(chunk)
+        pending += data
+        while k < len(markers) and (at := pending.find(markers[k])) >= 0:
+            out.write(pending[:at])
+            rows.seek(starts[k])
+            left = ends[k] - starts[k]
+            while left:
+                piece = rows.read(min(chunk, left))
+                out.write(piece)
+                left -= len(piece)
+            pending = pending[at + len(markers[k]):]
+            k += 1
+        if not data:
+            if k < len(markers):
+                raise RuntimeError(f"the marker of data rows run {k} is missing from the sheet")
+            out.write(pending)
+            out.seek(0)
+            return out
+        keep = len(markers[k]) if k < len(markers) else 0  # a marker split by the read stays in pending
+        cut = max(0, len(pending) - keep)
+        out.write(pending[:cut])
+        pending = pending[cut:]
 
 
 def _copy_replacing(source, target, replacements, chunk):

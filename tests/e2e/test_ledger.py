@@ -1,8 +1,10 @@
 """The ledger in a real browser: from the Budget tab, open an item's ledger, record an obligation (a mistake
 first: the field error, nothing written), then a disbursement; the stages table changes in place up to the root;
-reverse the disbursement with a reason. At 390 px wide neither the page nor its tables scroll sideways."""
+the COA report downloaded then carries both on the item's Activity Breakdown row; back on the Budget tab, reverse
+the disbursement with a reason. At 390 px wide neither the page nor its tables scroll sideways."""
 import re
 
+import openpyxl
 from playwright.sync_api import expect
 
 from obcms.extensions import db
@@ -10,6 +12,7 @@ from obcms.workitems import services as workitem_services
 from obcms.workitems.models import WorkItem
 
 from .test_budget_distribution import make_tracked_ppa
+from .test_reports import _generate_coa
 
 SIDEWAYS = """() => [...document.querySelectorAll(".table-wrap")].filter(w => w.scrollWidth > w.clientWidth + 1)
   .map(w => `${w.getAttribute("aria-label")}: ${w.scrollWidth} > ${w.clientWidth}`)
@@ -20,7 +23,7 @@ def stage_row(page, title):
     return page.locator("#budget-stages tbody tr", has=page.locator("th", has_text=re.compile(rf"^{title}$")))
 
 
-def test_record_an_obligation_and_a_disbursement_then_reverse(signed_in_page, live_server):
+def test_record_an_obligation_and_a_disbursement_then_reverse(signed_in_page, live_server, tmp_path):
     ppa_id, root_id = make_tracked_ppa(live_server.app, "E2E ledger program")
     with live_server.app.app_context():
         planning = db.session.scalar(db.select(WorkItem).where(WorkItem.parent_id == root_id, WorkItem.title == "Planning"))
@@ -58,6 +61,16 @@ def test_record_an_obligation_and_a_disbursement_then_reverse(signed_in_page, li
     expect(stage_row(page, "Planning").locator("td").nth(2)).to_have_text("₱ 60,000.00")
     expect(dialog.locator("tbody tr[id^=entry-]")).to_have_count(2)
     assert page.evaluate(SIDEWAYS) == []
+
+    download = _generate_coa(page)
+    download.save_as(tmp_path / "coa.xlsx")
+    breakdown = openpyxl.load_workbook(tmp_path / "coa.xlsx")["Activity Breakdown"]
+    rows = {(r[1], r[2].strip()): r for r in breakdown.iter_rows(min_row=8, values_only=True) if r[1] and r[2]}
+    # PPA title, activity (indented by depth), type, allocated, obligations, actual expenditure (= disbursed)
+    assert rows[("E2E ledger program", "Planning")][4:7] == (200000, 150000, 60000)
+    page.goto(f"/ppas/{ppa_id}/budget")
+    page.get_by_role("link", name="Ledger of Planning").click()
+    expect(dialog).to_be_visible()
 
     newest = dialog.locator("tbody tr[id^=entry-]").first
     newest.get_by_text("Reverse…").click()
