@@ -23,6 +23,7 @@ from ..db_types import Money
 from ..extensions import db
 from ..ids import parse_id
 from ..pagination import paginate
+from ..search.matching import matches
 from .funding import FUNDING_COLUMNS, UNDER_OBLIGATED_BELOW, funding_of, funding_totals_subquery, with_funding_totals
 from .models import APPROVAL_STATES, CATEGORIES, SECTORS, STATUSES, Ppa
 
@@ -99,8 +100,7 @@ def filtered(stmt, filters, user):
     if filters.approval:
         stmt = stmt.where(Ppa.approval_status == filters.approval)
     if filters.q:
-        stmt = stmt.where(sa.or_(Ppa.title.icontains(filters.q, autoescape=True),
-                                 Ppa.code.icontains(filters.q, autoescape=True)))
+        stmt = stmt.where(matches(Ppa, filters.q))
     return stmt
 
 

@@ -23,6 +23,7 @@ from ..database import is_sqlite
 from ..extensions import db
 from ..ids import parse_id
 from ..pagination import paginate
+from ..search.matching import matches
 from . import tree
 from .models import WorkItem, work_item_assignees
 from .money_sql import money_sum
@@ -231,15 +232,10 @@ def move_targets(item, actor, query="", limit=20, session=None):
                    WorkItem.id.not_in([r.id for r in moved]))
             .order_by(sa.case((WorkItem.tree_id == item.tree_id, 0), else_=1), WorkItem.tree_id, tree.position())
             .limit(limit))
-    words = (query or "").strip()
-    if words:
-        stmt = stmt.where(WorkItem.title.ilike(f"%{_escape_like(words)}%", escape="\\"))
+    if (query or "").strip():
+        stmt = stmt.where(matches(WorkItem, query))
     stmt = scope(stmt, WorkItem, actor)
     return [MoveTarget(**row._mapping) for row in session.execute(stmt)]
-
-
-def _escape_like(text):
-    return text.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
 
 
 @dataclass
