@@ -38,6 +38,7 @@ from .jobqueue import models as _jobqueue  # noqa: F401
 from .notifications import models as _notifications  # noqa: F401
 from .notifications.mail import init_mail
 from .notifications.views import bp as notifications_bp
+from .ops import logs as request_logs
 from .ops.jobs_views import bp as jobs_bp
 from .ops.security import init_security, init_url_converters
 from .ops.views import bp as ops_bp
@@ -82,6 +83,7 @@ def create_app(config_object=None, **overrides):
     register_error_handlers(app)
     init_security(app)
     init_templating(app)
+    request_logs.init_app(app)
 
     @app.before_request
     def require_login():

@@ -16,16 +16,21 @@ from ..errors import request_id
 
 _cause: ContextVar[str | None] = ContextVar("obcms_audit_cause", default=None)
 _actor_label: ContextVar[str | None] = ContextVar("obcms_actor_label", default=None)
+_carried_request_id: ContextVar[str | None] = ContextVar("obcms_request_id", default=None)
 
 
 @contextmanager
-def acting_as(label):
-    """Background work names its actor: `with acting_as("job:sync_ppa_progress"):` (or "cli:seed-demo")."""
-    token = _actor_label.set(label)
+def _setting(variable, value):
+    token = variable.set(value)
     try:
         yield
     finally:
-        _actor_label.reset(token)
+        variable.reset(token)
+
+
+def acting_as(label):
+    """Background work names its actor: `with acting_as("job:sync_ppa_progress"):` (or "cli:seed-demo")."""
+    return _setting(_actor_label, label)
 
 
 def current_actor_label():
@@ -87,7 +92,12 @@ def client_ip():
     return (socket_address or "")[:64] or None
 
 
+def carrying_request_id(value):
+    """Work outside a request (a job run) carries the id of the request that asked for it."""
+    return _setting(_carried_request_id, value)
+
+
 def current_request_id():
     if not has_request_context():
-        return None
+        return _carried_request_id.get()
     return request_id()

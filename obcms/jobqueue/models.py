@@ -24,6 +24,8 @@ class JobRun(db.Model):
     finished_at: Mapped[object | None] = mapped_column(UTCDateTime())
     counts: Mapped[dict] = mapped_column(sa.JSON, nullable=False, default=dict)
     error: Mapped[str | None] = mapped_column(sa.Text)
+    # The request (or job) that enqueued it: its log line and audit rows carry the same id (obcms/ops/logs.py).
+    request_id: Mapped[str | None] = mapped_column(sa.String(64))
 
     requested_by = relationship("User", lazy="joined")
 

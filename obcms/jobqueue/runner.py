@@ -5,6 +5,7 @@ RQ_ENTRY_POINT (jobs/runner.py) in a worker, which builds or reuses the worker's
 """
 import logging
 import os
+import time
 import traceback
 from datetime import timedelta
 
@@ -15,10 +16,11 @@ from rq import Retry, get_current_job
 from rq.exceptions import NoSuchJobError
 from rq.job import Job, JobStatus
 
-from ..audit.context import acting_as
+from ..audit.context import acting_as, carrying_request_id, current_request_id
 from ..db_types import utcnow
 from ..errors import Unavailable
 from ..extensions import db
+from ..ops.logs import jobs_log, log_line
 from ..transaction import after_commit
 from .models import JobRun
 from .queue import redis_connection, rq_queue
@@ -56,7 +58,8 @@ def enqueue(name, requested_by=None, **arguments):
             raise Unavailable(QUEUE_UNAVAILABLE) from None
     run = JobRun(name=name, arguments=arguments, status="queued",
                  requested_by_id=getattr(requested_by, "id", None),
-                 requested_by_label=getattr(requested_by, "username", None) or "system")
+                 requested_by_label=getattr(requested_by, "username", None) or "system",
+                 request_id=current_request_id())
     db.session.add(run)
     db.session.flush()
     run_id = run.id
@@ -170,12 +173,15 @@ def execute(run_id):
     fn = JOBS[run.name]
     run.status, run.started_at, run.attempts, run.error = "running", utcnow(), run.attempts + 1, None
     db.session.commit()
+    line = {"request_id": run.request_id, "run_id": run_id, "name": run.name, "attempt": run.attempts}
+    started = time.perf_counter()
     try:
-        with acting_as(f"job:{run.name}"):
+        with acting_as(f"job:{run.name}"), carrying_request_id(run.request_id):
             counts = fn(run=run, **(run.arguments or {})) or {}
         run = db.session.get(JobRun, run_id)
         run.status, run.finished_at, run.counts = "succeeded", utcnow(), counts
         db.session.commit()
+        log_line(jobs_log, "job", **line, status="succeeded", ms=round((time.perf_counter() - started) * 1000, 1))
         return counts
     except Exception as error:
         db.session.rollback()
@@ -186,6 +192,8 @@ def execute(run_id):
         run.finished_at = utcnow()
         run.error = "".join(traceback.format_exception_only(type(error), error)).strip()[:4000]
         db.session.commit()
+        log_line(jobs_log, "job", **line, status=run.status, ms=round((time.perf_counter() - started) * 1000, 1),
+                 error=run.error[:200])
         if final:
             _stop_rq_retries()
         raise
