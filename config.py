@@ -101,6 +101,9 @@ class Config:
     # New PPAs, assessments and meetings/workshops/conferences generate their tasks (obcms/tasking/triggers.py).
     TASK_GENERATION = _bool("TASK_GENERATION", True)
     VERSION = os.environ.get("OBCMS_VERSION", "0.1.0")
+    # How long each process keeps its copy of the maintenance switch (obcms/ops/maintenance.py) before reading
+    # the database again: a switch reaches every gunicorn worker within this many seconds.
+    MAINTENANCE_CACHE_SECONDS = float(os.environ.get("MAINTENANCE_CACHE_SECONDS", "2"))
 
 
 class TestingConfig(Config):
@@ -118,6 +121,9 @@ class TestingConfig(Config):
     MAIL_SERVER = None  # the mail tests point it at their own SMTP server
     PUBLIC_BASE_URL = "https://obcms.example.gov.ph"
     TASK_GENERATION = False  # tests of obcms/tasking turn it on (tests/tasking/conftest.py), others see no tasks
+    # Each test starts with maintenance off in the process's copy (tests/conftest.py), so no page reads the
+    # switch (pinned statement counts stay exact); the maintenance tests read it again when they switch it.
+    MAINTENANCE_CACHE_SECONDS = 3600
 
 
 class ProductionConfig(Config):

@@ -39,7 +39,9 @@ from .notifications import models as _notifications  # noqa: F401
 from .notifications.mail import init_mail
 from .notifications.views import bp as notifications_bp
 from .ops import logs as request_logs
+from .ops import maintenance as _maintenance  # noqa: F401
 from .ops.jobs_views import bp as jobs_bp
+from .ops.maintenance_gate import init_maintenance
 from .ops.security import init_security, init_url_converters
 from .ops.views import bp as ops_bp
 from .ppas import models as _ppas  # noqa: F401
@@ -82,6 +84,7 @@ def create_app(config_object=None, **overrides):
 
     register_error_handlers(app)
     init_security(app)
+    init_maintenance(app)  # before require_login: anonymous requests get the maintenance page too
     init_templating(app)
     request_logs.init_app(app)
 

@@ -18,6 +18,7 @@ from obcms.auth import services as auth_services
 from obcms.auth.models import ROLES, Organization, User
 from obcms.auth.sessions import start_sign_in
 from obcms.extensions import cache, db
+from obcms.ops.maintenance import OFF, remember_maintenance_state
 from tests.databases import backend, create_database, drop_database
 
 TEST_PASSWORD = "correct-horse-battery"
@@ -84,7 +85,9 @@ def _load_base_data():
 
 @pytest.fixture(autouse=True)
 def db_session(request, app):
-    """Each test runs inside a transaction that is rolled back at the end (commits become savepoints)."""
+    """Each test runs inside a transaction that is rolled back at the end (commits become savepoints). Each
+    starts with maintenance mode off in the app's copy of the switch, so no page reads it (exact counts)."""
+    remember_maintenance_state(OFF, app)
     if "committed" in request.keywords:
         yield None
         return

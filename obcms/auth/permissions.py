@@ -23,6 +23,8 @@ PERMISSIONS = {
     "admin.console": {"admin"},
     "audit.read": {"admin"},
     "jobs.run": {"admin"},
+    # While maintenance mode is on (obcms/ops/maintenance.py), only these roles use obcms (and see a banner).
+    "maintenance.bypass": {"admin"},
     "dashboard.view": {"admin", "oobc_executive", "oobc_staff", "moa_staff", "mfbm_analyst", "bpda_planner",
                        "viewer"},
     "task.list": {"admin", "oobc_executive", "oobc_staff", "moa_staff", "mfbm_analyst", "bpda_planner", "viewer"},

@@ -2,6 +2,11 @@
 
 Inline (no REDIS_URL) a job runs in a fresh app context of the app that enqueued it. With Redis, RQ runs
 RQ_ENTRY_POINT (jobs/runner.py) in a worker, which builds or reuses the worker's app and calls execute().
+
+While maintenance mode is on (obcms/ops/maintenance.py) no run starts: the worker waits before taking one off
+the queue (obcms/jobqueue/worker.py), and a run that reaches execute() anyway is held, still queued. When
+maintenance ends, release_held_runs() starts them (`flask obcms maintenance off` calls it; with Redis the
+worker's minutely recover_lost_runs would too).
 """
 import logging
 import os
@@ -21,6 +26,7 @@ from ..db_types import utcnow
 from ..errors import Unavailable
 from ..extensions import db
 from ..ops.logs import jobs_log, log_line
+from ..ops.maintenance import maintenance_state
 from ..transaction import after_commit
 from .models import JobRun
 from .queue import redis_connection, rq_queue
@@ -85,7 +91,7 @@ def recover_lost_runs(grace=LOST_AFTER):
     """Send again the runs the database says are queued (for longer than `grace`) that Redis no longer
     holds: lost with a Redis that keeps nothing on disk, or taken off the queue by a worker that died before
     starting them. The JobRun row is the truth, Redis the transport. Returns the ids sent again."""
-    if not current_app.config.get("REDIS_URL"):
+    if not current_app.config.get("REDIS_URL") or maintenance_state().on:
         return []
     stale = db.session.scalars(sa.select(JobRun.id).where(JobRun.status == "queued",
                                                           JobRun.queued_at < utcnow() - grace)
@@ -104,12 +110,27 @@ def recover_lost_runs(grace=LOST_AFTER):
             status = Job.fetch(job_id, connection=queue.connection).get_status()
         except NoSuchJobError:
             status = None
-        if status in (None, JobStatus.QUEUED):  # gone, or "queued" but on no queue: nobody will run it
+        # Gone, "queued" but on no queue, or finished while the run is still queued (held during maintenance):
+        # nobody will run it.
+        if status in (None, JobStatus.QUEUED, JobStatus.FINISHED):
             _send(run_id, queue)
             lost.append(run_id)
     if lost:
         log.warning("job runs %s were lost by the queue and were sent again", ", ".join(map(str, lost)))
     return lost
+
+
+def release_held_runs(app):
+    """After maintenance: start the runs held while it was on. With Redis, the runs the queue no longer holds
+    are sent again (those still waiting there are taken as the workers resume); inline, the queued runs run
+    here, one after the other. Returns the ids started."""
+    if app.config.get("REDIS_URL"):
+        return recover_lost_runs(grace=timedelta(0))
+    held = db.session.scalars(sa.select(JobRun.id).where(JobRun.status == "queued").order_by(JobRun.id)).all()
+    db.session.rollback()
+    for run_id in held:
+        _dispatch(app, run_id)
+    return list(held)
 
 
 def _dispatch(app, run_id):
@@ -170,6 +191,11 @@ def execute(run_id):
         return None
     if run.status == "succeeded":
         return run.counts
+    if maintenance_state().on:  # held, still queued, until maintenance ends (release_held_runs)
+        log.info("job run %s (%s) held: maintenance mode is on", run_id, run.name)
+        run.status = "queued"
+        db.session.commit()
+        return None
     fn = JOBS[run.name]
     run.status, run.started_at, run.attempts, run.error = "running", utcnow(), run.attempts + 1, None
     db.session.commit()

@@ -6,7 +6,12 @@
 
 Everything under tests/e2e is marked `e2e` and `committed` (it works on the live server's own database, never
 inside the rolled-back test transaction).
+
+The browser is OBCMS_CHROMIUM (default /usr/bin/chromium). When it is missing the browser tests are skipped and
+the run ends with one line saying how many and how to install it; with OBCMS_REQUIRE_BROWSER=1 (CI) each of them
+fails instead, so they are never skipped silently.
 """
+import os
 import threading
 from dataclasses import dataclass
 from pathlib import Path
@@ -21,7 +26,7 @@ from obcms.demo import DEMO_USERS, seed_demo
 from obcms.extensions import db
 from tests.databases import create_database, drop_database
 
-CHROMIUM = "/usr/bin/chromium"
+CHROMIUM = os.environ.get("OBCMS_CHROMIUM") or "/usr/bin/chromium"
 CHROMIUM_ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
                  "--disable-background-networking", "--disable-component-update", "--disable-sync"]
 E2E_PASSWORD = "e2e-demo-password-2026"
@@ -33,6 +38,39 @@ def pytest_collection_modifyitems(config, items):
         if HERE in Path(item.path).resolve().parents:
             item.add_marker(pytest.mark.e2e)
             item.add_marker(pytest.mark.committed)
+
+
+def chromium_missing():
+    return not (os.path.isfile(CHROMIUM) and os.access(CHROMIUM, os.X_OK))
+
+
+def browser_required():
+    return os.environ.get("OBCMS_REQUIRE_BROWSER", "").strip().lower() in ("1", "true", "yes")
+
+
+SKIPPED_BROWSER_TESTS = pytest.StashKey[int]()
+
+
+@pytest.hookimpl(tryfirst=True)
+def pytest_runtest_setup(item):
+    """Before any fixture (no database, no server, no browser): skip, or with OBCMS_REQUIRE_BROWSER=1 fail, a
+    browser test when chromium is missing."""
+    if "e2e" not in item.keywords or not chromium_missing():
+        return
+    if browser_required():
+        pytest.fail(f"OBCMS_REQUIRE_BROWSER=1 and no chromium at {CHROMIUM} (apt-get install -y chromium, or set "
+                    "OBCMS_CHROMIUM)", pytrace=False)
+    item.config.stash[SKIPPED_BROWSER_TESTS] = item.config.stash.get(SKIPPED_BROWSER_TESTS, 0) + 1
+    pytest.skip(f"no chromium at {CHROMIUM}")
+
+
+def pytest_terminal_summary(terminalreporter, config):
+    skipped = config.stash.get(SKIPPED_BROWSER_TESTS, 0)
+    if skipped:
+        tests = "browser test" if skipped == 1 else "browser tests"
+        terminalreporter.write_line(
+            f"{skipped} {tests} skipped: no chromium at {CHROMIUM}; install it with `apt-get install -y chromium` "
+            "(or point OBCMS_CHROMIUM at one)", yellow=True, bold=True)
 
 
 @pytest.fixture(scope="session")
