@@ -104,6 +104,11 @@ class Config:
     # How long each process keeps its copy of the maintenance switch (obcms/ops/maintenance.py) before reading
     # the database again: a switch reaches every gunicorn worker within this many seconds.
     MAINTENANCE_CACHE_SECONDS = float(os.environ.get("MAINTENANCE_CACHE_SECONDS", "2"))
+    LOG_REQUESTS = _bool("LOG_REQUESTS", True)  # one JSON line per request and job run on stderr (obcms/ops/logs.py)
+    # /metrics (Prometheus text): a scraper sends `Authorization: Bearer <METRICS_TOKEN>`, or comes from an
+    # address of METRICS_ALLOW (comma-separated addresses or networks). Neither set: this machine only.
+    METRICS_TOKEN = os.environ.get("METRICS_TOKEN") or None
+    METRICS_ALLOW = [a.strip() for a in os.environ.get("METRICS_ALLOW", "127.0.0.1,::1").split(",") if a.strip()]
 
 
 class TestingConfig(Config):

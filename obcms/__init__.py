@@ -42,6 +42,7 @@ from .ops import logs as request_logs
 from .ops import maintenance as _maintenance  # noqa: F401
 from .ops.jobs_views import bp as jobs_bp
 from .ops.maintenance_gate import init_maintenance
+from .ops.metrics import bp as metrics_bp
 from .ops.security import init_security, init_url_converters
 from .ops.views import bp as ops_bp
 from .ppas import models as _ppas  # noqa: F401
@@ -65,7 +66,7 @@ from .workitems.views import bp as workitems_bp
 
 # Endpoints reachable without signing in. Everything else requires a signed-in, active user. A calendar feed's
 # secret token is its key (calendar apps cannot sign in); an unknown or revoked one is a 404.
-PUBLIC_ENDPOINTS = {"auth.login", "ops.health", "static", "admin.static", "calendar.feed"}
+PUBLIC_ENDPOINTS = {"auth.login", "ops.health", "metrics.metrics", "static", "admin.static", "calendar.feed"}
 
 
 def create_app(config_object=None, **overrides):
@@ -141,6 +142,7 @@ def _register_blueprints(app):
     app.register_blueprint(bookings_bp)
     app.register_blueprint(home_bp)
     app.register_blueprint(jobs_bp)
+    app.register_blueprint(metrics_bp)
     app.register_blueprint(notifications_bp)
     app.register_blueprint(ops_bp)
     app.register_blueprint(ppas_bp)

@@ -5,8 +5,9 @@ import uuid
 
 from werkzeug.routing import AnyConverter, FloatConverter, IntegerConverter, PathConverter, UUIDConverter
 
-# The only endpoints an anonymous visitor may reach (a calendar feed: its secret token is the key).
-ALLOW_LIST = {"auth.login", "ops.health", "static", "admin.static", "calendar.feed"}
+# The only endpoints an anonymous visitor may reach (a calendar feed: its secret token is the key; the metrics:
+# a token or an allowed address, tests/ops/test_metrics.py).
+ALLOW_LIST = {"auth.login", "ops.health", "metrics.metrics", "static", "admin.static", "calendar.feed"}
 METHODS = ("GET", "POST", "PUT", "PATCH", "DELETE")
 
 

@@ -12,6 +12,7 @@ from ..columns import check_lengths
 from ..db_types import utcnow
 from ..errors import ValidationFailed
 from ..extensions import db
+from ..ops.metrics import SIGN_IN_FAILURES
 from .models import ORGANIZATION_KINDS, ORGANIZATION_SCOPED_ROLES, ROLES, Organization, User
 from .passwords import MIN_PASSWORD_LENGTH, hash_password, needs_rehash, verify_password
 from .sessions import sign_out_everywhere
@@ -205,6 +206,7 @@ def authenticate(login, password):
             sa.or_(sa.func.lower(User.username) == login.lower(), User.email == login.lower())))
     ok = verify_password(user.password_hash if user else None, password or "")
     if not ok or user is None or not user.is_active:
+        SIGN_IN_FAILURES.inc()
         return None
     # Bookkeeping, not an edit: written past the version counter, so that two browsers signing in to one
     # account at once, or an admin's open edit form of this user, never meet a conflict because of it.

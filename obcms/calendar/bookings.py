@@ -33,6 +33,7 @@ from ..database import is_sqlite
 from ..db_types import utcnow
 from ..errors import Conflict, DomainError, NotAllowed, ValidationFailed
 from ..extensions import db
+from ..ops.metrics import BOOKING_CONFLICTS
 from ..workflow import StateMachine, Transition, fire, firing_comment, register_machine
 from ..workflow.locking import check_version
 from . import recurrence
@@ -265,6 +266,7 @@ def _insert(actor, resource, rows):
             if on_sqlite or _sqlstate(error) != EXCLUSION_VIOLATION:
                 raise
             _refuse_clashes(resource, spans)  # names the booking that won the race
+            BOOKING_CONFLICTS.inc()
             raise Conflict(f"{resource.name} was booked by someone else at the same moment. Pick another time.",
                            conflicts=[]) from None
         except sa.exc.OperationalError as error:
@@ -288,6 +290,7 @@ def _refuse_clashes(resource, spans):
     found = clashes(resource, spans)
     if not found:
         return
+    BOOKING_CONFLICTS.inc()
     lines = []
     for clash in found:
         blocker = describe_blocker(resource, clash.booking)

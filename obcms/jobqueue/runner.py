@@ -27,6 +27,7 @@ from ..errors import Unavailable
 from ..extensions import db
 from ..ops.logs import jobs_log, log_line
 from ..ops.maintenance import maintenance_state
+from ..ops.metrics import observe_job
 from ..transaction import after_commit
 from .models import JobRun
 from .queue import redis_connection, rq_queue
@@ -207,7 +208,9 @@ def execute(run_id):
         run = db.session.get(JobRun, run_id)
         run.status, run.finished_at, run.counts = "succeeded", utcnow(), counts
         db.session.commit()
-        log_line(jobs_log, "job", **line, status="succeeded", ms=round((time.perf_counter() - started) * 1000, 1))
+        seconds = time.perf_counter() - started
+        log_line(jobs_log, "job", **line, status="succeeded", ms=round(seconds * 1000, 1))
+        observe_job(run.name, "succeeded", seconds, errors=_errors_of(counts))
         return counts
     except Exception as error:
         db.session.rollback()
@@ -218,11 +221,17 @@ def execute(run_id):
         run.finished_at = utcnow()
         run.error = "".join(traceback.format_exception_only(type(error), error)).strip()[:4000]
         db.session.commit()
-        log_line(jobs_log, "job", **line, status=run.status, ms=round((time.perf_counter() - started) * 1000, 1),
-                 error=run.error[:200])
+        seconds = time.perf_counter() - started
+        log_line(jobs_log, "job", **line, status=run.status, ms=round(seconds * 1000, 1), error=run.error[:200])
+        observe_job(run.name, run.status, seconds)
         if final:
             _stop_rq_retries()
         raise
+
+
+def _errors_of(counts):
+    errors = counts.get("errors") if isinstance(counts, dict) else None
+    return errors if isinstance(errors, int) and errors > 0 else 0
 
 
 def _stop_rq_retries():

@@ -21,6 +21,7 @@ import sqlalchemy as sa
 from flask import g, has_request_context, request
 
 from ..errors import request_id
+from .metrics import observe_request
 
 requests_log = logging.getLogger("obcms.requests")
 jobs_log = logging.getLogger("obcms.jobs")
@@ -50,11 +51,13 @@ def init_app(app):
     def log_request(response):
         response.headers["X-Request-ID"] = request_id()
         started = g.get("request_started")
+        seconds = time.perf_counter() - started if started is not None else 0.0
+        observe_request(request.endpoint, request.method, response.status_code, seconds)
         user = g.get("_login_user")  # loaded by the request already, or not at all: never loaded here
         log_line(requests_log, "request", request_id=request_id(),
                  user=getattr(user, "username", None) if getattr(user, "is_authenticated", False) else None,
                  method=request.method, path=request.path, status=response.status_code,
-                 ms=round((time.perf_counter() - started) * 1000, 1) if started is not None else None,
+                 ms=round(seconds * 1000, 1) if started is not None else None,
                  queries=g.get("query_count", 0))
         return response
 

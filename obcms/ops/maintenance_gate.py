@@ -8,8 +8,8 @@ from ..auth.permissions import can
 from ..errors import render_error, request_id, wants_json
 from .maintenance import OFF, maintenance_state
 
-# Endpoints that stay open: the probe, signing in (so an admin can) and out, and static files.
-OPEN_DURING_MAINTENANCE = {"ops.health", "auth.login", "auth.logout", "static", "admin.static"}
+# Endpoints that stay open: the probe and the metrics, signing in (so an admin can) and out, and static files.
+OPEN_DURING_MAINTENANCE = {"ops.health", "metrics.metrics", "auth.login", "auth.logout", "static", "admin.static"}
 TITLE = "Down for maintenance"
 
 
