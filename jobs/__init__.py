@@ -6,4 +6,4 @@
 Each receives the JobRun as `run` and returns a dict of counts. Importing this package registers them all;
 the app factory does. jobs/runner.py is what RQ workers run; jobs/schedule.py is the cron schedule.
 """
-from . import approval, audit, builtin, mail, ppas, reports, tasking, variances, workitems  # noqa: F401  (each registers its jobs)
+from . import approval, audit, builtin, bulk, mail, ppas, reports, tasking, variances, workitems  # noqa: F401  (each registers its jobs)

@@ -25,6 +25,7 @@ from .auth.sessions import load_user
 from .auth.views import bp as auth_bp
 from .budget import models as _budget  # noqa: F401
 from .budget.views import bp as budget_bp
+from .bulk.views import bp as bulk_bp
 from .calendar import event_views as _calendar_event_views  # noqa: F401  (event forms on the calendar's bp)
 from .calendar import models as _calendar  # noqa: F401
 from .calendar.booking_views import bp as bookings_bp
@@ -138,6 +139,7 @@ def _register_blueprints(app):
     app.register_blueprint(audit_bp)
     app.register_blueprint(auth_bp)
     app.register_blueprint(budget_bp)
+    app.register_blueprint(bulk_bp)
     app.register_blueprint(calendar_bp)
     app.register_blueprint(bookings_bp)
     app.register_blueprint(home_bp)

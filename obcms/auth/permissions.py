@@ -38,6 +38,10 @@ PERMISSIONS = {
     "ppa.delete": {"admin", "oobc_executive"},
     "ppa.tracking.disable": {"admin", "oobc_executive"},
     "ppa.funding.edit": {"admin", "oobc_executive", "oobc_staff", "moa_staff"},
+    # Bulk operations from the PPA list and My tasks (obcms/bulk): each item is checked as a single action would
+    # be (the approval workflow's roles, editors of a task's organization); these only open the bulk bar.
+    "ppa.bulk": {"admin", "oobc_executive", "oobc_staff", "moa_staff", "mfbm_analyst", "bpda_planner"},
+    "task.bulk": {"admin", "oobc_executive", "oobc_staff", "moa_staff"},
     "workitem.read": {"admin", "oobc_executive", "oobc_staff", "moa_staff", "mfbm_analyst", "bpda_planner",
                       "viewer"},
     "workitem.edit": {"admin", "oobc_executive", "oobc_staff", "moa_staff"},
@@ -115,6 +119,8 @@ ACTIONS = {
     "ppa.delete": "delete this PPA",
     "ppa.tracking.disable": "disable WorkItem tracking of this PPA",
     "ppa.funding.edit": "record money movements of this PPA",
+    "ppa.bulk": "act on many PPAs at once",
+    "task.bulk": "change many tasks at once",
     "workitem.read": "see work items",
     "workitem.edit": "add or change work items",
     "workitem.delete": "delete work items",

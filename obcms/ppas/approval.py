@@ -48,6 +48,9 @@ EDITOR_ROLES = ("oobc_staff", "moa_staff")
 # The role that acts (advances or rejects) in each review state.
 REVIEWERS = {"technical_review": "mfbm_analyst", "budget_review": "mfbm_analyst",
              "stakeholder_consultation": "bpda_planner", "executive_approval": "oobc_executive"}
+# "Approve" as a reviewer means the step forward from the review state the PPA is in (bulk approve fires it).
+APPROVE_STEP = {"technical_review": "pass_technical_review", "budget_review": "send_to_executive_approval",
+                "stakeholder_consultation": "complete_consultation", "executive_approval": "approve"}
 ENTRY_REQUIREMENTS = {
     "technical_review": ("title", "category", "sector", "lead_organization_id", "summary"),
     "budget_review": ("budget_allocation", "funding_source", "appropriation_class"),

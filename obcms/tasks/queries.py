@@ -120,6 +120,14 @@ def assigned_tasks(user, filters=Filters(), board=False, page=1, per_page=PER_PA
     return replace(found, items=[TaskRow(*row) for row in found.items])
 
 
+def assigned_task_ids(user, filters=Filters(), limit=None, *, viewer=None, today=None):
+    """The ids of every task the list of `user` shows with these filters (all pages, in the list's order),
+    at most `limit` of them: what "all N matching the filter" selects. One query."""
+    stmt = _statement(user, filters, board=False, viewer=viewer, today=today).with_only_columns(
+        WorkItem.__table__.c.id)
+    return list(db.session.scalars(stmt.limit(limit) if limit else stmt))
+
+
 def due_soon(user, today=None, limit=10):
     """Open tasks due within DUE_SOON_DAYS or overdue, soonest first (the home page's block). One query."""
     today = today or date.today()

@@ -137,6 +137,36 @@
     if (!event.target.closest(".site-search")) closeSearch();
   });
 
+  // Bulk selection (templates/bulk/_bar.html): the rows' checkboxes join the bar's form by their `form`
+  // attribute; the header's box selects the page; the bar shows while something is selected.
+  document.documentElement.classList.add("js");
+  function bulkBoxes(formId) {
+    return Array.prototype.slice.call(document.querySelectorAll('input[name=items][form="' + formId + '"]'));
+  }
+  function bulkUpdate(form) {
+    var boxes = bulkBoxes(form.id), checked = boxes.filter(function (b) { return b.checked; }).length;
+    var all = form.querySelector("[name=all_matching]");
+    form.hidden = checked === 0 && !(all && all.checked);
+    var count = form.querySelector("[data-bulk-count]");
+    if (count) count.textContent = checked + " selected on this page";
+    var master = document.querySelector('[data-select-all="' + form.id + '"]');
+    if (master) {
+      master.checked = boxes.length > 0 && checked === boxes.length;
+      master.indeterminate = checked > 0 && checked < boxes.length;
+    }
+  }
+  document.addEventListener("change", function (event) {
+    var master = event.target.closest("[data-select-all]");
+    if (master) bulkBoxes(master.getAttribute("data-select-all")).forEach(function (b) { b.checked = master.checked; });
+    var formId = master ? master.getAttribute("data-select-all") : event.target.getAttribute("form") ||
+      (event.target.form && event.target.form.id);
+    var form = formId && document.getElementById(formId);
+    if (form && form.classList.contains("bulk-bar")) bulkUpdate(form);
+  });
+  document.addEventListener("htmx:load", function () {
+    document.querySelectorAll("form.bulk-bar").forEach(bulkUpdate);
+  });
+
   document.addEventListener("obcms:close-dialog", function (event) {
     var dialog = event.detail && document.getElementById(event.detail.id);
     if (dialog && dialog.open) dialog.close(); else if (dialog) dialog.remove();
