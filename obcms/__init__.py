@@ -13,8 +13,9 @@ from config import check_production, config_for_environment
 from . import transaction  # noqa: F401  (registers the after-commit listeners)
 from .admin import init_admin
 from .api import models as _api  # noqa: F401
+from .api import ppas as _api_ppas  # noqa: F401  (the PPA resource, on the API blueprint)
 from .api.tokens import TokenRequestsIgnoreTheCookie, load_user_from_request
-from .api.views import bp as api_bp
+from .api.views import init_api
 from .assessments import models as _assessments  # noqa: F401
 from .assessments.views import bp as assessments_bp
 from .audit import listener as _audit_listener  # noqa: F401
@@ -124,7 +125,7 @@ def _init_extensions(app):
 
     @login_manager.unauthorized_handler
     def unauthorized():
-        if wants_json():
+        if wants_json() and request.endpoint != "api.docs":  # the API's reference is a page for people
             return render_error(401, "unauthorized", "Sign in required", "Sign in or send a valid token.")
         login_url = url_for("auth.login", next=request.full_path.rstrip("?") if request.method == "GET" else None)
         if request.headers.get("HX-Request"):
@@ -134,7 +135,6 @@ def _init_extensions(app):
 
 def _register_blueprints(app):
     app.register_blueprint(alerts_bp)
-    app.register_blueprint(api_bp)
     app.register_blueprint(assessments_bp)
     app.register_blueprint(audit_bp)
     app.register_blueprint(auth_bp)
@@ -154,4 +154,5 @@ def _register_blueprints(app):
     app.register_blueprint(tasks_bp)
     app.register_blueprint(workflow_bp)
     app.register_blueprint(workitems_bp)
+    init_api(app)  # the flask-smorest blueprint at /api/v1 and its OpenAPI description
     init_admin(app)

@@ -7,7 +7,7 @@ import re
 import uuid
 
 import sqlalchemy as sa
-from flask import g, jsonify, render_template, request
+from flask import current_app, g, jsonify, render_template, request
 from flask_wtf.csrf import CSRFError
 from sqlalchemy.orm.exc import ObjectDeletedError, StaleDataError
 from werkzeug.exceptions import HTTPException
@@ -100,6 +100,11 @@ def wants_json():
     return best == "application/json" and request.accept_mimetypes[best] > request.accept_mimetypes["text/html"]
 
 
+def problem_type(code):
+    """A JSON problem's `type` (RFC 9457): a URI naming the kind of problem, e.g. urn:obcms:problem:conflict."""
+    return f"urn:obcms:problem:{code}"
+
+
 REQUEST_ID = re.compile(r"[A-Za-z0-9._-]{1,64}")
 
 
@@ -115,6 +120,7 @@ def render_error(status, code, title, detail, problem=None):
     """Render an error as JSON, an HTMX fragment (into #errors) or a full page."""
     if wants_json():
         body = problem or {"error": code, "title": title, "status": status, "detail": detail}
+        body.setdefault("type", problem_type(body.get("error") or code))
         body.setdefault("request_id", request_id())
         response = jsonify(body)
         response.status_code = status
@@ -176,6 +182,25 @@ def _render_conflict(context):
     return render_template("workflow/conflict_page.html", **context), 409
 
 
+def http_error_response(error):
+    """An HTTP error (404, 405 with its Allow header, 413, 429 with its rate-limit headers …) as a page, a
+    fragment or a JSON problem."""
+    title, detail = error.name, error.description
+    if error.code == 404:  # plain words, not werkzeug's "If you entered the URL manually…"
+        title = NotFound.title
+        if detail == werkzeug_not_found.description:
+            detail = "There is nothing at this address. Check the link, or start again from the home page."
+    response = current_app.make_response(
+        render_error(error.code, (error.name or "error").lower().replace(" ", "_"), title, detail))
+    if error.code == 405 and getattr(error, "valid_methods", None):
+        response.headers["Allow"] = ", ".join(error.valid_methods)
+    if error.code == 429:
+        for key, value in (error.get_headers() or []):
+            if key.lower().startswith(("retry-after", "x-ratelimit")):
+                response.headers[key] = value
+    return response
+
+
 def register_error_handlers(app):
     @app.errorhandler(StaleDataError)
     def handle_stale_data(error):
@@ -219,23 +244,7 @@ def register_error_handlers(app):
         return render_error(400, "csrf_failed", "The form expired or was not sent by this site",
                             "Reload the page and try again.")
 
-    @app.errorhandler(HTTPException)
-    def handle_http(error):
-        title, detail = error.name, error.description
-        if error.code == 404:  # plain words, not werkzeug's "If you entered the URL manually…"
-            title = NotFound.title
-            if detail == werkzeug_not_found.description:
-                detail = "There is nothing at this address. Check the link, or start again from the home page."
-        response = render_error(error.code, (error.name or "error").lower().replace(" ", "_"), title, detail)
-        if getattr(error, "code", None) == 405 and hasattr(error, "valid_methods") and error.valid_methods:
-            response = app.make_response(response)
-            response.headers["Allow"] = ", ".join(error.valid_methods)
-        if getattr(error, "code", None) == 429:
-            response = app.make_response(response)
-            for key, value in (error.get_headers() or []):
-                if key.lower().startswith(("retry-after", "x-ratelimit")):
-                    response.headers[key] = value
-        return response
+    app.register_error_handler(HTTPException, http_error_response)
 
     @app.errorhandler(Exception)
     def handle_unexpected(error):

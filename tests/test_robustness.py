@@ -65,7 +65,7 @@ def field_names(world):
     return sorted(names)
 # POST routes for which an empty body is a complete, valid request (they may write).
 COMPLETE_WITHOUT_FIELDS = {"ppa_tracking.sync_now", "notifications.read", "notifications.read_all", "jobs.run_now",
-                           "budget.restore", "reports.unlink_policy"}
+                           "budget.restore", "reports.unlink_policy", "auth.revoke_api_token"}
 
 
 def route_values(rule, ids, missing=False):

@@ -25,7 +25,8 @@ GLOBAL_REGISTER = {"reports.edit_policy"}
 # Everyone marks their own notifications, signs their own browsers out, subscribes to the calendar (their own
 # subscriptions, which only they revoke) and snoozes their own task reminders.
 OWN_ONLY = {"tasks.snooze", "notifications.read", "notifications.read_all", "auth.end_sign_in", "auth.sign_out_others",
-            "auth.sign_out_everywhere", "calendar.create_feed", "calendar.revoke_feed", "auth.notification_channel"}
+            "auth.sign_out_everywhere", "calendar.create_feed", "calendar.revoke_feed", "auth.notification_channel",
+            "auth.create_api_token", "auth.revoke_api_token"}
 
 
 def portfolio_ids(world, whose):

@@ -12,6 +12,8 @@ from decimal import Decimal
 import pytest
 import sqlalchemy as sa
 
+from obcms.api.models import ApiToken
+from obcms.api.tokens import create_token
 from obcms.assessments.models import Assessment
 from obcms.audit.models import AuditEntry
 from obcms.auth.sessions import start_sign_in
@@ -37,7 +39,7 @@ from obcms.workitems.models import WorkItem
 
 # Tables whose row counts prove a refused request wrote nothing.
 COUNTED = (Ppa, FundingTranche, WorkItem, Distribution, Notification, AuditEntry, TransitionLog, JobRun, BudgetAlert,
-           FinancialEntry, Policy, GeneratedReport)
+           FinancialEntry, Policy, GeneratedReport, ApiToken)
 
 
 @dataclass
@@ -61,6 +63,7 @@ class Portfolio:
     entry_id: int = 0         # an obligation posted on the leaf (the ledger)
     policy_id: int = 0        # a policy of the register linked to this organization's PPA
     report_id: int = 0        # a generated report asked for by this organization's MOA staff
+    api_token_id: int = 0     # an API token of this organization's MOA staff (the account page revokes it)
 
     def ids(self, notification=None):
         """The ids route parameters are built from."""
@@ -71,7 +74,7 @@ class Portfolio:
                 "booking_id": self.booking_id,
                 "feed_id": self.feed_id, "token": self.feed_token, "alert_id": self.alert_id,
                 "assessment_id": self.assessment_id, "person_id": self.person_id, "entry_id": self.entry_id,
-                "policy_id": self.policy_id, "report_id": self.report_id}
+                "policy_id": self.policy_id, "report_id": self.report_id, "api_token_id": self.api_token_id}
 
 
 @dataclass
@@ -96,6 +99,7 @@ class World:
     entry_id: int = 0
     policy_id: int = 0
     report_id: int = 0
+    api_token_id: int = 0
 
     def ids(self):
         """The ids route parameters are built from (this organization's, MSSD)."""
@@ -103,7 +107,7 @@ class World:
                          self.event_id, self.resource_id, booking_id=self.booking_id, feed_id=self.feed_id,
                          feed_token=self.feed_token, alert_id=self.alert_id,
                          assessment_id=self.assessment_id, person_id=self.person_id, entry_id=self.entry_id,
-                         policy_id=self.policy_id, report_id=self.report_id)
+                         policy_id=self.policy_id, report_id=self.report_id, api_token_id=self.api_token_id)
         return mine.ids(self.notifications["moa_staff"])
 
 
@@ -174,6 +178,8 @@ def build_world(users, organizations, title="Livelihood kits", comment="Please r
     other.feed_id = other_feed.id
     other.person_id = users["other_moa_staff"].id
     feed, feed_token = calendar_feeds.create_feed(users["moa_staff"], "", Filters())
+    other.api_token_id = create_token(users["other_moa_staff"], "walker", scope="write")[0].id
+    api_token = create_token(users["moa_staff"], "walker", scope="write")[0]
     fire(mine.ppa, "submit", users["moa_staff"], comment=comment)
     fire(other.ppa, "submit", users["other_moa_staff"])
     for user in users.values():
@@ -193,7 +199,7 @@ def build_world(users, organizations, title="Livelihood kits", comment="Please r
                  resource_id=mine.resource_id, booking_id=mine.booking_id, feed_id=feed.id, feed_token=feed_token,
                  alert_id=mine.alert_id,
                  assessment_id=mine.assessment_id, person_id=users["moa_staff"].id, entry_id=mine.entry_id,
-                 policy_id=mine.policy_id, report_id=mine.report_id)
+                 policy_id=mine.policy_id, report_id=mine.report_id, api_token_id=api_token.id)
 
 
 def users_by_id(users):

@@ -18,6 +18,8 @@ from wtforms import BooleanField, HiddenField, PasswordField, SelectField, Strin
 from wtforms.fields.choices import SelectChoice
 from wtforms.validators import InputRequired, Length, NumberRange, Optional, ValidationError
 
+from ..api.models import ApiToken
+from ..api.tokens import revoke_token
 from ..auth import services
 from ..auth.models import ORGANIZATION_KINDS, ROLE_LABELS, ROLES, Organization, User
 from ..auth.permissions import can, describe_refusal
@@ -347,6 +349,24 @@ class TaskGenerationAdmin(ReadOnlyAdmin):
     column_default_sort = ("id", True)
 
 
+class ApiTokenAdmin(ReadOnlyAdmin):
+    """Every user's API tokens (never their digests); revoking goes through the tokens' service (audited)."""
+
+    column_list = ("id", "user", "name", "scope", "created_at", "last_used_at", "expires_at", "revoked_at")
+    column_details_exclude_list = ("token_hash",)
+    column_searchable_list = ("name",)
+    column_filters = ("scope",)
+    column_default_sort = ("id", True)
+
+    @action("revoke", "Revoke", "Revoke the selected tokens? Programs using them are refused from then on.")
+    def action_revoke(self, ids):
+        tokens = db.session.query(ApiToken).filter(ApiToken.id.in_(_ids(ids))).all()
+        for token in tokens:
+            revoke_token(token)
+        db.session.commit()
+        flash(f"Revoked {len(tokens)} token(s).", "success")
+
+
 def init_admin(app):
     """A console per app (tests build several apps; Flask-Admin views are bound to one)."""
     console = Admin(app, name="obcms admin", index_view=HomeView(url="/admin"))
@@ -359,4 +379,6 @@ def init_admin(app):
                                          endpoint="task_generations", url="/admin/task-generations"))
     console.add_view(JobRunAdmin(JobRun, db, name="Job runs", category="System"))
     console.add_view(OutboundMailAdmin(OutboundMail, db, name="E-mails", category="System"))
+    console.add_view(ApiTokenAdmin(ApiToken, db, name="API tokens", category="People", endpoint="api_tokens",
+                                   url="/admin/api-tokens"))
     return console

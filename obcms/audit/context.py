@@ -54,7 +54,8 @@ def current_cause():
 
 
 def current_actor():
-    """(user id or None, label): acting_as("job:…"/"cli:…") wins, else the signed-in user, else "system"."""
+    """(user id or None, label): acting_as("job:…"/"cli:…") wins, else the signed-in user (with the API token's
+    name when a token signed the request in: "jdoe (token:budget sync)"), else "system"."""
     label = current_actor_label()
     if label:
         return None, label
@@ -66,6 +67,8 @@ def current_actor():
         if user is not None and getattr(user, "is_authenticated", False):
             identity = sa_identity(user)
             username = user.__dict__.get("username") or f"user#{identity}"
+            if g.get("api_token_name"):  # an API request signed in by a token (obcms/api/tokens.py)
+                username = f"{username} (token:{g.api_token_name})"[:120]
             g._audit_actor = (identity, username)
             return g._audit_actor
         return None, "anonymous"

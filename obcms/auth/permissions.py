@@ -77,6 +77,8 @@ PERMISSIONS = {
     "report.generate": {"admin", "oobc_executive", "oobc_staff", "moa_staff", "mfbm_analyst", "bpda_planner"},
     "policy.read": {"admin", "oobc_executive", "oobc_staff", "moa_staff", "mfbm_analyst", "bpda_planner", "viewer"},
     "policy.edit": {"admin", "oobc_executive", "oobc_staff", "bpda_planner"},
+    # Personal access tokens for the JSON API (a token acts as its user, within the user's own permissions).
+    "api.tokens": {"admin", "oobc_executive", "oobc_staff", "moa_staff", "mfbm_analyst", "bpda_planner", "viewer"},
 }
 
 
@@ -141,6 +143,7 @@ ACTIONS = {
     "report.generate": "generate reports",
     "policy.read": "see the policy register",
     "policy.edit": "change the policy register",
+    "api.tokens": "create or revoke API tokens",
 }
 
 

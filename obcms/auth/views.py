@@ -8,8 +8,12 @@ from flask_login import current_user, login_required, login_user, logout_user
 from limits import parse
 from werkzeug.exceptions import TooManyRequests
 
+from ..api import tokens as api_tokens
+from ..api.forms import TokenForm
+from ..api.tokens import tokens_of
 from ..audit.context import client_ip
 from ..calendar.feeds import feeds_of
+from ..db_types import utcnow
 from ..errors import ValidationFailed
 from ..extensions import limiter
 from ..htmx import is_htmx, render_page
@@ -19,6 +23,7 @@ from ..notifications.models import NOTIFICATION_CHANNELS
 from ..transaction import writes
 from . import services, sessions
 from .forms import LoginForm
+from .permissions import require
 
 bp = Blueprint("auth", __name__)
 
@@ -134,18 +139,19 @@ def logout():
     return redirect(url_for("auth.login"))
 
 
-def _account_page(channel_form, status=200, saved=False):
+def _account_page(channel_form, status=200, saved=False, token_form=None, new_token=None):
     """The account page, or (htmx) its notification section only."""
     return render_page("auth/account.html", block="notification_channel", channel_form=channel_form, saved=saved,
                        sign_ins=sessions.active_sign_ins(current_user), current_id=current_user.sign_in_id,
-                       feeds=feeds_of(current_user)), status
+                       feeds=feeds_of(current_user), api_tokens=tokens_of(current_user),
+                       token_form=token_form or TokenForm(formdata=None), new_token=new_token, now=utcnow()), status
 
 
 @bp.get("/account")
 @login_required
 def account():
     """Who is signed in where: this browser and the others, each of which can be signed out; the calendar
-    subscriptions, each of which can be revoked; how notifications reach the user."""
+    subscriptions and API tokens, each of which can be revoked; how notifications reach the user."""
     return _account_page(ChannelForm(channel=notifications.channel_of(current_user)))
 
 
@@ -199,3 +205,35 @@ def sign_out_everywhere():
     logout_user()
     flash("You are signed out everywhere, this browser too.", "success")
     return redirect(url_for("auth.login"))
+
+
+def _token_form_again(error):
+    form = TokenForm()
+    form.show_failure(error)
+    return _account_page(ChannelForm(channel=notifications.channel_of(current_user)), 422, token_form=form)
+
+
+@bp.post("/account/api-tokens")
+@login_required
+@writes(on_error=_token_form_again)
+def create_api_token():
+    """A personal access token for the API: its secret is shown on the page this once (never stored)."""
+    require(current_user, "api.tokens")
+    form = TokenForm()
+    name, scope, days = form.values()
+    token, secret = api_tokens.create_token(current_user, name, scope=scope, expires_in_days=days)
+    body, status = _account_page(ChannelForm(channel=notifications.channel_of(current_user)),
+                                 token_form=TokenForm(formdata=None), new_token=(token, secret))
+    response = current_app.make_response((body, 201))
+    response.headers["Cache-Control"] = "no-store"  # the secret is shown once: no copy in any cache
+    return response
+
+
+@bp.post("/account/api-tokens/<int:api_token_id>/revoke")
+@login_required
+@writes
+def revoke_api_token(api_token_id):
+    require(current_user, "api.tokens")
+    token = api_tokens.revoke_token(api_tokens.own_token(current_user, api_token_id))
+    flash(f"API token “{token.name}” is revoked: programs using it are refused from now on.", "success")
+    return redirect(url_for("auth.account", _anchor="api-tokens"), 303)

@@ -161,6 +161,20 @@ def _machine(obj):
     return machine
 
 
+def transition_for(obj, transition_name, actor):
+    """(machine, transition) when the object's machine has it and the actor's role may ever fire it: NotFound
+    (no such transition), NotAllowed (a role that may never fire it hears so, 403, before any question of
+    version, state or input)."""
+    machine = _machine(obj)
+    transition = machine.get(transition_name)
+    if transition is None:
+        raise NotFound(f"{type(obj).__name__} has no action '{transition_name}'.")
+    if transition.roles is not None and getattr(actor, "role", None) not in transition.roles:
+        raise NotAllowed(f"You tried '{transition.label}' on {obj}. "
+                         f"Needs the role {' or '.join(sorted(_label(r) for r in transition.roles))}.")
+    return machine, transition
+
+
 def fire(obj, transition_name, actor, comment=None, expected_version=None, session=None):
     """Fire a transition: lock the row, re-read it, check state, actor, requirements and comment, apply,
     run the effects, log it (the audit records the status change). Returns the TransitionLog row.
@@ -169,14 +183,7 @@ def fire(obj, transition_name, actor, comment=None, expected_version=None, sessi
     (the actor may not), ValidationFailed (missing fields or comment; `errors` names each).
     """
     session = session or db.session
-    machine = _machine(obj)
-    transition = machine.get(transition_name)
-    if transition is None:
-        raise NotFound(f"{type(obj).__name__} has no action '{transition_name}'.")
-    if transition.roles is not None and getattr(actor, "role", None) not in transition.roles:
-        # A role that may never fire it hears so (403) before any question of version or state (409).
-        raise NotAllowed(f"You tried '{transition.label}' on {obj}. "
-                         f"Needs the role {' or '.join(sorted(_label(r) for r in transition.roles))}.")
+    machine, transition = transition_for(obj, transition_name, actor)
     comment = (comment or "").strip() or None
 
     session.flush()
