@@ -23,6 +23,8 @@ def on_starting(server):
 
 
 def child_exit(server, worker):
+    # Imported here, not above: prometheus-client picks its multiprocess value class when first imported, so
+    # the master must not import it before on_starting has set PROMETHEUS_MULTIPROC_DIR (workers fork from it).
     from prometheus_client import multiprocess
 
     multiprocess.mark_process_dead(worker.pid)

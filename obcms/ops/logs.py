@@ -34,6 +34,16 @@ def log_line(logger, event, **fields):
         logger.info(json.dumps({"event": event, "at": at, **fields}, default=str, separators=(", ", ": ")))
 
 
+def _username(user):
+    """The signed-in user's name as loaded, without loading anything (after a commit the object is expired:
+    reading an attribute would query it again); "#<id>" when only its identity is at hand."""
+    state = sa.inspect(user, raiseerr=False) if user is not None else None
+    if state is None:  # nobody signed in (Flask-Login's anonymous user is no mapped object)
+        return None
+    name = state.dict.get("username")
+    return name if name is not None else (f"#{state.identity[0]}" if state.identity else None)
+
+
 def _count_statement(conn, cursor, statement, parameters, context, executemany):
     if has_request_context():
         g.query_count = g.get("query_count", 0) + 1
@@ -53,9 +63,7 @@ def init_app(app):
         started = g.get("request_started")
         seconds = time.perf_counter() - started if started is not None else 0.0
         observe_request(request.endpoint, request.method, response.status_code, seconds)
-        user = g.get("_login_user")  # loaded by the request already, or not at all: never loaded here
-        log_line(requests_log, "request", request_id=request_id(),
-                 user=getattr(user, "username", None) if getattr(user, "is_authenticated", False) else None,
+        log_line(requests_log, "request", request_id=request_id(), user=_username(g.get("_login_user")),
                  method=request.method, path=request.path, status=response.status_code,
                  ms=round(seconds * 1000, 1) if started is not None else None,
                  queries=g.get("query_count", 0))

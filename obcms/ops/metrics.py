@@ -37,6 +37,8 @@ from prometheus_client import (
 from prometheus_client.core import GaugeMetricFamily
 
 from ..extensions import db
+from ..jobqueue.models import JobRun
+from ..jobqueue.queue import rq_queue
 
 bp = Blueprint("metrics", __name__)
 
@@ -72,9 +74,6 @@ class _ReadWhenScraped:
     """Gauges read at scrape time: the queue's length, JobRun rows waiting, this process's database pool."""
 
     def collect(self):
-        from ..jobqueue.models import JobRun
-        from ..jobqueue.queue import rq_queue
-
         waiting = GaugeMetricFamily("obcms_job_runs_waiting", "JobRun rows queued or retrying")
         try:
             waiting.add_metric([], db.session.scalar(

@@ -267,7 +267,7 @@ def test_the_account_page_offers_the_channel_and_saves_it(client_as, users, csrf
     client.get("/account")
     with count_queries() as q:
         page = client.get("/account").get_data(as_text=True)
-    assert q.count <= 4  # the user (with the sign-in), the sign-ins, the feeds, the channel
+    assert q.count <= 5  # the user (with the sign-in), the sign-ins, the feeds, the API tokens, the channel
     assert 'id="notifications"' in page and '<option selected value="daily_digest">' in page
     token = csrf_token(client)
 
