@@ -7,8 +7,12 @@ function level alike), with relative imports resolved. `from package import name
 packages is not an edge: otherwise every package whose `__init__` imports its own submodules would be a cycle.
 """
 import ast
+import subprocess
+import sys
 from functools import cache
 from pathlib import Path
+
+import pytest
 
 ROOT = Path(__file__).resolve().parents[1]
 PACKAGES = ("obcms", "jobs")
@@ -183,3 +187,12 @@ def test_no_import_inside_a_function():
     _, function_imports = import_graph()
     assert not function_imports, "imports inside functions (move them to the top of the module):\n" + "\n".join(
         function_imports)
+
+
+@pytest.mark.parametrize("module", ["jobs.runner", "wsgi", "obcms.jobqueue", "obcms.ops.metrics", "obcms.ops.logs"])
+def test_each_entry_point_imports_first_in_a_fresh_interpreter(module):
+    """What the static graph above cannot see: importing a submodule runs its package's __init__ first. A plain
+    `rq worker` imports jobs.runner before anything else; a cycle through a package __init__ breaks it there."""
+    done = subprocess.run([sys.executable, "-c", f"import {module}"], cwd=ROOT, capture_output=True, text=True,
+                          timeout=60)
+    assert done.returncode == 0, done.stderr[-1500:]

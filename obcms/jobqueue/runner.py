@@ -16,6 +16,7 @@ from datetime import timedelta
 
 import sqlalchemy as sa
 from flask import current_app
+from prometheus_client.core import GaugeMetricFamily
 from redis.exceptions import RedisError
 from rq import Retry, get_current_job
 from rq.exceptions import NoSuchJobError
@@ -27,7 +28,7 @@ from ..errors import Unavailable
 from ..extensions import db
 from ..ops.logs import jobs_log, log_line
 from ..ops.maintenance import maintenance_state
-from ..ops.metrics import observe_job
+from ..ops.metrics import observe_job, read_when_scraped
 from ..transaction import after_commit
 from .models import JobRun
 from .queue import redis_connection, rq_queue
@@ -227,6 +228,27 @@ def execute(run_id):
         if final:
             _stop_rq_retries()
         raise
+
+
+@read_when_scraped
+def queue_gauges():
+    """For /metrics: the JobRun rows waiting, and the RQ queue's length (with Redis; left out while it is down)."""
+    waiting = GaugeMetricFamily("obcms_job_runs_waiting", "JobRun rows queued or retrying")
+    try:
+        waiting.add_metric([], db.session.scalar(
+            sa.select(sa.func.count()).where(JobRun.status.in_(("queued", "retrying")))))
+        db.session.rollback()
+        yield waiting
+    except sa.exc.SQLAlchemyError:
+        db.session.rollback()
+    if current_app.config.get("REDIS_URL"):
+        queued = GaugeMetricFamily("obcms_queue_jobs", "Jobs waiting on the RQ queue", labels=["queue"])
+        try:
+            queue = rq_queue()
+            queued.add_metric([queue.name], queue.count)
+            yield queued
+        except RedisError:  # /health says why; the scrape still answers
+            pass
 
 
 def _errors_of(counts):

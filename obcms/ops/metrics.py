@@ -23,7 +23,6 @@ import hmac
 import ipaddress
 import os
 
-import sqlalchemy as sa
 from flask import Blueprint, abort, current_app, request
 from prometheus_client import (
     CONTENT_TYPE_LATEST,
@@ -37,8 +36,6 @@ from prometheus_client import (
 from prometheus_client.core import GaugeMetricFamily
 
 from ..extensions import db
-from ..jobqueue.models import JobRun
-from ..jobqueue.queue import rq_queue
 
 bp = Blueprint("metrics", __name__)
 
@@ -70,26 +67,22 @@ def observe_job(name, status, seconds, errors=0):
         JOB_ERRORS.labels(name).inc(errors)
 
 
+# Functions yielding metric families read at each scrape, registered by the package that owns the figures
+# (obcms/jobqueue/runner.py: the queue's length and the runs waiting), so that this module imports none.
+SCRAPED = []
+
+
+def read_when_scraped(read):
+    SCRAPED.append(read)
+    return read
+
+
 class _ReadWhenScraped:
-    """Gauges read at scrape time: the queue's length, JobRun rows waiting, this process's database pool."""
+    """What is read when scraped: the registered figures, and this process's database pool."""
 
     def collect(self):
-        waiting = GaugeMetricFamily("obcms_job_runs_waiting", "JobRun rows queued or retrying")
-        try:
-            waiting.add_metric([], db.session.scalar(
-                sa.select(sa.func.count()).where(JobRun.status.in_(("queued", "retrying")))))
-            db.session.rollback()
-            yield waiting
-        except sa.exc.SQLAlchemyError:
-            db.session.rollback()
-        if current_app.config.get("REDIS_URL"):
-            queued = GaugeMetricFamily("obcms_queue_jobs", "Jobs waiting on the RQ queue", labels=["queue"])
-            try:
-                queue = rq_queue()
-                queued.add_metric([queue.name], queue.count)
-                yield queued
-            except Exception:  # noqa: BLE001  (Redis down: /health says so; the scrape still answers)
-                pass
+        for read in SCRAPED:
+            yield from read()
         pool = db.engine.pool
         connections = GaugeMetricFamily("obcms_db_pool_connections", "This process's database connections",
                                         labels=["state"])
