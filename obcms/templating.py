@@ -8,6 +8,7 @@ from flask import current_app, request, url_for
 from flask_login import current_user
 
 from .auth.permissions import can
+from .auth.sessions import browser_label
 from .money import format_pesos
 
 # (label, endpoint, permission, group): the daily places stay in view; the rest sit under "More", so the bar
@@ -108,7 +109,7 @@ def _navigation(user):
 
 def init_templating(app):
     app.jinja_env.filters.update(money=format_pesos, date=format_date, datetime=format_datetime,
-                                 percent=format_percent)
+                                 percent=format_percent, browser=browser_label)
     app.jinja_env.globals.update(can=can, today=date.today, url_with=url_with)
 
     @app.context_processor

@@ -22,6 +22,24 @@ from .models import SignIn, User
 
 # last_seen_at is written at most this often (not on every request).
 TOUCH_EVERY = timedelta(minutes=5)
+# What a User-Agent header names, the more specific first (Edge's also says Chrome, Chrome's also Safari, an
+# iPhone's also Mac OS X, Android's also Linux).
+BROWSERS = (("Edg/", "Edge"), ("OPR/", "Opera"), ("Firefox/", "Firefox"), ("HeadlessChrome/", "Headless Chrome"),
+            ("Chrome/", "Chrome"), ("Safari/", "Safari"))
+SYSTEMS = (("Windows", "Windows"), ("Android", "Android"), ("iPhone", "iPhone"), ("iPad", "iPad"),
+           ("Mac OS X", "macOS"), ("CrOS", "ChromeOS"), ("Linux", "Linux"))
+
+
+def browser_label(user_agent):
+    """"Chrome on Windows" from a User-Agent header, for the account page's list of sign-ins (the header itself
+    is long and unreadable); the first 60 characters when it names nothing known."""
+    if not user_agent:
+        return "unknown browser"
+    browser = next((name for token, name in BROWSERS if token in user_agent), None)
+    system = next((name for token, name in SYSTEMS if token in user_agent), None)
+    if browser and system:
+        return f"{browser} on {system}"
+    return browser or system or user_agent[:60]
 
 
 def _digest(secret):

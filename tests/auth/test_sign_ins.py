@@ -78,3 +78,22 @@ def test_signing_in_leaves_the_account_version_alone(app, users):
         assert post_login(browser, "oobc_staff", TEST_PASSWORD).status_code == 302
     db.session.expire_all()
     assert user.version == version and user.last_login_at is not None
+
+
+def test_the_account_page_names_each_browser_readably(app, users):
+    from obcms.auth.sessions import browser_label
+
+    windows_chrome = ("Mozilla/5.0 (Windows NT 10.0; Win64; x64) AppleWebKit/537.36 (KHTML, like Gecko) "
+                      "Chrome/131.0.0.0 Safari/537.36")
+    assert browser_label(windows_chrome) == "Chrome on Windows"
+    assert browser_label("Mozilla/5.0 (iPhone; CPU iPhone OS 18_1 like Mac OS X) AppleWebKit/605.1.15 (KHTML, like "
+                         "Gecko) Version/18.1 Mobile/15E148 Safari/604.1") == "Safari on iPhone"
+    assert browser_label("Mozilla/5.0 (Linux; Android 14) AppleWebKit/537.36 Chrome/131.0 Mobile Safari/537.36 "
+                         "EdgA/131.0 Edg/131.0") == "Edge on Android"
+    assert browser_label("Mozilla/5.0 (X11; Linux x86_64; rv:133.0) Gecko/20100101 Firefox/133.0") == "Firefox on Linux"
+    assert browser_label("curl/8.5.0") == "curl/8.5.0" and browser_label(None) == "unknown browser"
+    client = app.test_client()
+    client.environ_base["HTTP_USER_AGENT"] = windows_chrome
+    post_login(client, "oobc_staff", TEST_PASSWORD)
+    page = client.get("/account").get_data(as_text=True)
+    assert f'<td title="{windows_chrome}">Chrome on Windows <strong>(this browser)</strong>' in page
