@@ -36,30 +36,32 @@ def _touched(condition):
                                   else_=column.updated_at)}
 
 
-def _rollup_ids(k):
-    return [int_param(f"_a{i}") for i in range(k)]
+def _rollup_ids(k, prefix="_a"):
+    return [int_param(f"{prefix}{i}") for i in range(k)]
 
 
-def _rollup_assignments(k):
+def _rollup_assignments(k, prefix="_a"):
     """SET clauses giving `k` rows (ids bound as _a0 …) their own values of the ROLLUP_COLUMNS (bound as
-    _a0p, _a0s, … — short names keep the statement short enough for psycopg's query cache)."""
-    ids = _rollup_ids(k)
+    _a0p, _a0s, … — short names keep the statement short enough for psycopg's query cache). Two parts of
+    one write that both carry roll-ups use two prefixes: on PostgreSQL they are sent as ONE statement, with
+    one set of parameters."""
+    ids = _rollup_ids(k, prefix)
     column = work_items.c
-    return {name: sa.case(*[(column.id == ids[i], sa.bindparam(f"_a{i}{name[0]}", type_=column[name].type))
+    return {name: sa.case(*[(column.id == ids[i], sa.bindparam(f"{prefix}{i}{name[0]}", type_=column[name].type))
                             for i in range(k)], else_=column[name])
             for name in (ROLLUP_COLUMNS if k else ())}
 
 
-def _rollup_params(rollup_values):
+def _rollup_params(rollup_values, prefix="_a"):
     params = {}
     for i, (row_id, values) in enumerate(rollup_values.items()):
-        params[f"_a{i}"] = row_id
+        params[f"{prefix}{i}"] = row_id
         for name in ROLLUP_COLUMNS:
-            params[f"_a{i}{name[0]}"] = values[name]
+            params[f"{prefix}{i}{name[0]}"] = values[name]
     return params
 
 
-def _part(locked, statement, params, rollup_values, moved_id=None):
+def _part(locked, statement, params, rollup_values, moved_id=None, prefix="_a"):
     """One structural statement of a write, as (statement, params); the `rollup_values` rows (which must be
     locked) take their roll-ups. Remembers which locked rows it gives a new version (LockedFamilies.bumped):
     the `rollup_values` rows and the moved node."""
@@ -68,7 +70,7 @@ def _part(locked, statement, params, rollup_values, moved_id=None):
         if row_id not in locked.rows:
             raise ValueError(f"roll-up values for #{row_id}, which the tree write did not lock")
     locked.bumped |= set(rollup_values) | ({moved_id} if moved_id is not None else set())
-    return statement, {**params, **_rollup_params(rollup_values), "_now": utcnow()}
+    return statement, {**params, **_rollup_params(rollup_values, prefix), "_now": utcnow()}
 
 
 def run_write(session, parts, entries=None, new_row=None):
@@ -121,7 +123,7 @@ def _combined(statements, with_new_row):
 
 
 @cache
-def _gap_statement(opening, k):
+def _gap_statement(opening, k, prefix="_a"):
     """Open (`opening`) or close a gap of _width positions at _at in tree _tree; `k` of the shifted rows
     (ancestors) take roll-up values and a new version, the others only new bounds."""
     column = work_items.c
@@ -133,23 +135,24 @@ def _gap_statement(opening, k):
         where, rgt = column.rgt > at, column.rgt - width
         lft = sa.case((column.lft > at, column.lft - width), else_=column.lft)
     # updated_at = updated_at: renumbering is no edit (and the ORM onupdate default must not fire)
-    touched = _touched(column.id.in_(_rollup_ids(k))) if k else {"updated_at": column.updated_at}
+    touched = _touched(column.id.in_(_rollup_ids(k, prefix))) if k else {"updated_at": column.updated_at}
     return sa.update(work_items).where(column.tree_id == tree, where).values(lft=lft, rgt=rgt, **touched,
-                                                                        **_rollup_assignments(k))
+                                                                        **_rollup_assignments(k, prefix))
 
 
-def shift_part(locked, opening, tree_id, at, width, rollup_values=None):
+def shift_part(locked, opening, tree_id, at, width, rollup_values=None, prefix="_a"):
     """The part that makes room for `width` positions at `at` (opening: everything at or after it moves
     right), or closes the `width` positions a removed subtree left after `at` (everything after it moves
-    left). `rollup_values` rows must be among the shifted (the ancestors of the place are)."""
+    left). `rollup_values` rows must be among the shifted (the ancestors of the place are); `prefix` names
+    their parameters (another part of the same write carrying roll-ups takes the default)."""
     def shifted(r):
         return r.tree_id == tree_id and (r.rgt >= at if opening else r.rgt > at)
 
     for row_id in rollup_values or ():
         if row_id in locked.rows and not shifted(locked[row_id]):
             raise ValueError(f"#{row_id} is not shifted by this write; its roll-up cannot ride along")
-    return _part(locked, _gap_statement(opening, len(rollup_values or ())),
-                 {"_tree": tree_id, "_at": at, "_width": width}, rollup_values)
+    return _part(locked, _gap_statement(opening, len(rollup_values or ()), prefix),
+                 {"_tree": tree_id, "_at": at, "_width": width}, rollup_values, prefix=prefix)
 
 
 def move_within_parts(locked, n, p, at, rollup_values):

@@ -171,7 +171,7 @@ def move_subtree(node, parent=None, before=None, check=None, locked=None, rollup
             width = gaps.opening(n.rgt - n.lft)
             there = {i: v for i, v in (rollup_values or {}).items() if locked[i].tree_id == p.tree_id}
             here = {i: v for i, v in (rollup_values or {}).items() if i not in there}
-            parts = [shift_part(locked, True, p.tree_id, hi, width, there),
+            parts = [shift_part(locked, True, p.tree_id, hi, width, there, prefix="_b"),  # one statement on PG
                      translate_part(locked, n, p, gaps.place(lo, hi + width, n.rgt - n.lft), here)]
         moved = Moved(n.id, n.parent_id, p.id, n.tree_id, p.tree_id)
     run_write(session, parts, entries)
