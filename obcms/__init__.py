@@ -37,6 +37,7 @@ from .errors import register_error_handlers, render_error, wants_json
 from .extensions import cache, csrf, db, limiter, login_manager, migrate
 from .home.views import bp as home_bp
 from .jobqueue import models as _jobqueue  # noqa: F401
+from .legacy import models as _legacy  # noqa: F401
 from .notifications import models as _notifications  # noqa: F401
 from .notifications.mail import init_mail
 from .notifications.views import bp as notifications_bp

@@ -1,0 +1,1 @@
+"""Sample data files for the tests (and the scripts that write them)."""
