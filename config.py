@@ -54,6 +54,10 @@ class Config:
     # (7 days) under REPORTS_DIR (default: the instance folder's reports/; shared with the workers).
     REPORTS_DIRECT_LIMIT = int(os.environ.get("REPORTS_DIRECT_LIMIT", "200"))
     REPORTS_DIR = os.environ.get("OBCMS_REPORTS_DIR") or None
+    # Audit archives (obcms/audit/retention.py; default: the instance folder's audit-archive/) and the backups of
+    # `flask obcms release backup` (obcms/ops/release.py; default: the instance folder's backups/).
+    AUDIT_ARCHIVE_DIR = os.environ.get("OBCMS_AUDIT_ARCHIVE_DIR") or None
+    BACKUP_DIR = os.environ.get("OBCMS_BACKUP_DIR") or None
     # cleanup_orphans only reports what it would delete unless this is 0 (obcms/workitems/orphans.py).
     WORKITEM_CLEANUP_DRY_RUN = _bool("WORKITEM_CLEANUP_DRY_RUN", True)
     DEBUG = _bool("FLASK_DEBUG", False)

@@ -82,7 +82,9 @@ def program_tree(rng, budget, start, end):
     return node(0, budget, "Execution project")
 
 
-def build_portfolio(db, n_ppas, seed, reset):
+def build_portfolio(db, n_ppas, seed, reset, alongside=False):
+    """The portfolio described above; with `alongside`, next to the PPAs a database already holds (the backup
+    drill's demo data) instead of refusing it. Returns (user id, the N PPAs' ids, the distribution PPA's id)."""
     from obcms.auth import services as auth_services
     from obcms.ppas.models import FundingTranche, Ppa
     from obcms.workitems import rollup, tree
@@ -92,7 +94,7 @@ def build_portfolio(db, n_ppas, seed, reset):
         db.drop_all()
     db.create_all()
     existing = db.session.scalar(sa.select(sa.func.count()).select_from(Ppa))
-    if existing:
+    if existing and not alongside:
         raise SystemExit(f"ppas already holds {existing} rows; use a dedicated database and --reset.")
     rng = random.Random(seed)
     oobc = auth_services.create_organization("Benchmark Office", "BOOBC", "oobc")
@@ -115,7 +117,8 @@ def build_portfolio(db, n_ppas, seed, reset):
                          structure_template="program", created_by_id=user_id))
     db.session.execute(sa.insert(Ppa), rows)
     ppas = db.session.execute(sa.select(Ppa.id, Ppa.budget_allocation, Ppa.start_date, Ppa.target_end_date,
-                                        Ppa.implementing_moa_id).order_by(Ppa.id)).all()
+                                        Ppa.implementing_moa_id).where(Ppa.code.like("BENCH-%"))
+                              .order_by(Ppa.id)).all()
     tranches = []
     for p in ppas:
         for kind, pct in (("allocation", 100), ("obligation", rng.randrange(40, 100)),
@@ -138,7 +141,8 @@ def build_portfolio(db, n_ppas, seed, reset):
     t0 = time.perf_counter()
     ids = tree.insert_many(forest)
     log(f"inserted {len(ids)} work items in {time.perf_counter() - t0:.1f} s")
-    roots = db.session.execute(sa.select(WorkItem.id, WorkItem.ppa_id).where(WorkItem.parent_id.is_(None))).all()
+    roots = db.session.execute(sa.select(WorkItem.id, WorkItem.ppa_id).where(
+        WorkItem.parent_id.is_(None), WorkItem.ppa_id.in_([p.id for p in ppas]))).all()
     db.session.execute(sa.update(Ppa.__table__).where(Ppa.__table__.c.id == sa.bindparam("_id")).values(
         execution_project_id=sa.bindparam("_root")), [{"_id": r.ppa_id, "_root": r.id} for r in roots])
     db.session.commit()

@@ -5,5 +5,5 @@ from obcms.jobqueue import job
 
 @job("archive_audit")
 def archive_audit(run, days=None):
-    """Archive audit entries older than AUDIT_RETENTION_DAYS to instance/audit-archive/, then delete them."""
+    """Archive audit entries older than AUDIT_RETENTION_DAYS to AUDIT_ARCHIVE_DIR, then delete them."""
     return archive_audit_entries(days=days)

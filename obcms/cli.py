@@ -23,7 +23,7 @@ from .jobqueue import JOBS, JobRun, enqueue
 from .jobqueue.runner import QUEUE_UNAVAILABLE, recover_lost_runs, use_app_for_workers
 from .jobqueue.worker import run_worker
 from .legacy.cli import import_legacy
-from .ops.cli import check_deploy, maintenance_cli
+from .ops.cli import check_deploy, maintenance_cli, release_cli
 from .tasking.cli import tasks_cli
 from .workitems.cli import tree_cli
 
@@ -157,4 +157,5 @@ def register_cli(app):
     obcms_cli.add_command(maintenance_cli)
     obcms_cli.add_command(check_deploy)
     obcms_cli.add_command(import_legacy)
+    obcms_cli.add_command(release_cli)
     app.cli.add_command(obcms_cli)

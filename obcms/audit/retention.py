@@ -2,7 +2,8 @@
 of the table. This is the only path that deletes audit rows; it leaves one summary entry of its own.
 
 The archive is gzip-compressed JSON Lines (one entry per line, every column, values as stored) under
-instance/audit-archive/. It is written completely before the rows are deleted, under a `.partial` name that
+AUDIT_ARCHIVE_DIR (default: instance/audit-archive/). It is written completely before the rows are deleted,
+under a `.partial` name that
 becomes final only when the transaction commits: a failed run leaves the rows and at most a `.partial` file.
 On PostgreSQL the append-only trigger lets the DELETE through only after `SET LOCAL obcms.audit_retention`.
 """
@@ -25,7 +26,7 @@ DEFAULT_RETENTION_DAYS = 730
 
 
 def archive_directory():
-    return Path(current_app.instance_path) / "audit-archive"
+    return Path(current_app.config.get("AUDIT_ARCHIVE_DIR") or Path(current_app.instance_path) / "audit-archive")
 
 
 def archive_audit_entries(days=None, directory=None, now=None, session=None, batch=2000):

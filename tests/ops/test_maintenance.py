@@ -1,9 +1,16 @@
 """Maintenance mode: `flask obcms maintenance on|off|status` switches one database row (audited); while it is
 on every request but a signed-in admin's, /health, the sign-in page and static files is a 503 with the message
 and Retry-After (a page, an htmx fragment, a JSON problem under /api/), admins see a banner, and no new
-background job starts (inline or in an RQ worker) until it is off."""
+background job starts (inline or in an RQ worker) until it is off; across two real gunicorn workers too."""
+import os
 import re
+import subprocess
+import sys
 import time
+import urllib.error
+import urllib.request
+from concurrent.futures import ThreadPoolExecutor
+from pathlib import Path
 
 import pytest
 import sqlalchemy as sa
@@ -27,6 +34,7 @@ from obcms.ops.maintenance import (
 from tests.conftest import TEST_PASSWORD
 from tests.databases import create_database, drop_database
 from tests.jobs.test_jobs import rq_config  # noqa: F401  (the fixture: REDIS_URL and a queue of the test's own)
+from tests.ops.test_metrics import ROOT, _free_port
 
 MESSAGE = "Upgrading obcms to 0.2; back at 18:00."
 
@@ -287,3 +295,81 @@ def test_a_run_held_by_a_worker_is_sent_again_when_maintenance_ends(app, rq_conf
     assert queue.count == 1
     InProcessWorker([queue], connection=queue.connection).work(burst=True)
     assert job_runs()[0].status == "succeeded"
+
+
+# Two gunicorn workers --------------------------------------------------------------------------------------
+
+@pytest.mark.committed
+@pytest.mark.slow
+def test_two_gunicorn_workers_both_answer_503_then_200(tmp_path):
+    """A real gunicorn with two worker processes over one database: `flask obcms maintenance on` (another
+    process, as an operator runs it) reaches both workers, and `off` brings both back. The access log names the
+    worker (pid) that answered each request."""
+    port = _free_port()
+    env = {**os.environ, "DATABASE_URL": f"sqlite:///{tmp_path / 'obcms.sqlite3'}", "OBCMS_ENV": "default",
+           "MAINTENANCE_CACHE_SECONDS": "0.2", "LOG_REQUESTS": "0", "PROMETHEUS_MULTIPROC_DIR": str(tmp_path / "prom")}
+    env.pop("REDIS_URL", None)
+    (tmp_path / "prom").mkdir()
+    flask = [sys.executable, "-m", "flask", "--app", "wsgi"]
+    subprocess.run([*flask, "db", "upgrade"], cwd=ROOT, env=env, check=True, capture_output=True)
+    access_log = tmp_path / "access.log"
+    server = subprocess.Popen([str(Path(sys.executable).with_name("gunicorn")), "-c", "gunicorn.conf.py", "-w", "2",
+                               "--threads", "1", "-b", f"127.0.0.1:{port}", "--access-logfile", str(access_log),
+                               "--access-logformat", "%(p)s %(s)s %(U)s", "wsgi:app"],
+                              cwd=ROOT, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    base = f"http://127.0.0.1:{port}"
+
+    def fetch(path):
+        try:
+            urllib.request.urlopen(base + path, timeout=10).close()
+        except urllib.error.HTTPError as error:
+            error.close()
+
+    def statuses_by_worker(path):
+        """{worker pid: {statuses}} of rounds of concurrent requests to `path`, until both workers answered."""
+        mark = access_log.stat().st_size if access_log.exists() else 0
+        answered = {}
+        with ThreadPoolExecutor(8) as pool:
+            for _ in range(10):
+                list(pool.map(fetch, [path] * 16))
+                time.sleep(0.2)  # the access log line follows the response
+                answered = {}
+                with access_log.open() as log:
+                    log.seek(mark)
+                    for line in log:
+                        pid, status, logged_path = line.split()
+                        if logged_path == path:
+                            answered.setdefault(pid, set()).add(status)
+                if len(answered) == 2:
+                    break
+        return answered
+
+    try:
+        for _ in range(100):
+            try:
+                urllib.request.urlopen(f"{base}/health", timeout=2).close()
+                break
+            except OSError:
+                time.sleep(0.1)
+        before = statuses_by_worker("/login")
+        assert len(before) == 2 and all(s == {"200"} for s in before.values()), before
+
+        switched = subprocess.run([*flask, "obcms", "maintenance", "on", "--message", MESSAGE, "--by", "ops-lead"],
+                                  cwd=ROOT, env=env, capture_output=True, text=True)
+        assert switched.returncode == 0, switched.stderr
+        time.sleep(0.5)  # past each worker's MAINTENANCE_CACHE_SECONDS
+        during = statuses_by_worker("/")
+        assert len(during) == 2 and all(s == {"503"} for s in during.values()), during
+        page = urllib.request.urlopen(f"{base}/health", timeout=5)
+        assert page.status == 200  # /health stays open
+        page.close()
+
+        switched = subprocess.run([*flask, "obcms", "maintenance", "off"], cwd=ROOT, env=env, capture_output=True,
+                                  text=True)
+        assert switched.returncode == 0, switched.stderr
+        time.sleep(0.5)
+        after = statuses_by_worker("/login")
+        assert len(after) == 2 and all(s == {"200"} for s in after.values()), after
+    finally:
+        server.terminate()
+        server.wait(timeout=10)
