@@ -19,10 +19,12 @@ The rules:
   refused, naming who changed it.
 - plan() changes nothing and runs a constant number of statements whatever the number of ids: the items in
   one query, the submitters of the PPAs (not_by_submitter) in one, the names of who changed stale items in one.
-- apply() plans again, then writes through each domain's one write call (workflow.fire, the work-item
-  services), item by item inside a savepoint — the tree locks, roll-ups and effects are per item by rule. Mode
-  "all" (the default) writes nothing when any item is refused or fails (rolled_back True); mode "allowed"
-  writes the items that pass and lists the others.
+- apply() plans again, then writes all the allowed items at once through each domain's write call for many
+  (workflow.fire_many; the work-item services' update_work_items and assign_many): the locks, the version
+  check of every item, the writes, the roll-ups, the effects and the audit rows in a constant number of
+  statements whatever the number of items. Mode "all" (the default) writes nothing when any item is refused,
+  or found changed at write time (rolled_back True); mode "allowed" writes the items that pass and lists the
+  others — those refused by the plan and those found changed by the write.
 - Every audit row written by an operation carries the cause "bulk <operation id>" (with the domain's own cause
   joined to it), so the entries of one operation are found together.
 Services never commit: the caller (a view, or the bulk job for large operations) owns the transaction.
@@ -48,7 +50,7 @@ from ..money import format_pesos
 from ..ppas.approval import APPROVE_STEP
 from ..ppas.models import Ppa
 from ..templating import format_date
-from ..workflow import availability_of, fire, machine_for
+from ..workflow import availability_of, fire_many, machine_for
 from ..workitems import services as workitems
 from ..workitems.models import PRIORITIES, WorkItem
 
@@ -353,21 +355,26 @@ def answer(operation, total, succeeded_ids, failures, rolled_back):
             "succeeded_ids": list(succeeded_ids), "failures": dict(failures), "rolled_back": rolled_back}
 
 
-def _write(found, item, obj, user):
-    """One item through its domain's one write call."""
+def _write(found, items, user, skip_stale):
+    """The allowed items through their domain's write call for many (workflow.fire_many, the work-item
+    services' update_work_items and assign_many), in a constant number of statements. Returns
+    {stale id: reason} of the items whose version moved on since the plan (skipped)."""
     action, params = found.action, found.params
+    objs = [found.objects[item.id] for item in items]
+    versions = {item.id: item.version for item in items}
     if action.fires:
-        fire(obj, item.step, user, comment=params.get("comment"), expected_version=item.version)
-    elif action.name == "priority":
-        workitems.update_work_item(obj, item.version, user, priority=params["priority"])
-    elif action.name == "reschedule":
+        steps = [(obj, item.step) for obj, item in zip(objs, items, strict=True)]
+        return fire_many(steps, user, comment=params.get("comment"), expected_versions=versions,
+                         skip_stale=skip_stale)[1]
+    if action.name == "assign":
+        return workitems.assign_many(objs, user, [params["to"].id], versions, skip_stale=skip_stale)[1]
+    if action.name == "priority":
+        changes = {obj: {"priority": params["priority"]} for obj in objs}
+    else:  # reschedule
         shift = timedelta(days=params["days"])
-        changes = {name: getattr(obj, name) + shift for name in ("start_date", "due_date")
-                   if getattr(obj, name) is not None}
-        workitems.update_work_item(obj, item.version, user, **changes)
-    elif action.name == "assign":
-        workitems.update_work_item(obj, item.version, user)  # the tree lock, a fresh read, the version check
-        workitems.assign_users(obj, user, [params["to"].id])
+        changes = {obj: {name: getattr(obj, name) + shift for name in ("start_date", "due_date")
+                         if getattr(obj, name) is not None} for obj in objs}
+    return workitems.update_work_items(changes, versions, user, skip_stale=skip_stale)[1]
 
 
 WRITE_ERRORS = (Conflict, NotAllowed, NotFound, ValidationFailed)
@@ -376,13 +383,17 @@ WRITE_ERRORS = (Conflict, NotAllowed, NotFound, ValidationFailed)
 def apply(user, kind, action, ids, params=None, versions=None, mode="all", operation=None, session=None,
           progress=None):
     """Plan, then write the allowed items (mode "allowed"), or all of them or none (mode "all", the default).
-    Returns answer(). `progress(done, total)` is called as items are written."""
+    Returns answer(). `progress(done, total)` is called once the items are written."""
     return apply_planned(user, kind, action, ids, params, versions, mode, operation, session, progress)[1]
 
 
 def apply_planned(user, kind, action, ids, params=None, versions=None, mode="all", operation=None, session=None,
                   progress=None):
-    """apply(), answering (the Plan it made first, the answer): the pages name each item by its plan's label."""
+    """apply(), answering (the Plan it made first, the answer): the pages name each item by its plan's label.
+
+    The allowed items are written together, set-based (_write); an item whose version moved on between the
+    plan and the write (found inside the lock) fails: mode "all" then rolls everything back, mode "allowed"
+    writes the others. An error of the write call rolls the whole write back in either mode."""
     session = session or db.session
     if mode not in MODES:
         _fail("mode", "Apply to all, or to the allowed ones.")
@@ -391,31 +402,27 @@ def apply_planned(user, kind, action, ids, params=None, versions=None, mode="all
     failures = {item.id: item.reason for item in found.refused}
     if mode == "all" and failures:
         return found, answer(operation, found.total, [], failures, rolled_back=True)
-    succeeded = []
     allowed = found.allowed
+    if not allowed:
+        return found, answer(operation, found.total, [], failures, rolled_back=False)
     with audit_cause(f"bulk {operation}"):
         batch = session.begin_nested()
-        for done, item in enumerate(allowed, 1):
-            obj = found.objects[item.id]
-            one = session.begin_nested() if mode == "allowed" else None
-            try:
-                _write(found, item, obj, user)
-                session.flush()
-            except WRITE_ERRORS as error:
-                reason = error.detail or str(error)
-                if one is None:
-                    batch.rollback()
-                    return found, answer(operation, found.total, [], {item.id: reason}, rolled_back=True)
-                one.rollback()
-                failures[item.id] = reason
-            else:
-                if one is not None:
-                    one.commit()
-                succeeded.append(item.id)
-            if progress is not None:
-                progress(done, len(allowed))
+        try:
+            stale = _write(found, allowed, user, skip_stale=True)
+        except WRITE_ERRORS as error:
+            batch.rollback()
+            reason = error.detail or str(error)
+            return found, answer(operation, found.total, [], {**failures, **{item.id: reason for item in allowed}},
+                                 rolled_back=True)
+        if stale and mode == "all":
+            batch.rollback()
+            return found, answer(operation, found.total, [], stale, rolled_back=True)
         batch.commit()
-    return found, answer(operation, found.total, succeeded, failures, rolled_back=False)
+    if progress is not None:
+        progress(len(allowed), len(allowed))
+    failures.update(stale)
+    return found, answer(operation, found.total, [item.id for item in allowed if item.id not in stale], failures,
+                         rolled_back=False)
 
 
 def assignable_people(user, session=None):

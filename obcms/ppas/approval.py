@@ -26,17 +26,33 @@ import sqlalchemy as sa
 from flask import has_request_context, url_for
 from sqlalchemy.orm import Mapped, mapped_column
 
+from ..audit.context import audit_cause
+from ..audit.recording import change_entries, creation_entries, write_entries
 from ..auth.models import User
 from ..auth.permissions import can
 from ..db_types import UTCDateTime, utcnow
+from ..errors import NotAllowed
 from ..extensions import db
 from ..money import format_pesos
-from ..notifications import notify
-from ..workflow import StateMachine, Transition, derived_status, fire, firing_comment, register_machine
+from ..notifications.services import notify_each
+from ..workflow import (
+    StateMachine,
+    Transition,
+    availability_of,
+    batched,
+    bump_version,
+    derived_status,
+    fire_many,
+    firing_comment,
+    register_machine,
+    sets_columns,
+)
 from ..workitems import tree
 from ..workitems.models import WorkItem
+from ..workitems.services import add_assignees
 from ..workitems.states import OPEN
-from .locking import lock_ppa
+from ..workitems.tree.session_sync import expire_loaded
+from .locking import lock_ppa, lock_ppas
 from .models import APPROVAL_STATES, Ppa
 from .tracking import ensure_execution_project
 
@@ -102,8 +118,7 @@ def reviews_current_state(ppa, actor):
 
 
 # --------------------------------------------------------------------------------------------- effects
-def record_submitter(ppa, transition, actor):
-    ppa.submitted_by_id = actor.id
+record_submitter = sets_columns(lambda transition, actor: {"submitted_by_id": actor.id})
 
 
 def create_execution_project(ppa, transition, actor):
@@ -111,49 +126,91 @@ def create_execution_project(ppa, transition, actor):
         ensure_execution_project(ppa, actor)
 
 
-def close_review_tasks(ppa, transition, actor):
-    """The reviewer tasks still open for this PPA are done (advanced) or cancelled (rejected)."""
+def _close_review_tasks_of(ppas, transition, actor):
+    """The reviewer tasks still open for these PPAs are done (advanced) or cancelled (rejected): one read, one
+    UPDATE, one INSERT of audit rows (each with its PPA's cause)."""
     status = "cancelled" if transition.target == "rejected" else "completed"
-    tasks = db.session.scalars(
-        sa.select(WorkItem).join(ApprovalTask, ApprovalTask.work_item_id == WorkItem.id)
-        .where(ApprovalTask.ppa_id == ppa.id, WorkItem.status.in_(OPEN))).all()
+    session = db.session
+    session.flush()
+    tasks = session.execute(
+        sa.select(ApprovalTask.ppa_id, WorkItem.id, WorkItem.version, WorkItem.status, WorkItem.progress,
+                  WorkItem.completed_at)
+        .join(ApprovalTask, ApprovalTask.work_item_id == WorkItem.id)
+        .where(ApprovalTask.ppa_id.in_([ppa.id for ppa in ppas]), WorkItem.status.in_(OPEN))).all()
     if not tasks:
         return
-    with derived_status(f"approval '{transition.name}' of PPA #{ppa.id}"):
-        for task in tasks:
-            task.status = status
-            task.completed_at = utcnow() if status == "completed" else None
-            if status == "completed":
-                task.progress = 100  # as completing any work item does (a review task is a tree of one)
-        db.session.flush()
+    values = {"status": status, "completed_at": utcnow() if status == "completed" else None}
+    if status == "completed":
+        values["progress"] = 100  # as completing any work item does (a review task is a tree of one)
+    ids = [task.id for task in tasks]
+    entries = []
+    with derived_status(f"approval '{transition.name}'"):
+        session.execute(sa.update(WorkItem.__table__).where(WorkItem.__table__.c.id.in_(ids))
+                        .values(bump_version(values, WorkItem)))
+    for task in tasks:
+        old = {"status": task.status, "completed_at": task.completed_at, "progress": task.progress}
+        with audit_cause(f"approval '{transition.name}' of PPA #{task.ppa_id}"):
+            entries += change_entries(WorkItem, {task.id: {k: (old[k], v) for k, v in values.items()}},
+                                      versions={task.id: task.version + 1})
+    write_entries(entries, session.connection())
+    expire_loaded(session, ids, ("status", "completed_at", "progress", "version", "updated_at"))
 
 
-def open_review_task(ppa, transition, actor):
-    """A task for every active user of the role that acts in the state just entered."""
+@batched(_close_review_tasks_of)
+def close_review_tasks(ppa, transition, actor):
+    _close_review_tasks_of([ppa], transition, actor)
+
+
+def _open_review_tasks_of(ppas, transition, actor):
+    """A task per PPA for every active user of the role that acts in the state just entered: the tasks in one
+    INSERT (stand-alone roots), their assignees, ApprovalTask rows, audit rows and notifications in one each."""
+    session = db.session
     state = transition.target
     spec = REVIEW_TASKS[state]
-    reviewers = db.session.scalars(sa.select(User).where(User.role == REVIEWERS[state], User.is_active)
-                                   .order_by(User.id)).all()
+    reviewers = session.scalars(sa.select(User).where(User.role == REVIEWERS[state], User.is_active)
+                                .order_by(User.id)).all()
     today = date.today()
-    task = WorkItem(title=spec.title.format(title=ppa.title)[:500], work_type="task", priority=spec.priority,
-                    start_date=today, due_date=today + timedelta(days=spec.days), ppa_id=ppa.id,
-                    organization_id=ppa.implementing_moa_id, created_by_id=getattr(actor, "id", None),
-                    description=f"{ppa.display_code}: the PPA is in {state.replace('_', ' ')}.")
-    task.assignees = list(reviewers)
-    tree.create_root(task)
-    db.session.add(ApprovalTask(ppa_id=ppa.id, work_item_id=task.id, approval_status=state))
+    actor_id = getattr(actor, "id", None)
+    nodes = [dict(title=spec.title.format(title=ppa.title)[:500], work_type="task", status="not_started",
+                  priority=spec.priority, start_date=today, due_date=today + timedelta(days=spec.days),
+                  ppa_id=ppa.id, organization_id=ppa.implementing_moa_id, created_by_id=actor_id,
+                  description=f"{ppa.display_code}: the PPA is in {state.replace('_', ' ')}.") for ppa in ppas]
+    ids = tree.insert_many([dict(node) for node in nodes], session=session)
+    add_assignees([(task_id, user.id) for task_id in ids for user in reviewers], session=session)
+    session.execute(sa.insert(ApprovalTask), [dict(ppa_id=ppa.id, work_item_id=task_id, approval_status=state)
+                                              for ppa, task_id in zip(ppas, ids, strict=True)])
+    write_entries([row for task_id, node in zip(ids, nodes, strict=True)
+                   for row in creation_entries(WorkItem, task_id, node)], session.connection())
     # The people who must act hear of it, not only the submitter.
-    notify([u.id for u in reviewers if u.id != getattr(actor, "id", None)], "approval",
-           f"{ppa.display_code} “{ppa.title}” waits for your {state.replace('_', ' ')}, sent by {_who(actor)}. "
-           f"Your review task is due {task.due_date:%-d %b %Y}.", url=approval_url(ppa))
+    due = f"{today + timedelta(days=spec.days):%-d %b %Y}"
+    notify_each([([u.id for u in reviewers if u.id != actor_id], "approval",
+                  f"{ppa.display_code} “{ppa.title}” waits for your {state.replace('_', ' ')}, sent by "
+                  f"{_who(actor)}. Your review task is due {due}.", approval_url(ppa)) for ppa in ppas],
+                session=session)
 
 
-def start_execution_project(ppa, transition, actor):
-    if ppa.execution_project_id is None:
+@batched(_open_review_tasks_of)
+def open_review_task(ppa, transition, actor):
+    _open_review_tasks_of([ppa], transition, actor)
+
+
+def _start_execution_projects_of(ppas, transition, actor):
+    """Enacting starts the execution projects that have not started: through their workflow, all at once."""
+    ids = [ppa.execution_project_id for ppa in ppas if ppa.execution_project_id is not None]
+    if not ids:
         return
-    project = db.session.get(WorkItem, ppa.execution_project_id)
-    if project is not None and project.status == "not_started":
-        fire(project, "start", actor)
+    projects = db.session.scalars(sa.select(WorkItem).where(WorkItem.id.in_(ids),
+                                                            WorkItem.status == "not_started")).all()
+    options = availability_of(projects, "start", actor)
+    for project in projects:
+        if not options[project.id].allowed:  # what fire() would answer
+            raise NotAllowed(f"You tried 'Start' on {project}. {options[project.id].reason}")
+    fire_many([(project, "start") for project in projects], actor)
+
+
+@batched(_start_execution_projects_of)
+def start_execution_project(ppa, transition, actor):
+    _start_execution_projects_of([ppa], transition, actor)
 
 
 def approval_url(ppa):
@@ -165,17 +222,27 @@ def _who(actor):
     return getattr(actor, "display_name", None) or "the system"
 
 
-def notify_submitter(ppa, transition, actor):
-    """The submitter hears of every step, as a sentence with the PPA's code; a rejection quotes its comment."""
+def _submitter_message(ppa, transition, actor, comment):
+    """(user ids, kind, message, url) telling the submitter of the step, or None (none, or they acted)."""
     if ppa.submitted_by_id is None or ppa.submitted_by_id == getattr(actor, "id", None):
-        return
+        return None
     state = transition.target.replace("_", " ")
     where = f"in {state}" if transition.target in REVIEWERS or transition.target == "draft" else state
     message = f"{ppa.display_code} “{ppa.title}” is now {where}: {_who(actor)} chose “{transition.label}”."
-    comment = firing_comment()
     if comment:
         message += f" Their comment: “{comment}”"
-    notify([ppa.submitted_by_id], "approval", message, url=approval_url(ppa))
+    return [ppa.submitted_by_id], "approval", message, approval_url(ppa)
+
+
+def _notify_submitters_of(ppas, transition, actor):
+    comment = firing_comment()
+    notify_each([m for m in (_submitter_message(ppa, transition, actor, comment) for ppa in ppas) if m])
+
+
+@batched(_notify_submitters_of)
+def notify_submitter(ppa, transition, actor):
+    """The submitter hears of every step, as a sentence with the PPA's code; a rejection quotes its comment."""
+    _notify_submitters_of([ppa], transition, actor)
 
 
 def _effects(target, leaving_review=True):
@@ -212,6 +279,7 @@ APPROVAL_MACHINE = StateMachine(
     initial="draft",
     permission="ppa.read",
     lock=lock_ppa,  # the execution project's tree first, then the PPA row (enact starts the project)
+    lock_many=lock_ppas,
     entry_requirements=ENTRY_REQUIREMENTS,
     transitions=[
         Transition("submit", "draft", "technical_review", label="Submit for technical review", roles=EDITOR_ROLES,

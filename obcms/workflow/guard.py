@@ -23,6 +23,7 @@ from .machine import machine_for, managed_models
 
 _firing: ContextVar[frozenset] = ContextVar("obcms_workflow_firing", default=frozenset())
 _derived: ContextVar[bool] = ContextVar("obcms_workflow_derived", default=False)
+_firing_tables: ContextVar[frozenset] = ContextVar("obcms_workflow_firing_tables", default=frozenset())
 
 
 class StatusChangeRefused(ValidationFailed):
@@ -39,6 +40,16 @@ def firing(obj):
         yield
     finally:
         _firing.reset(token)
+
+
+@contextmanager
+def firing_many(model):
+    """Used by fire_many(): inside, a set-based UPDATE may write `model`'s status column."""
+    token = _firing_tables.set(_firing_tables.get() | {model.__table__.name})
+    try:
+        yield
+    finally:
+        _firing_tables.reset(token)
 
 
 @contextmanager
@@ -98,7 +109,7 @@ def _guard_bulk(orm_execute_state):
     statement = orm_execute_state.statement
     table = getattr(statement, "table", None)
     model = _model_of_table(table)
-    if model is None:
+    if model is None or model.__table__.name in _firing_tables.get():
         return
     machine = machine_for(model)
     column = model.__table__.c[machine.field]

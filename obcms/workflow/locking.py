@@ -142,3 +142,30 @@ def versioned_update(obj, expected_version, changes, session=None):
         setattr(obj, name, value)
     session.flush()
     return obj
+
+
+STALE = "Changed since you loaded the page (version {yours} → {current}). Reload and choose again."
+
+
+def stale_rows(model, expected, session=None):
+    """{id: reason} of the rows of `model` whose version is not the one expected ({id: version}): one read,
+    inside the caller's lock (set-based writes of many rows check with it). A missing row is stale too."""
+    session = session or db.session
+    table = model.__table__
+    current = dict(session.execute(sa.select(table.c.id, table.c.version).where(table.c.id.in_(list(expected))))
+                   .all())
+    return {i: STALE.format(yours=v, current=current.get(i, "deleted")) for i, v in expected.items()
+            if current.get(i) != v}
+
+
+def refuse_stale(objs, expected, stale, session=None):
+    """When some object is stale: the Conflict check_version would raise for the first (in `objs` order)."""
+    first = next((obj for obj in objs if obj.id in stale), None)
+    if first is None:
+        return
+    session = session or db.session
+    try:
+        session.refresh(first)
+    except sa.exc.InvalidRequestError:  # deleted meanwhile
+        raise Conflict(f"{first} was deleted after you opened it. Reload the page.") from None
+    raise conflict(first, expected[first.id], session=session)

@@ -28,7 +28,18 @@ True, or False / a reason text to refuse). `not_by_submitter` refuses the actor 
 transition marked `submits=True` on this object. `comment_required` needs a comment. `requires` (and the
 machine's `entry_requirements[target]`) name fields that must be non-empty. `effects(obj, transition, actor)`
 run inside the transaction; `after_commit(obj, transition, actor)` callbacks run once it commits.
-`lock(obj, session)` replaces the default row lock taken by fire() (e.g. a tree locks its root first).
+`lock(obj, session)` replaces the default row lock taken by fire() (e.g. a tree locks its root first), and
+`lock_many(objs, session)` the one fire_many() takes.
+
+fire_many() (bulk operations) runs each effect once for all its objects when the effect says how:
+
+    set_completed_at = sets_columns(lambda transition, actor: {"completed_at": utcnow(), "progress": 100})
+
+    @batched(lambda items, transition, actor: update_ancestors([i.id for i in items], locked=True))
+    def roll_up_ancestors(item, transition, actor): ...
+
+sets_columns: the same values on every object, written in fire_many()'s one UPDATE; batched: a set-based twin
+many(objs, transition, actor). Any other effect runs once per object.
 """
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
@@ -49,6 +60,27 @@ def _as_tuple(value):
 
 
 TRANSITION_KINDS = ("primary", "secondary", "danger")
+
+
+def sets_columns(values):
+    """An effect that sets columns to values the same for every object: values(transition, actor) →
+    {attribute: value}. fire() sets them on the object, fire_many() in its one UPDATE."""
+    def effect(obj, transition, actor):
+        for key, value in values(transition, actor).items():
+            setattr(obj, key, value)
+
+    effect.columns = values
+    return effect
+
+
+def batched(many):
+    """Give an effect its set-based twin many(objs, transition, actor): fire_many() runs it once for all its
+    objects instead of the effect once per object."""
+    def attach(effect):
+        effect.many = many
+        return effect
+
+    return attach
 
 
 @dataclass(frozen=True)
@@ -106,6 +138,8 @@ class StateMachine:
     # lock(obj, session): what fire() locks before re-reading the object; default: the object's own row.
     # A model whose writers lock something else first (a tree locks its root) names it, so all lock in one order.
     lock: Callable | None = None
+    # lock_many(objs, session): what fire_many() locks (in one order with lock()); default: the rows, in id order.
+    lock_many: Callable | None = None
     entry_requirements: dict = field(default_factory=dict)
     model: type | None = None
 

@@ -2,21 +2,26 @@
 
     log = fire(item, "start", current_user, comment=None, expected_version=form_version)
     for option in available_transitions(item, current_user): option.allowed, option.reasons
+    options = availability_of(items, "start", current_user)          # the dry run of many, then
+    fired, stale = fire_many([(item, "start") for item in allowed], current_user, expected_versions=seen)
 
 Services never commit: the caller owns the transaction.
 """
+from contextlib import contextmanager
 from contextvars import ContextVar
 from dataclasses import dataclass, field
 
 import sqlalchemy as sa
+from sqlalchemy.orm.attributes import set_committed_value
 
 from ..audit.context import audit_cause
+from ..audit.recording import change_entries, write_entries
 from ..database import lock_rows
 from ..errors import Conflict, NotAllowed, NotFound, ValidationFailed
 from ..extensions import db
 from ..transaction import after_commit
-from .guard import firing
-from .locking import check_version
+from .guard import firing, firing_many
+from .locking import check_version, refuse_stale, stale_rows
 from .machine import machine_for
 from .models import TransitionLog
 
@@ -204,28 +209,135 @@ def fire(obj, transition_name, actor, comment=None, expected_version=None, sessi
     if option.missing_fields:
         raise ValidationFailed(f"'{transition.label}' needs more information first.",
                                errors={f: [f"Required before '{transition.label}'."] for f in option.missing_fields})
-    if transition.comment_required and not comment:
-        raise ValidationFailed(f"'{transition.label}' needs a comment.",
-                               errors={"comment": [f"Say why ('{transition.label}' needs a comment)."]})
+    _check_comment(transition, comment)
 
     from_state = getattr(obj, machine.field)
-    actor_id = getattr(actor, "id", None)
     with audit_cause(f"transition '{transition.name}'"), firing(obj):
         setattr(obj, machine.field, transition.target)
-        token = _comment.set(comment)
-        try:
+        with _commenting(comment):
             for effect in transition.effects:
                 effect(obj, transition, actor)
-        finally:
-            _comment.reset(token)
-        log = TransitionLog(object_type=machine.object_type, object_id=obj.id, transition=transition.name,
-                            from_state=from_state, to_state=transition.target, actor_user_id=actor_id,
-                            actor_label=(getattr(actor, "username", None) or "system")[:120], comment=comment)
+        log = TransitionLog(**_log_values(machine, transition, obj.id, from_state, actor, comment))
         session.add(log)
         session.flush()
     for callback in transition.after_commit:
         after_commit(lambda callback=callback: callback(obj, transition, actor), session)
     return log
+
+
+def _check_comment(transition, comment):
+    if transition.comment_required and not comment:
+        raise ValidationFailed(f"'{transition.label}' needs a comment.",
+                               errors={"comment": [f"Say why ('{transition.label}' needs a comment)."]})
+
+
+def _log_values(machine, transition, object_id, from_state, actor, comment):
+    return dict(object_type=machine.object_type, object_id=object_id, transition=transition.name,
+                from_state=from_state, to_state=transition.target, actor_user_id=getattr(actor, "id", None),
+                actor_label=(getattr(actor, "username", None) or "system")[:120], comment=comment)
+
+
+def fire_many(objs_steps, actor, comment=None, expected_versions=None, skip_stale=False, session=None):
+    """Fire transitions on many objects of one model at once, set-based (bulk operations).
+
+    objs_steps = [(obj, transition name)] of objects checked with availability_of() (state, actor,
+    requirements) at the versions `expected_versions` {id: version} (else the version loaded): inside the
+    lock, the version check proves that nothing changed since, so those checks still hold. A stale object
+    raises Conflict naming it, nothing written; with skip_stale the others are fired and the stale ones
+    answered. Statements, whatever the number of objects: the lock (machine.lock_many), one read of the
+    versions, per distinct transition one UPDATE (the state, version + 1, the sets_columns effects) and each
+    batched effect's twin once (other effects run per object), one INSERT of the transition logs, one of
+    the audit rows. Returns (fired ids, {stale id: reason})."""
+    session = session or db.session
+    objs_steps = list(objs_steps)
+    if not objs_steps:
+        return [], {}
+    comment = (comment or "").strip() or None
+    model = type(objs_steps[0][0])
+    machine = _machine(objs_steps[0][0])
+    groups = {}
+    for obj, name in objs_steps:
+        transition = transition_for(obj, name, actor)[1]
+        _check_comment(transition, comment)
+        groups.setdefault(transition, []).append(obj)
+    expected_versions = expected_versions or {}
+    objs = {obj.id: obj for obj, _ in objs_steps}
+    expected = {i: int(expected_versions.get(i) or obj.version) for i, obj in objs.items()}
+
+    session.flush()
+    if machine.lock_many is not None:
+        machine.lock_many(list(objs.values()), session)
+    else:
+        lock_rows(model, list(objs), session)
+    table = model.__table__
+    stale = stale_rows(model, expected, session)
+    if not skip_stale:
+        refuse_stale(objs.values(), expected, stale, session)
+
+    fired, logs, entries = [], [], []
+    with firing_many(model), _commenting(comment):
+        for transition, members in groups.items():
+            members = [obj for obj in members if obj.id not in stale]
+            if not members:
+                continue
+            columns = {}
+            for effect in transition.effects:
+                if hasattr(effect, "columns"):
+                    columns.update(effect.columns(transition, actor))
+            pairs = [(obj.id, expected[obj.id]) for obj in members]
+            written = session.execute(
+                sa.update(table).where(table.c.id.in_([i for i, _ in pairs]),  # the index, then the versions
+                                       sa.tuple_(table.c.id, table.c.version).in_(pairs))
+                .values({machine.field: transition.target, "version": table.c.version + 1, **columns}))
+            if written.rowcount != len(pairs):  # the lock and the read above make this a broken lock order
+                raise Conflict("Some items changed while they were written. Reload and try again.")
+            changes = {obj.id: {machine.field: (getattr(obj, machine.field), transition.target),
+                                **{key: (getattr(obj, key), value) for key, value in columns.items()}}
+                       for obj in members}
+            with audit_cause(f"transition '{transition.name}'"):
+                entries += change_entries(model, changes, versions={i: v + 1 for i, v in pairs})
+            for obj in members:
+                logs.append(_log_values(machine, transition, obj.id, changes[obj.id][machine.field][0], actor,
+                                        comment))
+                set_committed_value(obj, machine.field, transition.target)
+                set_committed_value(obj, "version", expected[obj.id] + 1)
+                for key, value in columns.items():
+                    set_committed_value(obj, key, value)
+            fired += [obj.id for obj in members]
+        write_entries(entries, session.connection())
+        session.execute(sa.insert(TransitionLog), logs)
+        for transition, members in groups.items():
+            members = [obj for obj in members if obj.id not in stale]
+            if members:
+                _run_effects_of_many(transition, members, actor)
+                for callback in transition.after_commit:
+                    for obj in members:
+                        after_commit(lambda c=callback, o=obj, t=transition: c(o, t, actor), session)
+        session.flush()
+    return fired, stale
+
+
+def _run_effects_of_many(transition, objs, actor):
+    """The effects of `transition` on `objs` already moved: each batched one once, the others per object
+    (sets_columns ones were written with the state)."""
+    with audit_cause(f"transition '{transition.name}'"):
+        for effect in transition.effects:
+            if hasattr(effect, "columns"):
+                continue
+            if hasattr(effect, "many"):
+                effect.many(objs, transition, actor)
+            else:
+                for obj in objs:
+                    effect(obj, transition, actor)
+
+
+@contextmanager
+def _commenting(comment):
+    token = _comment.set(comment)
+    try:
+        yield
+    finally:
+        _comment.reset(token)
 
 
 _comment = ContextVar("transition_comment", default=None)

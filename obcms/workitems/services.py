@@ -20,6 +20,7 @@ Status changes go through the workflow (obcms.workflow.fire with obcms/workitems
 derived container status is written by rollup.py.
 """
 import dataclasses
+import json
 import re
 from datetime import date, time
 from decimal import Decimal
@@ -28,18 +29,19 @@ from functools import cache
 import sqlalchemy as sa
 from sqlalchemy.orm.attributes import set_committed_value
 
-from ..audit.recording import NEW_ID, change_entries, record_bulk_change
+from ..audit.recording import NEW_ID, change_entries, record_bulk_change, storage_type, write_entries
 from ..auth.models import Organization, User
 from ..auth.permissions import EDIT_ALL, can, load_in_scope, require
 from ..columns import DATE_RANGE_MESSAGE, date_in_range
+from ..database import is_sqlite
 from ..errors import ValidationFailed
 from ..extensions import db
 from ..money import NEGATIVE, TOO_LARGE, TOO_MANY_DECIMALS, AmountError, parse_amount
 from ..workflow import available_transitions, fire, machine_for
-from ..workflow.locking import check_version
+from ..workflow.locking import check_version, refuse_stale, stale_rows
 from . import rollup, tree
 from .models import ACTIVITY_CATEGORIES, PRIORITIES, STATUSES, WORK_TYPES, WorkItem, work_item_assignees
-from .tree.session_sync import expire_loaded
+from .tree.session_sync import expire_loaded, set_loaded
 
 CONTAINER_CHILDREN = ("sub_project", "activity", "sub_activity", "task", "subtask")
 ALLOWED_CHILDREN = {
@@ -413,6 +415,117 @@ def assign_users(item, actor, user_ids):
     record_bulk_change(WorkItem, {item.id: {"assigned_to": (_names(before), _names(users))}},
                        versions={item.id: version})
     return item
+
+
+# Fields update_work_items() writes set-based: none of them is a roll-up input (those need update_work_item).
+SET_BASED_EDITS = frozenset(EDITABLE) - ROLLUP_INPUTS
+
+
+def _lock_fresh(items, expected_versions, actor, skip_stale, session):
+    """The tree locks and the version check of a write over many items: their trees locked in one statement
+    (roots in id order), their versions read inside the lock in one; a stale item raises Conflict (as
+    check_version) or, with skip_stale, is answered. Returns ({id: expected version} of the fresh items,
+    {stale id: reason})."""
+    for item in items:
+        require(actor, "workitem.edit", item)
+    expected = {item.id: int(expected_versions.get(item.id) or item.version) for item in items}
+    session.flush()
+    tree.lock_trees(list(expected), session=session)
+    stale = stale_rows(WorkItem, expected, session)
+    if not skip_stale:
+        refuse_stale(items, expected, stale, session)
+    return {i: v for i, v in expected.items() if i not in stale}, stale
+
+
+def update_work_items(changes, expected_versions, actor, skip_stale=False, session=None):
+    """update_work_item() of many items at once (bulk operations): changes = {item: {field: value}} of
+    SET_BASED_EDITS fields (no roll-up reads them), each item checked against expected_versions {id: version}
+    (else its loaded version) inside the lock. Statements, whatever the number: the lock, the versions, one
+    executemany UPDATE (version + 1) per set of fields changed, one INSERT of the audit rows. Returns
+    (written ids, {stale id: reason})."""
+    session = session or db.session
+    fields = set().union(*changes.values()) if changes else set()
+    if not SET_BASED_EDITS.issuperset(fields):
+        raise ValueError(f"not set-based work item fields: {sorted(fields - SET_BASED_EDITS)}")
+    cleaned = {}
+    for item, values in changes.items():
+        values = clean(values, item.work_type)
+        _check_dates(values.get("start_date", item.start_date), values.get("due_date", item.due_date))
+        cleaned[item] = {k: v for k, v in values.items() if getattr(item, k) != v}
+    fresh, stale = _lock_fresh(list(changes), expected_versions, actor, skip_stale, session)
+    groups, entries = {}, []
+    for item, values in cleaned.items():
+        if item.id in fresh and values:
+            groups.setdefault(tuple(sorted(values)), []).append(item)
+    sqlite = is_sqlite(session)
+    for keys, members in groups.items():
+        rows = [{"id": item.id, "version": fresh[item.id], **{k: cleaned[item][k] for k in keys}} for item in members]
+        if sqlite:  # one prepared statement stepped by executemany
+            session.execute(_update_statement(keys), [{f"_{k}": v for k, v in row.items()} for row in rows])
+        else:  # one statement: the rows as one JSON document
+            session.execute(_json_update_statement(keys), {"_rows": json.dumps(rows, default=str)})
+        entries += change_entries(WorkItem, {item.id: {k: (getattr(item, k), cleaned[item][k]) for k in keys}
+                                             for item in members},
+                                  versions={item.id: fresh[item.id] + 1 for item in members})
+        for item in members:
+            set_loaded(item, version=fresh[item.id] + 1, **cleaned[item])
+    write_entries(entries, session.connection())
+    expire_loaded(session, [item.id for members in groups.values() for item in members], ("updated_at",))
+    return [item.id for item in changes if item.id in fresh], stale
+
+
+@cache
+def _update_statement(keys):
+    """UPDATE of `keys` by id where the version is still the one read inside the lock (executemany)."""
+    column = WorkItem.__table__.c
+    return (sa.update(WorkItem.__table__)
+            .where(column.id == sa.bindparam("_id"), column.version == sa.bindparam("_version"))
+            .values({**{key: sa.bindparam(f"_{key}", type_=column[key].type) for key in keys},
+                     "version": column.version + 1}))
+
+
+@cache
+def _json_update_statement(keys):
+    """PostgreSQL: UPDATE work_items SET <keys> = v.<keys>, version = version + 1 FROM json_to_recordset(:_rows)
+    AS v(id, version, <keys>) WHERE id = v.id AND version = v.version — every row in one statement."""
+    column = WorkItem.__table__.c
+    source = (sa.func.json_to_recordset(sa.cast(sa.bindparam("_rows", type_=sa.Text), sa.JSON))
+              .table_valued(sa.column("id", sa.Integer), sa.column("version", sa.Integer),
+                            *[sa.column(key, storage_type(column[key])) for key in keys])
+              .render_derived(name="v", with_types=True))
+    return (sa.update(WorkItem.__table__).where(column.id == source.c.id, column.version == source.c.version)
+            .values({**{key: source.c[key] for key in keys}, "version": column.version + 1}))
+
+
+def assign_many(items, actor, user_ids, expected_versions, skip_stale=False, session=None):
+    """assign_users() of many items at once (bulk assign): each item's assignees become `user_ids`, checked
+    against expected_versions {id: version} inside the lock; items that hold exactly them already are
+    checked, not written. Statements, whatever the number: the people, the lock, the versions, one DELETE and
+    one INSERT of assignments, one UPDATE of versions, one INSERT of audit rows. The items' assignees must
+    be loaded. Returns (checked ids, {stale id: reason})."""
+    session = session or db.session
+    user_ids = sorted(set(int(i) for i in user_ids))
+    users = session.scalars(sa.select(User).where(User.id.in_(user_ids), User.is_active).order_by(User.id)).all()
+    if len(users) != len(user_ids):
+        missing = sorted(set(user_ids) - {u.id for u in users})
+        _fail("assignees", f"Unknown or inactive users: {', '.join(f'#{i}' for i in missing)}.")
+    fresh, stale = _lock_fresh(items, expected_versions, actor, skip_stale, session)
+    moved = [item for item in items if item.id in fresh and sorted(u.id for u in item.assignees) != user_ids]
+    if moved:
+        ids = [item.id for item in moved]
+        links = work_item_assignees.c
+        session.execute(sa.delete(work_item_assignees).where(links.work_item_id.in_(ids)))
+        add_assignees([(i, u) for i in ids for u in user_ids], session=session)
+        table = WorkItem.__table__
+        session.execute(sa.update(table).where(table.c.id.in_(ids)).values(version=table.c.version + 1))
+        record_bulk_change(WorkItem, {item.id: {"assigned_to": (_names(item.assignees), _names(users))}
+                                      for item in moved},
+                           versions={i: fresh[i] + 1 for i in ids}, session=session)
+        for item in moved:
+            set_committed_value(item, "assignees", list(users))
+            set_committed_value(item, "version", fresh[item.id] + 1)
+        expire_loaded(session, ids, ("updated_at",))
+    return [item.id for item in items if item.id in fresh], stale
 
 
 def _names(users):

@@ -9,7 +9,7 @@ obcms.workflow.derived_status with the cause "<transition> of child #<id>"). fir
 """
 from ..auth.permissions import can
 from ..db_types import utcnow
-from ..workflow import StateMachine, Transition, register_machine
+from ..workflow import StateMachine, Transition, batched, register_machine, sets_columns
 from . import tree
 from .models import WorkItem
 from .rollup import update_ancestors
@@ -24,23 +24,35 @@ def may_edit(item, actor):
     return True if can(actor, "workitem.edit", item) else "Only editors of this item's organization."
 
 
-def set_completed_at(item, transition, actor):
-    """Completed means done: completed_at now and progress 100 (as the roll-ups count it), so the row, its
-    panel and its parent all say the same."""
-    item.completed_at = utcnow()
-    item.progress = 100
+# Completed means done: completed_at now and progress 100 (as the roll-ups count it), so the row, its panel
+# and its parent all say the same.
+set_completed_at = sets_columns(lambda transition, actor: {"completed_at": utcnow(), "progress": 100})
+clear_completed_at = sets_columns(lambda transition, actor: {"completed_at": None})
 
 
-def clear_completed_at(item, transition, actor):
-    item.completed_at = None
+def _roll_up_ancestors_of_many(items, transition, actor):
+    """The ancestors of all the items, in one read and one write (the trees are locked by lock_trees): their
+    distinct parents and those parents' ancestors (many items share them: the read stays small)."""
+    parents = sorted({item.parent_id for item in items if item.parent_id is not None})
+    if not parents:
+        return
+    update_ancestors(parents, include_self=True, locked=True,
+                     cause=f"{transition.name} of children #{', #'.join(str(i.id) for i in items[:5])}"
+                           f"{' …' if len(items) > 5 else ''}")
 
 
+@batched(_roll_up_ancestors_of_many)
 def roll_up_ancestors(item, transition, actor):
     update_ancestors([item.id], locked=True, cause=f"{transition.name} of child #{item.id}")
 
 
 def lock_tree(item, session):
     tree.lock(item, session=session)
+
+
+def lock_trees(items, session):
+    """The trees of all the items, roots in id order, in one statement (as every tree write locks)."""
+    tree.lock_trees([item.id for item in items], session=session)
 
 
 def _editors(name, sources, target, effects=(), **options):
@@ -54,6 +66,7 @@ WORK_ITEM_MACHINE = StateMachine(
     initial="not_started",
     permission="workitem.read",
     lock=lock_tree,
+    lock_many=lock_trees,
     transitions=[
         _editors("start", "not_started", "in_progress"),
         _editors("flag_at_risk", ("not_started", "in_progress", "blocked"), "at_risk", label="Mark at risk"),

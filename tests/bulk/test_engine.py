@@ -9,7 +9,7 @@ import sqlalchemy as sa
 from obcms.audit.context import acting_as
 from obcms.audit.models import AuditEntry
 from obcms.bulk import services as bulk
-from obcms.errors import Conflict, NotAllowed, ValidationFailed
+from obcms.errors import NotAllowed, ValidationFailed
 from obcms.extensions import db
 from obcms.ppas.models import Ppa
 from obcms.workflow.models import TransitionLog
@@ -50,24 +50,29 @@ def test_all_or_nothing_refuses_everything_when_one_is_refused(review_ppas, user
     assert _states(waiting + [elsewhere]) == before
 
 
-def test_all_or_nothing_undoes_what_was_written_when_a_later_write_fails(review_ppas, users, monkeypatch):
+def changed_after_planning(monkeypatch, model, item_id):
+    """A colleague's write lands between the plan and the write: the item's version moves on."""
+    real_plan = bulk.plan
+
+    def planned_then_changed(*args, **kwargs):
+        found = real_plan(*args, **kwargs)
+        table = model.__table__
+        db.session.execute(sa.update(table).where(table.c.id == item_id).values(version=table.c.version + 1))
+        return found
+
+    monkeypatch.setattr(bulk, "plan", planned_then_changed)
+
+
+def test_all_or_nothing_writes_nothing_when_an_item_changed_after_the_plan(review_ppas, users, monkeypatch):
     waiting = review_ppas(3)
-    before = _states(waiting)
-    real_write, calls = bulk._write, []
-
-    def failing_third(found, item, obj, user):
-        calls.append(item.id)
-        if len(calls) == 3:
-            raise Conflict("A colleague approved it first.")
-        real_write(found, item, obj, user)
-
-    monkeypatch.setattr(bulk, "_write", failing_third)
+    changed_after_planning(monkeypatch, Ppa, waiting[2].id)
     result = bulk.apply(users["oobc_executive"], "ppa", "approve", [p.id for p in waiting])
     assert result["rolled_back"] is True and result["succeeded"] == 0
-    assert result["failures"] == {waiting[2].id: "A colleague approved it first."}
+    assert list(result["failures"]) == [waiting[2].id] and "Changed since" in result["failures"][waiting[2].id]
     db.session.expire_all()
-    assert _states(waiting) == before
-    assert not db.session.scalars(sa.select(TransitionLog).where(TransitionLog.object_id.in_(calls))).all()
+    assert [state for _, state, _ in _states(waiting)] == ["executive_approval"] * 3
+    ids = [p.id for p in waiting]
+    assert not db.session.scalars(sa.select(TransitionLog).where(TransitionLog.object_id.in_(ids))).all()
 
 
 def test_allowed_mode_applies_those_allowed_and_lists_the_others(review_ppas, users, monkeypatch):
@@ -83,20 +88,13 @@ def test_allowed_mode_applies_those_allowed_and_lists_the_others(review_ppas, us
     assert {p.approval_status for p in waiting} == {"approved"} and elsewhere.approval_status == "draft"
 
 
-def test_allowed_mode_keeps_the_others_when_one_write_fails(tasks, users, monkeypatch):
+def test_allowed_mode_keeps_the_others_when_one_changed_after_the_plan(tasks, users, monkeypatch):
     items = tasks(3)
-    real_write = bulk._write
-
-    def failing_second(found, item, obj, user):
-        real_write(found, item, obj, user)
-        if item.id == items[1].id:
-            raise ValidationFailed("Refused on the way.")
-
-    monkeypatch.setattr(bulk, "_write", failing_second)
+    changed_after_planning(monkeypatch, WorkItem, items[1].id)
     result = bulk.apply(users["oobc_staff"], "task", "priority", [t.id for t in items], {"priority": "urgent"},
                         mode="allowed")
-    assert result["succeeded_ids"] == [items[0].id, items[2].id]
-    assert result["failures"] == {items[1].id: "Refused on the way."}
+    assert result["succeeded_ids"] == [items[0].id, items[2].id] and result["rolled_back"] is False
+    assert list(result["failures"]) == [items[1].id] and "Changed since" in result["failures"][items[1].id]
     db.session.expire_all()
     assert [t.priority for t in items] == ["urgent", "medium", "urgent"]
 
