@@ -12,8 +12,11 @@ from config import check_production, config_for_environment
 # state machines and roll-up subscribers (the domain packages' __init__ import theirs).
 from . import transaction  # noqa: F401  (registers the after-commit listeners)
 from .admin import init_admin
+from .api import calendar as _api_calendar  # noqa: F401  (calendar window, events, bookings)
 from .api import models as _api  # noqa: F401
 from .api import ppas as _api_ppas  # noqa: F401  (the PPA resource, on the API blueprint)
+from .api import tasks as _api_tasks  # noqa: F401  (My tasks)
+from .api import workitems as _api_workitems  # noqa: F401  (work items of a PPA's tree)
 from .api.tokens import TokenRequestsIgnoreTheCookie, load_user_from_request
 from .api.views import init_api
 from .assessments import models as _assessments  # noqa: F401

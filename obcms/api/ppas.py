@@ -50,8 +50,9 @@ ERRORS = {400: "Bad request", 401: "Not signed in", 403: "Not allowed", 404: "No
           422: "Invalid fields: errors {field: [messages]}"}
 
 
-def problems(*codes):
-    return {code: {"description": ERRORS[code],
+def problems(*codes, missing="PPA"):
+    """The documented problem responses of an operation; `missing` names what a 404 did not find."""
+    return {code: {"description": f"No such {missing} (or not yours to see)" if code == 404 else ERRORS[code],
                    "content": {"application/problem+json": {"schema": {"$ref": "#/components/schemas/Problem"}}}}
             for code in codes}
 
@@ -240,8 +241,8 @@ def expected_version(ppa_id, body):
     try:
         return int(sent)
     except (TypeError, ValueError):
-        raise ValidationFailed("The If-Match header is not a version of this PPA.",
-                               errors={"version": ["A whole number: the PPA's ETag."]}) from None
+        raise ValidationFailed("The If-Match header is not a version: send the ETag you read.",
+                               errors={"version": ["A whole number: the ETag you read."]}) from None
 
 
 @bp.route("/ppas/<int:ppa_id>", methods=["PATCH"])
@@ -264,6 +265,13 @@ def ppa_update(changes, ppa_id):
 
 # The approval workflow ---------------------------------------------------------------------------------------
 
+def transition_options(obj, user):
+    """The transitions from the object's state as TransitionOptionSchema reads them: allowed, or why not."""
+    return [{"name": o.name, "label": o.label, "target": o.transition.target, "allowed": o.allowed,
+             "reasons": o.reasons, "missing_fields": list(o.missing_fields), "comment_required": o.comment_required}
+            for o in available_transitions(obj, user)]
+
+
 @bp.route("/ppas/<int:ppa_id>/transitions", methods=["GET"])
 @bp.response(200, TransitionsSchema)
 @bp.doc(tags=["ppas"], responses=problems(401, 404))
@@ -273,9 +281,7 @@ def ppa_transitions(ppa_id):
     Every approval transition from the PPA's current state, each with `allowed` and, when not, the reasons
     (your role, its state, the fields it needs first)."""
     ppa = load_ppa(ppa_id, APPROVAL_MACHINE.permission)
-    options = [{"name": o.name, "label": o.label, "target": o.transition.target, "allowed": o.allowed,
-                "reasons": o.reasons, "missing_fields": list(o.missing_fields),
-                "comment_required": o.comment_required} for o in available_transitions(ppa, current_user)]
+    options = transition_options(ppa, current_user)
     response = jsonify(TransitionsSchema().dump({"ppa_id": ppa.id, "approval_status": ppa.approval_status,
                                                  "version": ppa.version, "transitions": options}))
     response.headers["ETag"] = etag(ppa)

@@ -5,7 +5,9 @@ import pytest
 from obcms.api.tokens import create_token
 from obcms.extensions import db
 from tests.budget.conftest import make_tracked_ppa, tracked  # noqa: F401
+from tests.calendar.conftest import calendar_world  # noqa: F401
 from tests.ppas.conftest import add_tranches, make_ppa, ready_ppa  # noqa: F401
+from tests.tasks.conftest import task  # noqa: F401
 
 
 @pytest.fixture
