@@ -20,12 +20,17 @@ from flask_login import current_user
 
 from ..auth.permissions import can, require, scope
 from ..calendar import bookings, services
-from ..calendar.booking_views import _booking as visible_booking
-from ..calendar.booking_views import _occurrence_window as occurrence_window
 from ..calendar.models import Booking, CalendarEvent, Resource
-from ..calendar.queries import MODULES, Filters, Window, visible_events, visible_resources, window_entries
-from ..calendar.views import _occurrence_start as occurrence_start
-from ..calendar.views import _visible_event as visible_event
+from ..calendar.queries import (
+    MODULES,
+    Filters,
+    Window,
+    occurrence_start,
+    visible_event,
+    visible_events,
+    visible_resources,
+    window_entries,
+)
 from ..errors import NotAllowed, NotFound, ValidationFailed
 from ..extensions import db
 from ..transaction import writes
@@ -107,7 +112,7 @@ def event_json(event):
 
 def load_event(event_id):
     require(current_user, "calendar.read")
-    return visible_event(event_id)
+    return visible_event(event_id, current_user)
 
 
 @bp.route("/events", methods=["GET"])
@@ -208,7 +213,7 @@ def booking_json(booking):
 
 def load_booking(booking_id):
     require(current_user, "calendar.read")
-    return visible_booking(booking_id)
+    return bookings.visible_booking(booking_id, current_user)
 
 
 @bp.route("/bookings", methods=["GET"])
@@ -257,7 +262,7 @@ def booking_create(values):
         if event is None:
             _refuse("event_id", "No such calendar event.")
         if event.rrule:
-            made = bookings.book_occurrences(current_user, resource, event, *occurrence_window())
+            made = bookings.book_occurrences(current_user, resource, event, *bookings.occurrence_window())
         else:
             made = [bookings.book(current_user, resource, event.starts_at, event.ends_at, event.title, event=event)]
     else:

@@ -17,7 +17,7 @@ from flask import Blueprint, flash, redirect, request, url_for
 from flask_login import current_user
 from wtforms import HiddenField, StringField
 
-from ..auth.permissions import can, require, scope
+from ..auth.permissions import can, require
 from ..errors import Conflict, DomainError, NotAllowed, NotFound, ValidationFailed
 from ..extensions import db
 from ..form_fields import Needed, ServiceForm, date_field
@@ -27,13 +27,12 @@ from ..transaction import writes
 from ..workflow import available_transitions
 from ..workflow.locking import version_number
 from . import bookings
-from .models import Booking, CalendarEvent, Resource
+from .models import CalendarEvent, Resource
 from .queries import visible_events, visible_resources
 
 bp = Blueprint("bookings", __name__, url_prefix="/calendar/resources")
 
 MANILA = bookings.MANILA
-OCCURRENCE_DAYS = 90
 FREE_BUSY_ID = "free-busy"
 
 
@@ -105,24 +104,8 @@ def _event(raw):
     return event
 
 
-def _booking(booking_id):
-    """A booking the user may see (their organization's scope), or one of a resource they approve; else 404."""
-    booking = db.session.scalar(scope(sa.select(Booking).where(Booking.id == booking_id), Booking, current_user))
-    if booking is None:
-        candidate = db.session.get(Booking, booking_id)
-        if candidate is None or not bookings.is_approver(candidate.resource, current_user):
-            raise NotFound(f"There is no booking #{booking_id} here.")
-        booking = candidate
-    return booking
-
-
 def _may_book():
     require(current_user, "calendar.book")
-
-
-def _occurrence_window():
-    start = now()
-    return start, datetime.combine(start.date() + timedelta(days=OCCURRENCE_DAYS + 1), time(), MANILA)
 
 
 @bp.app_template_global()
@@ -150,7 +133,7 @@ def _context(resource, form, event, day, conflict=None):
     occurrences, taken = [], set()
     if event is not None:
         if event.rrule:
-            found = bookings.event_occurrences(event, *_occurrence_window())
+            found = bookings.event_occurrences(event, *bookings.occurrence_window(now()))
         else:
             found = [(event.starts_at.astimezone(MANILA), event.ends_at.astimezone(MANILA), event)]
         occurrences = found[:bookings.MAX_OCCURRENCES]
@@ -160,7 +143,7 @@ def _context(resource, form, event, day, conflict=None):
                            "hx-trigger": "change", "hx-target": f"#{FREE_BUSY_ID}", "hx-swap": "outerHTML"}
     return dict(resource=resource, form=form, event=event, day=day, busy=bookings.free_busy(resource, day),
                 occurrences=occurrences, taken=taken, conflict=conflict, free_busy_id=FREE_BUSY_ID,
-                occurrence_days=OCCURRENCE_DAYS, may_read=lambda booking: can(current_user, "calendar.read", booking))
+                occurrence_days=bookings.OCCURRENCE_DAYS, may_read=lambda booking: can(current_user, "calendar.read", booking))
 
 
 @bp.get("/<int:resource_id>/book")
@@ -175,7 +158,7 @@ def book_form(resource_id):
         form.event_id.data = str(event.id)
         form.title.data = event.title
         if day is None:
-            first = (bookings.event_occurrences(event, *_occurrence_window())[:1] if event.rrule
+            first = (bookings.event_occurrences(event, *bookings.occurrence_window(now()))[:1] if event.rrule
                      else [(event.starts_at.astimezone(MANILA), None, None)])
             day = first[0][0].date() if first else None
     form.date.data = (day or now().date()).isoformat()
@@ -209,7 +192,7 @@ def book(resource_id):
             raise ValidationFailed("Please correct the highlighted fields.", errors=errors)
         made = [bookings.book(current_user, resource, **values)]
     elif event.rrule:
-        made = bookings.book_occurrences(current_user, resource, event, *_occurrence_window())
+        made = bookings.book_occurrences(current_user, resource, event, *bookings.occurrence_window(now()))
     else:
         made = [bookings.book(current_user, resource, event.starts_at, event.ends_at, event.title, event=event)]
     first = made[0]
@@ -225,7 +208,7 @@ def book(resource_id):
 def _decide_again(error, booking_id, action):
     """A decision the rules refused for missing input (a rejection without its comment): the dialog's form on a
     page of its own, with the error beside the box."""
-    booking = _booking(booking_id)
+    booking = bookings.visible_booking(booking_id, current_user)
     transition = bookings.BOOKING_MACHINE.get(action)
     return render_page("calendar/bookings/decide.html", booking=booking, transition=transition,
                        errors=error.errors or {"__all__": [error.detail]}, comment=request.form.get("comment")), 422
@@ -234,7 +217,7 @@ def _decide_again(error, booking_id, action):
 @bp.post("/bookings/<int:booking_id>/<any(approve,reject,cancel):action>")
 @writes(on_error=_decide_again)
 def decide(booking_id, action):
-    booking = _booking(booking_id)
+    booking = bookings.visible_booking(booking_id, current_user)
     if not (can(current_user, "calendar.book") or can(current_user, "calendar.bookings.decide")):
         raise NotAllowed("You may not change bookings: booking and deciding on bookings is for staff.")
     version = version_number(request.form.get("version"))

@@ -28,10 +28,10 @@ import sqlalchemy as sa
 from sqlalchemy.orm import selectinload
 
 from ..auth.models import Organization, User
-from ..auth.permissions import can, require
+from ..auth.permissions import can, require, scope
 from ..database import is_sqlite
 from ..db_types import utcnow
-from ..errors import Conflict, DomainError, NotAllowed, ValidationFailed
+from ..errors import Conflict, DomainError, NotAllowed, NotFound, ValidationFailed
 from ..extensions import db
 from ..ops.metrics import BOOKING_CONFLICTS
 from ..workflow import StateMachine, Transition, fire, firing_comment, register_machine
@@ -40,6 +40,7 @@ from . import recurrence
 from .models import BOOKING_STATUSES, HOLDING, RESOURCE_KINDS, Booking, CalendarEvent, Resource
 
 MANILA = recurrence.MANILA
+OCCURRENCE_DAYS = 90  # a series is booked for its occurrences within this many days (all or nothing)
 MAX_LENGTH = timedelta(days=14)
 MAX_OCCURRENCES = 200  # a recurring event books at most this many occurrences at once
 TITLE_LIMIT = 200
@@ -69,6 +70,23 @@ def may_cancel(booking, actor):
 
 def is_approver(resource, actor):
     return actor is not None and any(user.id == actor.id for user in resource.approvers)
+
+
+def visible_booking(booking_id, user):
+    """A booking `user` may see (their organization's scope), or one of a resource they approve; else NotFound."""
+    booking = db.session.scalar(scope(sa.select(Booking).where(Booking.id == booking_id), Booking, user))
+    if booking is None:
+        candidate = db.session.get(Booking, booking_id)
+        if candidate is None or not is_approver(candidate.resource, user):
+            raise NotFound(f"There is no booking #{booking_id} here.")
+        booking = candidate
+    return booking
+
+
+def occurrence_window(start=None):
+    """From `start` (now) to the end of the OCCURRENCE_DAYS-th day ahead (Manila): the occurrences a series books."""
+    start = start or datetime.now(MANILA)
+    return start, datetime.combine(start.date() + timedelta(days=OCCURRENCE_DAYS + 1), time(), MANILA)
 
 
 def record_decision(booking, transition, actor):

@@ -27,7 +27,8 @@ from ..workflow.locking import keep_theirs_where_untouched, resubmission
 from ..workitems.models import WorkItem
 from . import services
 from .forms import EventForm, MoveForm, ScopeForm, event_form_data, parse_date, parse_time
-from .views import _occurrence_start, _visible_event, bp, today
+from .queries import occurrence_start, visible_event
+from .views import bp, today
 
 CHANGED = "obcms:calendar-changed"  # the calendar's view reloads itself (templates/calendar/index.html)
 
@@ -71,9 +72,9 @@ def _occurrence():
 
 
 def _event_and_occurrence(event_id, permission_check=True):
-    event = _visible_event(event_id)
+    event = visible_event(event_id, current_user)
     stamp = _occurrence()
-    start = _occurrence_start(event, stamp) if stamp and event.rrule else None
+    start = occurrence_start(event, stamp) if stamp and event.rrule else None
     if permission_check and not (event.organizer_id == current_user.id or can(current_user, "calendar.manage", event)):
         require(current_user, "calendar.manage", event)
     return event, stamp, start

@@ -26,7 +26,7 @@ from flask import url_for
 
 from ..auth.permissions import READ_ALL, can, scope
 from ..db_types import UTCDateTime
-from ..errors import ValidationFailed
+from ..errors import NotFound, ValidationFailed
 from ..extensions import db
 from ..ppas.approval import ApprovalTask
 from ..ppas.models import Ppa
@@ -754,3 +754,30 @@ def _merged(loaded, others):
 
 def _made(entry):
     return entry if isinstance(entry, Entry) else entry()
+
+
+# ------------------------------------------------------------------------------------------------- one event
+def visible_event(event_id, user):
+    """The calendar event `event_id` if `user` may see it, else NotFound (a page about it is a 404)."""
+    event = db.session.scalar(visible_events(sa.select(CalendarEvent).where(CalendarEvent.id == event_id), user))
+    if event is None:
+        raise NotFound(f"There is no calendar event #{event_id} here.")
+    return event
+
+
+def occurrence_start(item, stamp):
+    """The Manila start of the occurrence named by `stamp` (20261203 or 20261203T0900); 404 when the series
+    has no such occurrence."""
+    try:
+        moment = datetime.strptime(stamp, "%Y%m%dT%H%M" if "T" in stamp else "%Y%m%d")
+    except ValueError:
+        raise NotFound("There is no such occurrence of this event.") from None
+    moment = moment.replace(tzinfo=recurrence.MANILA)
+    first = item.starts_at.astimezone(recurrence.MANILA)
+    found = recurrence.occurrences(first, item.ends_at.astimezone(recurrence.MANILA), item.rrule,
+                                   [datetime.fromisoformat(d) for d in item.exdates or ()],
+                                   moment, moment + timedelta(minutes=1))
+    for start, _ in found:
+        if start.replace(tzinfo=recurrence.MANILA) == moment or start == moment:
+            return start
+    raise NotFound("There is no such occurrence of this event (it may have been moved or cancelled).")

@@ -34,7 +34,9 @@ from .queries import (
     Window,
     agenda_page,
     calendar_days,
+    occurrence_start,
     url_pattern,
+    visible_event,
     visible_events,
     visible_resources,
     window_entries,
@@ -191,45 +193,19 @@ def entries_json():
                     "entries": [entry.to_json() for entry in entries]})
 
 
-def _visible_event(event_id):
-    event = db.session.scalar(visible_events(sa.select(CalendarEvent).where(CalendarEvent.id == event_id),
-                                             current_user))
-    if event is None:
-        raise NotFound(f"There is no calendar event #{event_id} here.")
-    return event
-
-
 @bp.get("/events/<int:event_id>")
 def event(event_id):
     require(current_user, "calendar.read")
-    item = _visible_event(event_id)
+    item = visible_event(event_id, current_user)
     occurrence = request.args.get("occurrence")
     start, end = item.starts_at.astimezone(recurrence.MANILA), item.ends_at.astimezone(recurrence.MANILA)
     if occurrence and item.rrule:
-        start = _occurrence_start(item, occurrence)
+        start = occurrence_start(item, occurrence)
         end = start + (item.ends_at - item.starts_at)
     return render_page("calendar/event.html", event=item, start=start, end=end, occurrence=occurrence,
                        last_day=(end - timedelta(microseconds=1)).date(),
                        rule=recurrence.describe(item.rrule, start) if item.rrule else None,
                        may_manage=item.organizer_id == current_user.id or can(current_user, "calendar.manage", item))
-
-
-def _occurrence_start(item, stamp):
-    """The Manila start of the occurrence named by `stamp` (20261203 or 20261203T0900); 404 when the series
-    has no such occurrence."""
-    try:
-        moment = datetime.strptime(stamp, "%Y%m%dT%H%M" if "T" in stamp else "%Y%m%d")
-    except ValueError:
-        raise NotFound("There is no such occurrence of this event.") from None
-    moment = moment.replace(tzinfo=recurrence.MANILA)
-    first = item.starts_at.astimezone(recurrence.MANILA)
-    found = recurrence.occurrences(first, item.ends_at.astimezone(recurrence.MANILA), item.rrule,
-                                   [datetime.fromisoformat(d) for d in item.exdates or ()],
-                                   moment, moment + timedelta(minutes=1))
-    for start, _ in found:
-        if start.replace(tzinfo=recurrence.MANILA) == moment or start == moment:
-            return start
-    raise NotFound("There is no such occurrence of this event (it may have been moved or cancelled).")
 
 
 @bp.get("/resources/<int:resource_id>")
@@ -360,7 +336,7 @@ def event_ics(event_id):
     """One event as an .ics download: a single event, or a series with its exceptions and the edited
     occurrences the user may see."""
     require(current_user, "calendar.read")
-    item = _visible_event(event_id)
+    item = visible_event(event_id, current_user)
     events = [item]
     if item.rrule:
         events += db.session.scalars(visible_events(sa.select(CalendarEvent).where(CalendarEvent.series_id == item.id),
