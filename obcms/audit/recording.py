@@ -92,10 +92,14 @@ def stored_value(value, personal):
 
 
 def entry_context(cause=None):
-    """The columns every row of this change shares: time, actor, request, IP, cause."""
+    """The columns every row of this change shares: time, actor, request, IP, cause (a given cause joined to the
+    one of the audit_cause() around it)."""
     actor_id, label = current_actor()
+    outer = current_cause()
+    if cause and outer and outer != cause:  # joined as audit_cause() joins (a bulk operation's id stays on its rows)
+        cause = f"{cause} ← {outer}"
     return {"at": utcnow(), "actor_user_id": actor_id, "actor_label": label[:120],
-            "request_id": current_request_id(), "ip": client_ip(), "cause": (cause or current_cause())}
+            "request_id": current_request_id(), "ip": client_ip(), "cause": (cause or outer)}
 
 
 def entry(context, action, object_type, object_id, object_version, field, old, new, personal=False):

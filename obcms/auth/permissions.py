@@ -42,6 +42,11 @@ PERMISSIONS = {
     # be (the approval workflow's roles, editors of a task's organization); these only open the bulk bar.
     "ppa.bulk": {"admin", "oobc_executive", "oobc_staff", "moa_staff", "mfbm_analyst", "bpda_planner"},
     "task.bulk": {"admin", "oobc_executive", "oobc_staff", "moa_staff"},
+    "workitem.bulk": {"admin", "oobc_executive", "oobc_staff", "moa_staff"},
+    # A resource's bookings (approve, reject, cancel: each booking checked by the booking machine) and the
+    # budget variance alerts (acknowledge, resolve).
+    "booking.bulk": {"admin", "oobc_executive", "oobc_staff", "moa_staff", "mfbm_analyst", "bpda_planner"},
+    "alert.bulk": {"admin", "oobc_executive", "oobc_staff", "mfbm_analyst"},
     "workitem.read": {"admin", "oobc_executive", "oobc_staff", "moa_staff", "mfbm_analyst", "bpda_planner",
                       "viewer"},
     "workitem.edit": {"admin", "oobc_executive", "oobc_staff", "moa_staff"},
@@ -123,6 +128,9 @@ ACTIONS = {
     "ppa.funding.edit": "record money movements of this PPA",
     "ppa.bulk": "act on many PPAs at once",
     "task.bulk": "change many tasks at once",
+    "workitem.bulk": "change or delete many work items at once",
+    "booking.bulk": "decide on or cancel many bookings at once",
+    "alert.bulk": "acknowledge or resolve many budget alerts at once",
     "workitem.read": "see work items",
     "workitem.edit": "add or change work items",
     "workitem.delete": "delete work items",

@@ -5,12 +5,17 @@
     answer == {"operation", "total", "succeeded", "failed", "succeeded_ids", "failures": {id: reason},
                "rolled_back"}                                           # DOMAIN.md's answer
 
-An operation is (kind, action, ids, params). Kinds: "ppa" (the PPA list) and "task" (My tasks: work items of
-type task or subtask). Actions:
+An operation is (kind, action, ids, params). Kinds: "ppa" (the PPA list), "task" (My tasks: work items of
+type task or subtask), "workitem" (a tree's rows: any work type), "booking" (a resource's bookings) and
+"alert" (the budget variance alerts). Actions:
 - ppa: transition (params transition = a step of the approval workflow), approve (the reviewer's step forward
   from the PPA's review state: approval.APPROVE_STEP), reject (params comment, required).
 - task: transition (params transition = a work-item status step), assign (params to = the person who will hold
   it, alone), priority (params priority), reschedule (params days: start and due move by that many days).
+- workitem: the task's actions, and delete (through workitems.delete_work_item: each node with its subtree; a
+  selected node under another selected one goes with it, and the dry run says so).
+- booking: approve, reject (params comment, required), cancel — the booking machine's steps.
+- alert: acknowledge, resolve — the alert machine's steps.
 
 The rules:
 - Up to MAX_ITEMS ids, each once (ValidationFailed on "ids" otherwise); ids outside the user's scope (another
@@ -18,11 +23,15 @@ The rules:
 - Each item is checked against the version the page showed (`versions` {id: version}); a changed item is
   refused, naming who changed it.
 - plan() changes nothing and runs a constant number of statements whatever the number of ids: the items in
-  one query, the submitters of the PPAs (not_by_submitter) in one, the names of who changed stale items in one.
+  one query (with what their labels and checks read: a booking's resource and its approvers, an alert's PPA),
+  the submitters of the PPAs (not_by_submitter) in one, the names of who changed stale items in one, and for a
+  delete the subtree sizes and the selected nodes above each in one (tree.nested_selection).
 - apply() plans again, then writes all the allowed items at once through each domain's write call for many
   (workflow.fire_many; the work-item services' update_work_items and assign_many): the locks, the version
   check of every item, the writes, the roll-ups, the effects and the audit rows in a constant number of
-  statements whatever the number of items. Mode "all" (the default) writes nothing when any item is refused,
+  statements whatever the number of items. Deletes are the exception: each goes through the tree's delete
+  call (it renumbers its tree), in tree order, ancestors first — a node under a selected one goes with it
+  (written only if that one failed). Mode "all" (the default) writes nothing when any item is refused,
   or found changed at write time (rolled_back True); mode "allowed" writes the items that pass and lists the
   others — those refused by the plan and those found changed by the write.
 - Every audit row written by an operation carries the cause "bulk <operation id>" (with the domain's own cause
@@ -42,6 +51,8 @@ from ..audit.models import AuditEntry
 from ..audit.objects import object_type_of
 from ..auth.models import Organization, User
 from ..auth.permissions import EDIT_ALL, PERMISSIONS, can, require, scope
+from ..calendar import bookings
+from ..calendar.models import Booking, Resource
 from ..columns import date_in_range
 from ..errors import Conflict, NotAllowed, NotFound, ValidationFailed
 from ..extensions import db
@@ -49,9 +60,11 @@ from ..ids import parse_id
 from ..money import format_pesos
 from ..ppas.approval import APPROVE_STEP
 from ..ppas.models import Ppa
+from ..ppas.variances import BudgetAlert
 from ..templating import format_date
 from ..workflow import availability_of, fire_many, machine_for
 from ..workitems import services as workitems
+from ..workitems import tree
 from ..workitems.models import PRIORITIES, WorkItem
 
 MAX_ITEMS = 1000
@@ -77,6 +90,10 @@ ACTIONS = {
     "assign": Action("assign", "Assign"),
     "priority": Action("priority", "Change priority"),
     "reschedule": Action("reschedule", "Reschedule"),
+    "delete": Action("delete", "Delete"),
+    "cancel": Action("cancel", "Cancel", fires=True),
+    "acknowledge": Action("acknowledge", "Acknowledge", fires=True),
+    "resolve": Action("resolve", "Resolve", fires=True),
 }
 
 
@@ -90,6 +107,10 @@ class Kind:
     label: Callable  # obj → how the dry run names it
     state: Callable  # obj → its state, as a word
     narrow: Callable = staticmethod(lambda stmt: stmt)  # what of the model the kind covers
+    reach: Callable = staticmethod(scope)  # (stmt, model, user) → the rows the user may act on
+    options: Callable = staticmethod(tuple)  # () → loader options: what the labels and checks read (built when
+    # used: building them at import would configure the mappers before the audit listener is registered)
+    steps: dict = field(default_factory=dict)  # fired action → obj → its workflow step (default: the action's name)
 
     def action(self, name):
         if name not in self.actions:
@@ -102,12 +123,31 @@ def _ppa_label(ppa):
     return f"{ppa.display_code} “{ppa.title}”"
 
 
+def _booking_label(booking):
+    """The resource and the time: what the booking is for stays within its organization's scope."""
+    return f"{booking.resource.name}, {bookings.describe_span(booking.starts_at, booking.ends_at)}"
+
+
+def _reach_bookings(stmt, model, user):
+    """Bookings of the user's scope, and those of the resources they approve (as on the resource page)."""
+    return stmt.where(sa.or_(Booking.id.in_(scope(sa.select(Booking.id), Booking, user)),
+                             Booking.resource_id.in_(bookings.approved_resource_ids(user))))
+
+
 KINDS = {
     "ppa": Kind("ppa", Ppa, "ppa.bulk", ("transition", "approve", "reject"), "PPA", _ppa_label,
-                lambda ppa: ppa.approval_status),
+                lambda ppa: ppa.approval_status, steps={"approve": lambda ppa: APPROVE_STEP.get(ppa.approval_status)}),
     "task": Kind("task", WorkItem, "task.bulk", ("transition", "assign", "priority", "reschedule"), "task",
                  lambda item: f"“{item.title}”", lambda item: item.status,
                  narrow=lambda stmt: stmt.where(WorkItem.work_type.in_(TASK_TYPES))),
+    "workitem": Kind("workitem", WorkItem, "workitem.bulk", ("transition", "assign", "priority", "reschedule", "delete"),
+                     "work item", lambda item: f"“{item.title}”", lambda item: item.status),
+    "booking": Kind("booking", Booking, "booking.bulk", ("approve", "reject", "cancel"), "booking", _booking_label,
+                    lambda booking: booking.status, reach=_reach_bookings,
+                    options=lambda: (selectinload(Booking.resource).selectinload(Resource.approvers),)),
+    "alert": Kind("alert", BudgetAlert, "alert.bulk", ("acknowledge", "resolve"), "alert",
+                  lambda alert: f"{alert.kind_label} alert of {alert.ppa.display_code}", lambda alert: alert.status,
+                  options=lambda: (selectinload(BudgetAlert.ppa),)),
 }
 
 
@@ -170,7 +210,7 @@ def clean_params(kind, action, params, session=None):
             _fail("transition", "Choose one of the steps listed.")
         out["transition"] = name
     elif action.name == "reject" and not comment:
-        _fail("comment", "Say why: rejecting needs a comment, sent to each PPA's submitter.")
+        _fail("comment", f"Say why: rejecting needs a comment, sent with each {kind.noun} rejected.")
     elif action.name == "assign":
         person_id = parse_id(params.get("to"))
         person = (session or db.session).scalar(
@@ -204,6 +244,7 @@ class ItemPlan:
     state: str | None = None
     version: int | None = None  # the version the write will check (what the page showed, else the current one)
     step: str | None = None  # the workflow transition it fires
+    with_ancestor: int | None = None  # delete: the selected node above it, whose delete takes it along
 
 
 @dataclass
@@ -228,11 +269,11 @@ class Plan:
 
 
 def _load(kind, action, ids, user, session):
-    stmt = kind.narrow(sa.select(kind.model).where(kind.model.id.in_(ids)))
+    stmt = kind.narrow(sa.select(kind.model).where(kind.model.id.in_(ids))).options(*kind.options())
     if action.name == "assign":
         stmt = stmt.options(selectinload(WorkItem.assignees))
     # scope: another organization's ids read as missing ones
-    return {obj.id: obj for obj in session.scalars(scope(stmt, kind.model, user))}
+    return {obj.id: obj for obj in session.scalars(kind.reach(stmt, kind.model, user))}
 
 
 def _changed_by(kind, stale, session):
@@ -257,9 +298,7 @@ def _word(value):
 def _step_of(kind, action, params):
     if action.name == "transition":
         return lambda obj: params["transition"]
-    if action.name == "approve":
-        return lambda obj: APPROVE_STEP.get(obj.approval_status)
-    return lambda obj: "reject"
+    return kind.steps.get(action.name, lambda obj: action.name)
 
 
 def _check_steps(kind, action, params, objs, user, session):
@@ -310,6 +349,32 @@ def _check_task(action, params, obj, user):
                                  for name, old, new in moved)
 
 
+def _check_deletes(kind, objs, user, session):
+    """({id: (allowed, reason, detail, None)}, {id: the selected ancestor it goes with}, [ids in tree order]) of
+    a delete: each node with its subtree (sizes, the selected nodes above each and the tree order: one query);
+    posted money is never deleted."""
+    nested = tree.nested_selection([obj.id for obj in objs], session=session) if objs else {}
+    by_id = {obj.id: obj for obj in objs}
+    out = {}
+    for obj in objs:
+        size = nested[obj.id][0]
+        if not can(user, "workitem.delete", obj):
+            out[obj.id] = (False, "Only editors of this item's organization may delete it.", None, None)
+        elif obj.obligated or obj.disbursed:
+            out[obj.id] = (False, "It has obligations or disbursements recorded under it: posted money is never "
+                                  "deleted. Cancel it instead.", None, None)
+        else:
+            under = f", with the {size - 1} item{'s' if size != 2 else ''} under it" if size > 1 else ""
+            out[obj.id] = (True, None, f"deleted{under}", None)
+    along = {}
+    for obj in objs:
+        above = [i for i in nested[obj.id][1] if out[i][0]]
+        if out[obj.id][0] and above:
+            along[obj.id] = above[0]
+            out[obj.id] = (True, None, f"goes with {kind.label(by_id[above[0]])} (selected too)", None)
+    return out, along, list(nested)
+
+
 def plan(user, kind, action, ids, params=None, versions=None, session=None):
     """The dry run: each item allowed or refused (and why), nothing changed. Statements: constant."""
     session = session or db.session
@@ -323,8 +388,13 @@ def plan(user, kind, action, ids, params=None, versions=None, session=None):
     stale = {i: versions[i] for i, obj in objs.items() if i in versions and versions[i] != obj.version}
     who = _changed_by(kind, stale, session)
     fresh = [objs[i] for i in ids if i in objs and i not in stale]
-    checks = _check_steps(kind, action, params, fresh, user, session) if action.fires else {
-        obj.id: (*_check_task(action, params, obj, user), None) for obj in fresh}
+    along, order = {}, []
+    if action.fires:
+        checks = _check_steps(kind, action, params, fresh, user, session)
+    elif action.name == "delete":
+        checks, along, order = _check_deletes(kind, fresh, user, session)
+    else:
+        checks = {obj.id: (*_check_task(action, params, obj, user), None) for obj in fresh}
     items = []
     for item_id in ids:
         obj = objs.get(item_id)
@@ -340,7 +410,10 @@ def plan(user, kind, action, ids, params=None, versions=None, session=None):
             continue
         allowed, reason, detail, step = checks[item_id]
         items.append(ItemPlan(item_id, label, allowed, reason, detail, state, versions.get(item_id, obj.version),
-                              step))
+                              step, along.get(item_id)))
+    if order:  # a delete writes ancestors first (in tree order), so that what goes with them is gone already
+        rank = {item_id: n for n, item_id in enumerate(order)}
+        items.sort(key=lambda item: rank.get(item.id, len(rank)))
     return Plan(kind, action, params, items, objs)
 
 
@@ -366,6 +439,8 @@ def _write(found, items, user, skip_stale):
         steps = [(obj, item.step) for obj, item in zip(objs, items, strict=True)]
         return fire_many(steps, user, comment=params.get("comment"), expected_versions=versions,
                          skip_stale=skip_stale)[1]
+    if action.name == "delete":
+        return _delete(found, items, user, skip_stale)
     if action.name == "assign":
         return workitems.assign_many(objs, user, [params["to"].id], versions, skip_stale=skip_stale)[1]
     if action.name == "priority":
@@ -375,6 +450,22 @@ def _write(found, items, user, skip_stale):
         changes = {obj: {name: getattr(obj, name) + shift for name in ("start_date", "due_date")
                          if getattr(obj, name) is not None} for obj in objs}
     return workitems.update_work_items(changes, versions, user, skip_stale=skip_stale)[1]
+
+
+def _delete(found, items, user, skip_stale):
+    """Deletes one by one through the tree's write call, in plan order (ancestors first): a node under a deleted
+    one went with it. Returns {stale id: reason} (skipped when skip_stale, else the Conflict is raised)."""
+    stale = {}
+    for item in items:
+        if item.with_ancestor is not None and not tree.exists(item.id):
+            continue
+        try:
+            workitems.delete_work_item(found.objects[item.id], user, item.version)  # checks before it writes
+        except Conflict as error:
+            if not skip_stale:
+                raise
+            stale[item.id] = error.detail or str(error)
+    return stale
 
 
 WRITE_ERRORS = (Conflict, NotAllowed, NotFound, ValidationFailed)

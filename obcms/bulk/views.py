@@ -1,4 +1,4 @@
-"""The bulk routes behind the lists' bulk bar (templates/bulk/_bar.html on the PPA list and My tasks).
+"""The bulk routes behind the lists' bulk bar (templates/bulk/_bar.html on the lists).
 
     POST /bulk/<kind>/plan      the dry run (form: items = "id:version" per checked row, or all_matching with the
                                 list's filters as filter-<name>; action; transition, comment, to, priority, days):
@@ -9,29 +9,35 @@
                                 services.JOB_THRESHOLD items a job, answered with its self-polling progress
     GET  /bulk/runs/<run_id>    that progress (the person who asked only), then the summary
 
-kind is "ppa" or "task". JSON callers (Accept: application/json) get the plan's items or DOMAIN.md's answer.
+kind is "ppa" (the PPA list), "task" (My tasks), "workitem" (a tree; filter-tree = its root), "booking" (a
+resource's bookings: filter-resource, filter-from) or "alert" (the Alerts page). JSON callers
+(Accept: application/json) get the plan's items or DOMAIN.md's answer.
 """
 import sqlalchemy as sa
 from flask import Blueprint, current_app, jsonify, redirect, request, url_for
 from flask_login import current_user
 
-from ..auth.permissions import require
+from ..auth.permissions import require, scope
 from ..errors import NotFound, ValidationFailed, wants_json
 from ..extensions import db
 from ..htmx import is_htmx, render_page, toast, trigger
+from ..ids import parse_id
 from ..jobqueue import JobRun, enqueue
+from ..ppas.alert_views import AlertFilters, filtered_alerts
 from ..ppas.models import Ppa
 from ..ppas.portfolio import PortfolioFilters, filtered
+from ..ppas.variances import BudgetAlert
 from ..tasks import queries as task_queries
 from ..transaction import respond_after_commit, writes
 from ..workflow import machine_for
-from ..workitems.models import PRIORITIES
+from ..workitems import tree
+from ..workitems.models import PRIORITIES, WorkItem
 from ..workitems.reminders import local_today
 from . import services
 
 bp = Blueprint("bulk", __name__, url_prefix="/bulk")
 
-KIND_ROUTE = "<any(ppa,task):kind>"
+KIND_ROUTE = "<any(ppa,task,workitem,booking,alert):kind>"
 PARAMS = ("transition", "comment", "to", "priority", "days")
 FILTER_PREFIX = "filter-"
 BULK_APPLIED = "obcms:bulk-applied"  # the HX-Trigger after an apply: the list reloads its rows
@@ -46,7 +52,14 @@ def _filter_args(form):
 def _list_url(kind, form):
     """The list the operation came from, with its filters."""
     args = {key: value for key, value in _filter_args(form).items() if value and key != "person"}
-    return url_for("ppas.index", **args) if kind == "ppa" else url_for("tasks.index", **args)
+    if kind == "workitem" and parse_id(args.get("tree")) is not None:
+        return url_for("workitems.show", item_id=parse_id(args["tree"]))
+    if kind == "booking" and parse_id(args.get("resource")) is not None:
+        return url_for("calendar.resource", resource_id=parse_id(args["resource"]),
+                       **{"from": args["from"]} if args.get("from") else {})
+    lists = {"ppa": "ppas.index", "task": "tasks.index", "workitem": "workitems.index", "booking": "bookings.index",
+             "alert": "alerts.index"}
+    return url_for(lists[kind], **(args if kind in ("ppa", "task", "alert") else {}))
 
 
 def _matching_ids(kind, form):
@@ -56,6 +69,17 @@ def _matching_ids(kind, form):
         filters = PortfolioFilters.from_args(args)
         stmt = filtered(sa.select(Ppa.id), filters, current_user).order_by(Ppa.id)
         ids = services.matching_ids(current_user, kind, stmt)
+    elif kind == "workitem":  # the whole tree, in tree order
+        root_id = parse_id(args.get("tree"))
+        stmt = scope(sa.select(WorkItem.id).where(WorkItem.tree_id == (root_id or 0)), WorkItem, current_user)
+        ids = services.matching_ids(current_user, kind, stmt.order_by(tree.position()))
+    elif kind == "alert":
+        stmt = filtered_alerts(current_user, AlertFilters.from_args(args))
+        stmt = stmt.with_only_columns(BudgetAlert.id).order_by(BudgetAlert.id)
+        ids = services.matching_ids(current_user, kind, stmt)
+    elif kind == "booking":
+        message = "Select the bookings with their boxes."
+        raise ValidationFailed(message, errors={"ids": [message]})
     else:
         require(current_user, "task.list")
         ids = task_queries.assigned_task_ids(current_user, task_queries.Filters.from_args(args),
@@ -99,7 +123,7 @@ def _context(kind, form, **extra):
 
 def _errors_page(error, kind, status=422):
     """The action's fields again with what is missing or wrong beside each (a dialog for htmx, else a page)."""
-    people = services.assignable_people(current_user) if kind == "task" else []
+    people = services.assignable_people(current_user) if kind in ("task", "workitem") else []
     body = render_page("bulk/plan.html", block="dialog",
                        **_context(kind, request.form, errors=error.errors or {"ids": [error.detail]}, people=people))
     return _in_dialog(current_app.make_response((body, status)))

@@ -37,7 +37,7 @@ from ..ops.metrics import BOOKING_CONFLICTS
 from ..workflow import StateMachine, Transition, fire, firing_comment, register_machine
 from ..workflow.locking import check_version
 from . import recurrence
-from .models import BOOKING_STATUSES, HOLDING, RESOURCE_KINDS, Booking, CalendarEvent, Resource
+from .models import BOOKING_STATUSES, HOLDING, RESOURCE_KINDS, Booking, CalendarEvent, Resource, resource_approvers
 
 MANILA = recurrence.MANILA
 OCCURRENCE_DAYS = 90  # a series is booked for its occurrences within this many days (all or nothing)
@@ -87,6 +87,11 @@ def occurrence_window(start=None):
     """From `start` (now) to the end of the OCCURRENCE_DAYS-th day ahead (Manila): the occurrences a series books."""
     start = start or datetime.now(MANILA)
     return start, datetime.combine(start.date() + timedelta(days=OCCURRENCE_DAYS + 1), time(), MANILA)
+
+
+def approved_resource_ids(actor):
+    """A SELECT of the ids of the resources `actor` approves (their bookings reach them beyond their scope)."""
+    return sa.select(resource_approvers.c.resource_id).where(resource_approvers.c.user_id == actor.id)
 
 
 def record_decision(booking, transition, actor):

@@ -53,8 +53,9 @@ class AlertFilters:
         return {k: v for k, v in self.__dict__.items() if v and k != "page" and not (k == "status" and v == "open")}
 
 
-def alerts_page(user, filters):
-    """A page of the alerts the user may see, most severe and most recent first (two queries)."""
+def filtered_alerts(user, filters):
+    """A SELECT of the alerts the user may see that the filters keep (the page, and the bulk bar's "all N
+    matching the filter")."""
     stmt = scope(sa.select(BudgetAlert), BudgetAlert, user)
     if filters.severity:
         stmt = stmt.where(BudgetAlert.severity == filters.severity)
@@ -66,6 +67,12 @@ def alerts_page(user, filters):
         stmt = stmt.where(BudgetAlert.status == filters.status)
     if filters.ppa:
         stmt = stmt.where(BudgetAlert.ppa_id == int(filters.ppa))
+    return stmt
+
+
+def alerts_page(user, filters):
+    """A page of the alerts the user may see, most severe and most recent first (two queries)."""
+    stmt = filtered_alerts(user, filters)
     count = sa.select(sa.func.count()).select_from(stmt.with_only_columns(BudgetAlert.id).subquery())
     rank = sa.case(*((BudgetAlert.severity == s, n) for n, s in enumerate(SEVERITIES)))
     stmt = (stmt.options(joinedload(BudgetAlert.ppa), joinedload(BudgetAlert.acknowledged_by),

@@ -61,6 +61,7 @@ class OutlineRow:
     ppa_id: int | None
     size: int
     children_allocated: Decimal
+    version: int
     assignees: list = field(default_factory=list)
     posinset: int = 1
     setsize: int = 1
@@ -104,7 +105,7 @@ def _columns_for(sqlite):
             column.priority, column.progress, column.auto_calculate_progress, column.start_date, column.due_date,
             column.allocated_budget, column.actual_expenditure,
             column.organization_id, column.ppa_id, tree.size_column(),
-            children_allocated.label("children_allocated"))
+            children_allocated.label("children_allocated"), column.version)
 
 
 def _rows(result):

@@ -110,6 +110,12 @@
         if (expanded === "true" && level(row) > 1) collapse(row); else focusRow(parentRow(row));
         break;
       case "Enter": row.querySelector("a.wi-title").click(); break;
+      case " ": {  // the row's bulk box (templates/bulk/_bar.html), when the tree has a bulk bar
+        var box = row.querySelector("input[name=items]");
+        if (!box) return;
+        box.click();
+        break;
+      }
       default: return;
     }
     event.preventDefault();

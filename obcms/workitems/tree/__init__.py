@@ -13,7 +13,7 @@ package, one job per module:
     structure.py     create_root, insert, move_subtree, delete_subtree (the mechanics, without the rules)
     bulk.py          insert_many, count_nodes
     reads.py         descendants, ancestors, children, siblings, subtree_rows/nested, children_rows, position,
-                     size_column, subtree_size
+                     size_column, subtree_size, nested_selection, exists
     repair.py        check_integrity, rebuild
     session_sync.py  bringing loaded WorkItems up to date after a write that went around the ORM
 
@@ -29,8 +29,10 @@ from .reads import (
     children,
     children_rows,
     descendants,
+    exists,
     has_children,
     nest,
+    nested_selection,
     position,
     siblings,
     size_column,
@@ -45,6 +47,6 @@ from .table import STRUCTURE_ATTRIBUTES, id_of
 __all__ = [
     "STRUCTURE_ATTRIBUTES", "TREE_LOAD", "LockedChild", "LockedFamilies", "LockedNode", "Moved", "ancestors",
     "check_integrity", "children", "children_rows", "count_nodes", "create_root", "delete_subtree", "descendants",
-    "has_children", "id_of", "insert", "insert_many", "lock", "lock_all_trees", "lock_trees", "move_subtree", "nest",
-    "position", "read_families", "rebuild", "siblings", "size_column", "subtree_nested", "subtree_rows", "subtree_size",
+    "exists", "has_children", "id_of", "insert", "insert_many", "lock", "lock_all_trees", "lock_trees",
+    "move_subtree", "nest", "nested_selection", "position", "read_families", "rebuild", "siblings", "size_column", "subtree_nested", "subtree_rows", "subtree_size",
 ]

@@ -155,6 +155,28 @@ def _children_rows_statement(columns, with_node, in_tree):
     return stmt
 
 
+def nested_selection(ids, session=None):
+    """{id: (subtree size, [ids among `ids` above it, root first])} of the given nodes, in tree order (trees by
+    id): what a delete of them all removes, and which of them go with a selected ancestor. ONE query."""
+    ids = sorted(set(ids))
+    column, above = work_items.c, aliased(work_items, name="above")
+    on = sa.and_(above.c.tree_id == column.tree_id, above.c.lft < column.lft, above.c.rgt > column.rgt,
+                 above.c.id.in_(ids))
+    stmt = (sa.select(column.id, size_column(), above.c.id.label("above"))
+            .select_from(work_items.outerjoin(above, on)).where(column.id.in_(ids))
+            .order_by(column.tree_id, column.lft, above.c.lft))
+    found = {}
+    for node_id, size, above_id in session_or_default(session).execute(stmt):
+        found.setdefault(node_id, (size, []))[1].extend([above_id] if above_id is not None else [])
+    return found
+
+
+def exists(node, session=None):
+    """True while the node is in its tree (a delete of an ancestor takes it along). One query."""
+    return session_or_default(session).scalar(sa.select(work_items.c.id).where(work_items.c.id == id_of(node))) \
+        is not None
+
+
 def subtree_size(node, session=None):
     """How many nodes a delete of `node` would remove (itself included). One query."""
     column = work_items.c
