@@ -34,7 +34,7 @@ from ..db_types import utcnow
 from ..errors import Conflict, DomainError, NotAllowed, NotFound, ValidationFailed
 from ..extensions import db
 from ..ops.metrics import BOOKING_CONFLICTS
-from ..workflow import StateMachine, Transition, fire, firing_comment, register_machine
+from ..workflow import StateMachine, Transition, fire, firing_comment, register_machine, sets_columns
 from ..workflow.locking import check_version
 from . import recurrence
 from .models import BOOKING_STATUSES, HOLDING, RESOURCE_KINDS, Booking, CalendarEvent, Resource, resource_approvers
@@ -94,10 +94,9 @@ def approved_resource_ids(actor):
     return sa.select(resource_approvers.c.resource_id).where(resource_approvers.c.user_id == actor.id)
 
 
-def record_decision(booking, transition, actor):
-    booking.decided_by_id = actor.id
-    booking.decided_at = utcnow()
-    booking.decision_comment = firing_comment() or ""
+# In the same UPDATE as the status when fired for many bookings at once (fire_many).
+record_decision = sets_columns(lambda transition, actor: {"decided_by_id": actor.id, "decided_at": utcnow(),
+                                                          "decision_comment": firing_comment() or ""})
 
 
 def _when(booking):

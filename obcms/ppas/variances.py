@@ -28,7 +28,7 @@ from ..db_types import Money, UTCDateTime, enum_column_type, utcnow
 from ..extensions import db
 from ..money import format_pesos
 from ..notifications.services import notify_each
-from ..workflow import StateMachine, Transition, derived_status
+from ..workflow import StateMachine, Transition, derived_status, sets_columns
 from .funding import funding_totals_subquery
 from .models import Ppa
 from .reminders import local_today
@@ -51,12 +51,11 @@ CENT = Decimal("0.01")
 REFRESHED = ("organization_id", "severity", "budget", "disbursed", "utilization", "elapsed", "last_detected_at")
 
 
-def _acknowledged(alert, transition, actor):
-    alert.acknowledged_by_id, alert.acknowledged_at = getattr(actor, "id", None), utcnow()
-
-
-def _resolved(alert, transition, actor):
-    alert.resolved_by_id, alert.resolved_at = getattr(actor, "id", None), utcnow()
+# Set in the same UPDATE as the status (fire_many): the CHECKs tie each time to its state.
+_acknowledged = sets_columns(lambda transition, actor: {"acknowledged_by_id": getattr(actor, "id", None),
+                                                        "acknowledged_at": utcnow()})
+_resolved = sets_columns(lambda transition, actor: {"resolved_by_id": getattr(actor, "id", None),
+                                                    "resolved_at": utcnow()})
 
 
 ALERT_MACHINE = StateMachine(
