@@ -14,7 +14,10 @@ from . import transaction  # noqa: F401  (registers the after-commit listeners)
 from .admin import init_admin
 from .api import calendar as _api_calendar  # noqa: F401  (calendar window, events, bookings)
 from .api import models as _api  # noqa: F401
+from .api import money as _api_money  # noqa: F401  (tranches, tracking, distribution, sync, ledger)
+from .api import platform as _api_platform  # noqa: F401  (search, bulk, notifications, audit)
 from .api import ppas as _api_ppas  # noqa: F401  (the PPA resource, on the API blueprint)
+from .api import reports as _api_reports  # noqa: F401  (report kinds, jobs, downloads)
 from .api import tasks as _api_tasks  # noqa: F401  (My tasks)
 from .api import workitems as _api_workitems  # noqa: F401  (work items of a PPA's tree)
 from .api.tokens import TokenRequestsIgnoreTheCookie, load_user_from_request

@@ -26,7 +26,7 @@ GLOBAL_REGISTER = {"reports.edit_policy"}
 # subscriptions, which only they revoke) and snoozes their own task reminders.
 OWN_ONLY = {"tasks.snooze", "notifications.read", "notifications.read_all", "auth.end_sign_in", "auth.sign_out_others",
             "auth.sign_out_everywhere", "calendar.create_feed", "calendar.revoke_feed", "auth.notification_channel",
-            "auth.create_api_token", "auth.revoke_api_token"}
+            "auth.create_api_token", "auth.revoke_api_token", "api.notification_read", "api.notification_read_all"}
 
 
 def portfolio_ids(world, whose):
