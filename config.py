@@ -82,6 +82,8 @@ class Config:
     LOGIN_RATE_LIMIT = os.environ.get("LOGIN_RATE_LIMIT", "5 per minute")  # per account and per client address
     FEED_RATE_LIMIT = os.environ.get("FEED_RATE_LIMIT", "60 per hour")  # fetches of one calendar feed
     SEARCH_RATE_LIMIT = os.environ.get("SEARCH_RATE_LIMIT", "100 per 5 minutes")  # per user, live + page
+    # The JSON API (/api/v1): per token; a signed-in browser's requests per user, anonymous ones per address.
+    API_RATE_LIMIT = os.environ.get("API_RATE_LIMIT", "600 per minute")
     # Flask-Caching: Redis when REDIS_URL is set (shared by every worker), else this process's memory.
     CACHE_TYPE = "RedisCache" if REDIS_URL else "SimpleCache"
     CACHE_REDIS_URL = REDIS_URL

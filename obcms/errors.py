@@ -10,7 +10,7 @@ import sqlalchemy as sa
 from flask import current_app, g, jsonify, render_template, request
 from flask_wtf.csrf import CSRFError
 from sqlalchemy.orm.exc import ObjectDeletedError, StaleDataError
-from werkzeug.exceptions import HTTPException
+from werkzeug.exceptions import HTTPException, MethodNotAllowed
 from werkzeug.exceptions import NotFound as werkzeug_not_found
 
 from .extensions import db, login_manager
@@ -182,9 +182,29 @@ def _render_conflict(context):
     return render_template("workflow/conflict_page.html", **context), 409
 
 
+def _matches_no_route(error):
+    """A 405 for an address no route takes by any method either: werkzeug compares methods before converters,
+    so PATCH /api/v1/ppas/<an id beyond MAX_ID> would be a 405 where GET is a 404."""
+    methods = getattr(error, "valid_methods", None)
+    if not methods:
+        return False
+    adapter = current_app.url_map.bind_to_environ(request.environ)
+    for method in methods:
+        try:
+            adapter.match(method=method)
+        except (werkzeug_not_found, MethodNotAllowed):
+            continue
+        except HTTPException:  # a redirect (a missing slash): the route exists
+            return False
+        return False
+    return True
+
+
 def http_error_response(error):
     """An HTTP error (404, 405 with its Allow header, 413, 429 with its rate-limit headers …) as a page, a
     fragment or a JSON problem."""
+    if error.code == 405 and _matches_no_route(error):
+        error = werkzeug_not_found()
     title, detail = error.name, error.description
     if error.code == 404:  # plain words, not werkzeug's "If you entered the URL manually…"
         title = NotFound.title

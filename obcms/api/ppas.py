@@ -43,22 +43,13 @@ from .schemas import (
     PpaSchema,
     TransitionsSchema,
 )
-from .views import bp, takes_json
-
-ERRORS = {400: "Bad request", 401: "Not signed in", 403: "Not allowed", 404: "No such PPA (or not yours to see)",
-          409: "Someone changed it first: changed_fields, your_version, current_version", 415: "Not JSON",
-          422: "Invalid fields: errors {field: [messages]}"}
-
-
-def problems(*codes, missing="PPA"):
-    """The documented problem responses of an operation; `missing` names what a 404 did not find."""
-    return {code: {"description": f"No such {missing} (or not yours to see)" if code == 404 else ERRORS[code],
-                   "content": {"application/problem+json": {"schema": {"$ref": "#/components/schemas/Problem"}}}}
-            for code in codes}
-
+from .views import bp, problems, takes_json
 
 IF_MATCH = {"in": "header", "name": "If-Match", "schema": {"type": "string"},
             "description": 'The ETag you read, "<version>" (or send `version`).'}
+TRANSITION = {"in": "path", "name": "transition", "required": True,
+              "schema": {"type": "string", "enum": [t.name for t in APPROVAL_MACHINE.transitions]},
+              "description": "An approval transition (GET …/transitions lists those you may fire now)."}
 
 SORT_COLUMNS = {
     "id": Ppa.id,
@@ -298,7 +289,7 @@ def _may_ever_fire(ppa_id, transition):
 @takes_json(APPROVAL_MACHINE.permission, first=_may_ever_fire)
 @bp.arguments(FireSchema)
 @bp.response(200, FiredSchema)
-@bp.doc(tags=["ppas"], parameters=[IF_MATCH],
+@bp.doc(tags=["ppas"], parameters=[IF_MATCH, TRANSITION],
         responses=problems(400, 401, 403, 404, 409, 415, 422))
 @writes
 def ppa_fire(body, ppa_id, transition):

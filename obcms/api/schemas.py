@@ -4,7 +4,7 @@ Input schemas describe shapes (types, the allowed values of an enum); the rules 
 ceiling, an MOA's own organization …) stay in the services, whose ValidationFailed answers 422 per field.
 Unknown fields are refused (marshmallow's default, RAISE), so a typo is a 422 naming it, never ignored.
 """
-from marshmallow import RAISE, Schema, ValidationError, fields, validate
+from marshmallow import INCLUDE, RAISE, Schema, ValidationError, fields, validate
 
 from ..ids import MAX_ID
 from ..ppas.models import (
@@ -18,6 +18,8 @@ from ..ppas.models import (
     STATUSES,
     TRANCHE_KINDS,
 )
+from ..workitems.models import STATUSES as WORK_ITEM_STATUSES
+from ..workitems.models import WORK_TYPES
 
 NO_NUL = validate.Regexp(r"^[^\x00]*$", error="Contains an invalid character.")
 
@@ -197,8 +199,45 @@ class FiredSchema(Schema):
 
 
 class ProblemSchema(Schema):
-    type = fields.String()
+    """An error (RFC 9457 problem details, obcms/errors.py), with the members a kind of problem adds: `errors` for
+    invalid fields, the versions and `changed_fields` for a conflict; others may follow (extension members)."""
+
+    class Meta:
+        unknown = INCLUDE
+
+    type = fields.String(metadata={"description": "urn:obcms:problem:<error>"})
+    error = fields.String(metadata={"description": "The kind of problem, e.g. validation_failed, conflict."})
     title = fields.String()
     status = fields.Integer()
     detail = fields.String()
-    errors = fields.Dict(keys=fields.String(), values=fields.List(fields.String()))
+    request_id = fields.String(metadata={"description": "Quote it when you report a problem."})
+    errors = fields.Dict(keys=fields.String(), values=fields.List(fields.String()),
+                         metadata={"description": "Invalid fields (422): {field: [messages]}."})
+    your_version = fields.Integer(allow_none=True, metadata={"description": "The version you sent (409)."})
+    current_version = fields.Integer(allow_none=True, metadata={"description": "The version now (409)."})
+    changed_fields = fields.Dict(keys=fields.String(), metadata={
+        "description": "What a colleague changed since your version (409): {field: {yours, current, …}}."})
+
+
+class AllocationNodeSchema(Schema):
+    """A node of the allocation tree (obcms/budget/allocation.py), amounts as strings with 2 decimals."""
+
+    id = fields.Integer()
+    parent_id = fields.Integer(allow_none=True)
+    title = fields.String()
+    work_type = enum(WORK_TYPES)
+    status = enum(WORK_ITEM_STATUSES)
+    progress = fields.Integer()
+    allocated = Money()
+    children_allocated = Money()
+    unallocated = Money()
+    actual_expenditure = Money()
+    variance = Money()
+    variance_pct = Money(allow_none=True, metadata={"description": "Of allocated; null when nothing is allocated."})
+
+
+class AllocationTreeSchema(Schema):
+    ppa_id = fields.Integer()
+    ppa_code = fields.String()
+    execution_project_id = fields.Integer(allow_none=True)
+    nodes = fields.List(fields.Nested(AllocationNodeSchema), metadata={"description": "In tree order."})

@@ -10,11 +10,21 @@ code. Signed in by session or bearer token (obcms/api/tokens.py); every error is
 flask-smorest's own error handler would answer every HTTP error of the whole app (HTML pages too) as JSON and
 drop the `Allow` header of a 405: it is not registered; this blueprint's handler answers its errors instead,
 and a URL under /api/ that matches no route is answered by obcms/errors.py (JSON for /api/ paths).
+
+The description documents each operation's answers, and only those (no catch-all `default`): a resource module
+lists its errors with `problems(…)`; 400 (a NUL character anywhere is refused before any view), 401, 429 and
+503, which any request may get, are added to every operation here. Each operation is tagged with its resource
+(`@bp.doc(tags=["ppas"])`); each tag is declared once, with its TAGS description.
+
+Every API request counts against one window per token (per user for a signed-in browser): API_RATE_LIMIT, in
+the limiter's storage (Redis when REDIS_URL is set); past it, a 429 problem with Retry-After and X-RateLimit-*.
 """
 import functools
 
 import flask
+from apispec import BasePlugin
 from flask import current_app, g, jsonify, render_template, request
+from flask_limiter.util import get_remote_address
 from flask_login import current_user
 from flask_smorest import Api, Blueprint
 from werkzeug.exceptions import HTTPException, UnsupportedMediaType
@@ -22,15 +32,34 @@ from werkzeug.exceptions import HTTPException, UnsupportedMediaType
 from ..auth.permissions import load_in_scope, require
 from ..budget.allocation import allocation_json
 from ..errors import NotAllowed, ValidationFailed, http_error_response, render_error
-from ..extensions import csrf
+from ..extensions import csrf, limiter
 from ..ppas.models import Ppa
 from ..transaction import commit_bookkeeping
 from ..workitems import rollup
-from .schemas import ProblemSchema
+from .schemas import AllocationTreeSchema, ProblemSchema
 from .tokens import touch_token
 
 bp = Blueprint("api", __name__, url_prefix="/api/v1", description="obcms JSON API, version 1")
 csrf.exempt(bp)
+
+
+def _api_limit():
+    return current_app.config["API_RATE_LIMIT"]
+
+
+def api_client():
+    """Whom an API request counts against (API_RATE_LIMIT): its token, else its signed-in user, else its address.
+    Reading current_user here loads the token's (or session's) user, which the request needs anyway."""
+    signed_in = current_user.is_authenticated
+    if g.get("api_token_id") is not None:
+        return f"api-token:{g.api_token_id}"
+    if signed_in:
+        return f"api-user:{current_user.id}"
+    return f"api-address:{get_remote_address()}"
+
+
+# One window per client over every API operation: 429 problem+json with Retry-After and X-RateLimit-*.
+limiter.shared_limit(_api_limit, scope="api", key_func=api_client)(bp)
 
 SAFE_METHODS = ("GET", "HEAD", "OPTIONS")
 API_CONFIG = {
@@ -41,19 +70,85 @@ API_CONFIG = {
 }
 
 
+# The resources' tags, in the reference's order (an operation's tag missing here is declared without a text).
+TAGS = {
+    "ppas": "PPAs: list, detail, create, edit, the approval workflow and the allocation tree.",
+}
+
+ERRORS = {400: "Bad request", 401: "Not signed in", 403: "Not allowed", 404: "No such object (or not yours to see)",
+          409: "Someone changed it first: changed_fields, your_version, current_version", 415: "Not JSON",
+          422: "Invalid fields: errors {field: [messages]}"}
+
+
+def problems(*codes, missing=None):
+    """The documented error answers of an operation: problems(401, 404, 422); `missing` names what a 404 did
+    not find ("work item")."""
+    return {code: {"description": f"No such {missing} (or not yours to see)" if code == 404 and missing
+                   else ERRORS[code],
+                   "content": {"application/problem+json": {"schema": {"$ref": "#/components/schemas/Problem"}}}}
+            for code in codes}
+
+
+RATE_LIMIT_HEADERS = {
+    "Retry-After": {"description": "Seconds to wait before trying again.", "schema": {"type": "integer"}},
+    "X-RateLimit-Limit": {"description": "Requests allowed in the window.", "schema": {"type": "integer"}},
+    "X-RateLimit-Remaining": {"description": "Requests left in the window.", "schema": {"type": "integer"}},
+    "X-RateLimit-Reset": {"description": "When the window ends (Unix time).", "schema": {"type": "integer"}},
+}
+# Answers any operation may give: (status, the response component documenting it). 400: a NUL character
+# anywhere in the request (obcms/ops/security.py), a body that is not JSON.
+COMMON_RESPONSES = ((400, "BAD_REQUEST"), (401, "UNAUTHORIZED"), (429, "RATE_LIMITED"), (503, "SERVICE_UNAVAILABLE"))
+
+
+class EveryOperation(BasePlugin):
+    """Declares each operation's tags once (in TAGS' order first) and documents the answers any request may
+    get on every operation."""
+
+    def init_spec(self, spec):
+        self.spec = spec
+        self.declared = set()
+
+    def operation_helper(self, path=None, operations=None, **kwargs):
+        for operation in (operations or {}).values():
+            for tag in operation.get("tags") or ():
+                self.declare(tag)
+            responses = operation.setdefault("responses", {})
+            for status, component in COMMON_RESPONSES:
+                if status not in responses and str(status) not in responses:
+                    responses[status] = component
+
+    def declare(self, tag):
+        if tag not in self.declared:
+            self.declared.add(tag)
+            self.spec.tag({"name": tag, "description": TAGS[tag]} if tag in TAGS else {"name": tag})
+
+
 class ObcmsApi(Api):
     """flask-smorest without its app-wide error handler (see the module docstring), its error responses
-    documented as the problems this API answers."""
+    documented as the problems this API answers, with no catch-all `default` answer, and no tag named after
+    the blueprint (operations carry their resource's tag)."""
 
     ERROR_SCHEMA = ProblemSchema
+    DEFAULT_ERROR_RESPONSE_NAME = None
 
     def _register_error_handlers(self):
         pass
+
+    def register_blueprint(self, blp, **options):
+        """flask-smorest's, less the tag it declares for the blueprint itself (an empty group in the reference)."""
+        name = options.get("name", blp.name)
+        self._app.extensions["flask-smorest"]["blp_name_to_api"][name] = self
+        self._app.register_blueprint(blp, **options)
+        blp.register_views_in_doc(self, self._app, self.spec, name=name, parameters=None)
 
     def _register_responses(self):
         self.DEFAULT_RESPONSE_CONTENT_TYPE = "application/problem+json"
         try:
             super()._register_responses()
+            self.spec.components.response("RATE_LIMITED", {
+                "description": "Too many requests from this token (or user): wait Retry-After seconds.",
+                "headers": RATE_LIMIT_HEADERS,
+                "content": {"application/problem+json": {"schema": "Problem"}}}, lazy=True)
         finally:
             del self.DEFAULT_RESPONSE_CONTENT_TYPE
 
@@ -62,7 +157,9 @@ def init_api(app):
     """Mount the API blueprint and build its OpenAPI description (one per app)."""
     for key, value in API_CONFIG.items():
         app.config.setdefault(key, value)
+    plugin = EveryOperation()
     api = ObcmsApi(app, spec_kwargs={
+        "extra_plugins": [plugin],
         "info": {"description": "The PPAs of obcms and their workflow, for other systems and scripts. Authenticate with "
                                 "`Authorization: Bearer obcms_…` (a personal access token from your account "
                                 "page) or a signed-in session. Errors are `application/problem+json`."},
@@ -70,6 +167,8 @@ def init_api(app):
     })
     api.spec.components.security_scheme("bearerAuth", {"type": "http", "scheme": "bearer",
                                                        "description": "A personal access token: obcms_…"})
+    for tag in TAGS:
+        plugin.declare(tag)
     api.register_blueprint(bp)
     app.extensions["obcms_api"] = api
     return api
@@ -174,8 +273,9 @@ flask.Blueprint.add_url_rule(bp, "/openapi.json", "openapi_json", openapi_json)
 flask.Blueprint.add_url_rule(bp, "/docs", "docs", docs)
 
 
-@bp.route("/ppas/<int:ppa_id>/budget-allocation-tree")
-@bp.doc(tags=["ppas"], responses={401: {"description": "Not signed in"}, 404: {"description": "No such PPA"}})
+@bp.route("/ppas/<int:ppa_id>/budget-allocation-tree", methods=["GET"])
+@bp.response(200, AllocationTreeSchema)
+@bp.doc(tags=["ppas"], responses=problems(401, 404))
 def budget_allocation_tree(ppa_id):
     """The PPA's allocation tree
 

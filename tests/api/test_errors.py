@@ -43,6 +43,15 @@ def test_405_keeps_its_allow_header(api, bearer, make_ppa):
     assert set(response.headers["Allow"].replace(" ", "").split(",")) >= {"GET", "PATCH"}
 
 
+def test_an_id_beyond_any_row_is_a_404_whatever_the_method(api, bearer, client_as):
+    """werkzeug compares methods before converters: without obcms/errors.py's check these would be 405s."""
+    headers = bearer("admin", "write")
+    for method in ("GET", "PATCH", "DELETE", "POST"):
+        assert_problem(api.open("/api/v1/ppas/99999999999", method=method, json={}, headers=headers), 404)
+    page = client_as("oobc_staff").post("/ppas/99999999999")
+    assert page.status_code == 404 and "<html" in page.get_data(as_text=True)
+
+
 def test_415_for_a_body_that_is_not_json(api, bearer):
     response = api.post("/api/v1/ppas", data={"title": "A form"}, headers=bearer("oobc_staff", "write"))
     assert_problem(response, 415)

@@ -72,3 +72,22 @@ def test_the_docs_page_is_vendored_and_csp_clean(client_as):
 def test_the_docs_page_sends_anonymous_people_to_sign_in(client):
     response = client.get("/api/v1/docs")
     assert response.status_code == 302 and "/login" in response.headers["Location"]
+
+
+def test_tags_are_declared_once_each_used_and_every_operation_documents_its_answers(client_as):
+    spec = client_as("viewer").get("/api/v1/openapi.json").get_json()
+    declared = [tag["name"] for tag in spec["tags"]]
+    used = set()
+    for path, operations in spec["paths"].items():
+        for method, operation in operations.items():
+            if method == "parameters":
+                continue
+            assert operation.get("tags"), (method, path)
+            used.update(operation["tags"])
+            responses = operation["responses"]
+            assert "default" not in responses, (method, path)  # every answer named by its status
+            assert {"400", "401", "429", "503"} <= set(responses), (method, path)
+    assert len(declared) == len(set(declared)) and set(declared) == used, declared
+    assert "api" not in declared  # no empty group named after the blueprint
+    limited = spec["components"]["responses"]["RATE_LIMITED"]
+    assert {"Retry-After", "X-RateLimit-Limit", "X-RateLimit-Remaining", "X-RateLimit-Reset"} <= set(limited["headers"])
