@@ -39,10 +39,10 @@ from .money_schemas import (
     DistributionPreviewSchema,
     DistributionSchema,
     EnableTrackingSchema,
-    EntryCreateSchema,
-    EntryListArgs,
-    EntryPageSchema,
-    EntrySchema,
+    FinancialEntryCreateSchema,
+    FinancialEntryListArgs,
+    FinancialEntryPageSchema,
+    FinancialEntrySchema,
     ReverseSchema,
     SyncRunSchema,
     TrackingArgs,
@@ -279,14 +279,14 @@ def entry_rows(stmt):
     stmt = (stmt.add_columns(ledger._name(recorder).label("recorded_by"), reversal.id.label("reversed_by_id"))
             .outerjoin(recorder, recorder.id == FinancialEntry.recorded_by_id)
             .outerjoin(reversal, reversal.reverses_id == FinancialEntry.id))
-    schema = EntrySchema(exclude=("recorded_by", "reversed_by_id"))
+    schema = FinancialEntrySchema(exclude=("recorded_by", "reversed_by_id"))
     return [{**schema.dump(row.FinancialEntry), "recorded_by": row.recorded_by,
              "reversed_by_id": row.reversed_by_id} for row in db.session.execute(stmt)]
 
 
 @bp.route("/ppas/<int:ppa_id>/financial-entries", methods=["GET"])
-@bp.arguments(EntryListArgs, location="query", as_kwargs=False)
-@bp.response(200, EntryPageSchema)
+@bp.arguments(FinancialEntryListArgs, location="query", as_kwargs=False)
+@bp.response(200, FinancialEntryPageSchema)
 @bp.doc(tags=["money"], responses=problems(401, 404, 422))
 def entry_list(args, ppa_id):
     """A PPA's ledger
@@ -312,15 +312,15 @@ def entry_list(args, ppa_id):
 
 def entry_response(entry):
     """A new entry (recorded by the current user, reversed by none) without reading it again."""
-    body = {**EntrySchema(exclude=("recorded_by", "reversed_by_id")).dump(entry),
+    body = {**FinancialEntrySchema(exclude=("recorded_by", "reversed_by_id")).dump(entry),
             "recorded_by": current_user.display_name, "reversed_by_id": None}
     return created(body, url_for("api.entry_list", ppa_id=entry.ppa_id, work_item_id=entry.work_item_id))
 
 
 @bp.route("/ppas/<int:ppa_id>/financial-entries", methods=["POST"])
 @takes_json("ppa.read", first=ppa_first("budget.record"))
-@bp.arguments(EntryCreateSchema)
-@bp.response(201, EntrySchema)
+@bp.arguments(FinancialEntryCreateSchema)
+@bp.response(201, FinancialEntrySchema)
 @bp.doc(tags=["money"], responses=problems(400, 401, 403, 404, 415, 422))
 @writes
 def entry_create(values, ppa_id):
@@ -335,7 +335,7 @@ def entry_create(values, ppa_id):
 @bp.route("/financial-entries/<int:entry_id>/reverse", methods=["POST"])
 @takes_json("workitem.read", first=lambda entry_id: ledger.get_entry(entry_id, current_user, "budget.record"))
 @bp.arguments(ReverseSchema)
-@bp.response(201, EntrySchema)
+@bp.response(201, FinancialEntrySchema)
 @bp.doc(tags=["money"], responses=problems(400, 401, 403, 404, 409, 415, 422))
 @writes
 def entry_reverse(values, entry_id):

@@ -146,7 +146,7 @@ class SyncRunSchema(Schema):
     error = fields.String(allow_none=True)
 
 
-class EntrySchema(Schema):
+class FinancialEntrySchema(Schema):
     id = fields.Integer()
     work_item_id = fields.Integer()
     ppa_id = fields.Integer()
@@ -163,7 +163,7 @@ class EntrySchema(Schema):
     recorded_at = fields.DateTime()
 
 
-class EntryListArgs(Schema):
+class FinancialEntryListArgs(Schema):
     work_item_id = fields.Integer(validate=validate.Range(1, MAX_ID))
     kind = enum(ENTRY_KINDS)
     before = fields.Integer(validate=validate.Range(1, MAX_ID),
@@ -171,12 +171,12 @@ class EntryListArgs(Schema):
     limit = fields.Integer(load_default=50, validate=validate.Range(1, 200))
 
 
-class EntryPageSchema(Schema):
-    items = fields.List(fields.Nested(EntrySchema))
+class FinancialEntryPageSchema(Schema):
+    items = fields.List(fields.Nested(FinancialEntrySchema))
     next = fields.String(allow_none=True)
 
 
-class EntryCreateSchema(Strict):
+class FinancialEntryCreateSchema(Strict):
     work_item_id = fields.Integer(required=True, **ID)
     kind = enum(ENTRY_KINDS, required=True)
     amount = Money(required=True)

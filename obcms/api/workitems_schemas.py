@@ -3,6 +3,8 @@
 Shapes only (types, enums, lengths); the rules (types under types, depth, allocation, dates) are
 obcms/workitems/services.py's, whose ValidationFailed answers 422 per field. Unknown fields are refused.
 """
+from decimal import Decimal
+
 from marshmallow import Schema, fields, validate
 
 from ..ids import MAX_ID
@@ -80,8 +82,8 @@ class WorkItemCreateSchema(WorkItemFieldsMixin, Strict):
                                **ID)
     work_type = enum(WORK_TYPES, required=True)
     title = fields.String(required=True, validate=[validate.Length(max=500), NO_NUL])
-    estimated_hours = fields.Decimal(allow_none=True, places=2, validate=validate.Range(0, 99999.99),
-                                     metadata={"type": "number"})
+    estimated_hours = fields.Decimal(allow_none=True, places=2, validate=validate.Range(0, Decimal("99999.99")),
+                                     metadata={"type": "number", "minimum": 0, "maximum": 99999.99})
 
 
 class WorkItemPatchSchema(WorkItemFieldsMixin, Strict):

@@ -31,6 +31,7 @@ from schemathesis.specs.openapi.checks import (
 )
 from werkzeug.exceptions import HTTPException, MethodNotAllowed, NotFound
 
+from obcms.bulk import services as bulk
 from obcms.ppas.approval import APPROVAL_MACHINE
 from tests import world as world_module
 
@@ -51,7 +52,8 @@ def known_values(world):
     values.update(ppa_id=[world.ppa.id, world.other.ppa.id], item_id=[world.leaf.id, world.other.leaf.id],
                   work_item_id=[world.leaf.id, world.other.leaf.id], node_id=[world.root.id, world.other.root.id],
                   tranche_id=[t.id for t in world.ppa.tranches][:1] or [1],
-                  transition=[t.name for t in APPROVAL_MACHINE.transitions])
+                  transition=[t.name for t in APPROVAL_MACHINE.transitions],
+                  kind=list(bulk.KINDS), action=list(bulk.ACTIONS))
     return values
 
 
