@@ -135,6 +135,7 @@ def signed_in_page(new_context):
         page = new_context().new_page()
         sign_in_through_the_page(page, username, password)
         page.wait_for_selector("h1:has-text('Good day')")
+        page.wait_for_load_state("load")  # the deferred scripts ran: keyboard shortcuts are listening
         return page
 
     return open_as
