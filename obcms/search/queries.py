@@ -5,10 +5,12 @@
 
 PostgreSQL: candidates are the rows where every query word is word-similar (pg_trgm `<%`, GIN index) to the
 row's normalized text; they are ranked by mean word similarity + full-text rank ('simple', unaccented) of the
-exact words + an exact code. SQLite: candidates come from the FTS5 trigram index (any trigram of the query,
-best bm25 first) and are re-ranked with rapidfuzz (obcms/search/text.py), which also drops those missing a
-query word. Private calendar events are left out of search: results are shared by users of the same scope.
+exact words + an exact code (the live list ranks a bounded set of them: PG_CANDIDATES). SQLite: candidates
+come from the FTS5 trigram index (any trigram of the query, best bm25 first) and are re-ranked with rapidfuzz
+(obcms/search/text.py), which also drops those missing a query word. Private calendar events are left out of
+search: results are shared by users of the same scope.
 """
+import functools
 from dataclasses import dataclass
 from datetime import datetime
 
@@ -30,6 +32,8 @@ from .index import NORMALIZE_FUNCTION, SEARCHED, fts_table
 
 KINDS = {"ppa": "PPAs", "workitem": "Work items", "task": "Tasks", "event": "Calendar events",
          "organization": "Organizations", "person": "People"}
+KIND_TABLES = {"ppa": "ppas", "workitem": "work_items", "task": "work_items", "event": "calendar_events",
+               "organization": "organizations", "person": "users"}
 KIND_PERMISSIONS = {"ppa": "ppa.read", "workitem": "workitem.read", "task": "workitem.read",
                     "event": "calendar.read", "organization": "dashboard.view", "person": "admin.console"}
 STATUSES = tuple(dict.fromkeys(PPA_STATUSES + WORK_STATUSES))
@@ -39,6 +43,10 @@ WITH_STATUS_AND_YEAR = ("ppa", "workitem", "task")
 LIVE_PER_KIND = 5
 LIVE_CANDIDATES = 30  # SQLite: FTS5 candidates per kind re-ranked for the live list
 FULL_CANDIDATES = 400  # SQLite: candidates per kind for the results page
+# PostgreSQL: the live list ranks at most this many trigram matches per kind (in the index's order, plus the
+# rows whose code is the query): ranking costs some microseconds a row, and a word of a common title matches
+# thousands. The results page ranks every match.
+PG_CANDIDATES = 200
 PER_PAGE = 25
 
 
@@ -98,24 +106,35 @@ def _columns(kind, id_, title, code, status, organization_id, organization, cont
             at.label("at"), body.label("body")]
 
 
-def _part(kind, user):
-    """(SELECT of the kind's columns, FROM, scoped WHERE, the searched table, its filter columns)."""
-    org = aliased(Organization)
+@functools.cache
+def _aliases():
+    """The organization, parent and PPA joined to a searched row: built once (an alias memoizes its adapted
+    columns; new ones per search cost milliseconds), when first used (building them at import would configure
+    the mappers early)."""
+    return aliased(Organization, name="org"), aliased(WorkItem, name="parent"), aliased(Ppa, name="item_ppa")
+
+
+def _part(kind, user, typed=True):
+    """(SELECT of the kind's columns, FROM, scoped WHERE, the searched table, its filter columns and its own
+    code column if it has one: a work item shows its PPA's). Work items and tasks are two kinds of one table:
+    typed=False leaves out the work types that tell them apart."""
+    org, parent, ppa = _aliases()
     if kind == "ppa":
         columns = _columns(kind, Ppa.id, Ppa.title, Ppa.code, Ppa.status, Ppa.implementing_moa_id, org.acronym,
                            _typed_null(Ppa.code), Ppa.fiscal_year, _typed_null(CalendarEvent.starts_at), Ppa.summary)
         stmt = scope(sa.select(*columns).select_from(Ppa).outerjoin(org, org.id == Ppa.implementing_moa_id),
                      Ppa, user)
-        return stmt, Ppa, dict(organization=Ppa.implementing_moa_id, year=Ppa.fiscal_year, status=Ppa.status)
+        return stmt, Ppa, dict(organization=Ppa.implementing_moa_id, year=Ppa.fiscal_year, status=Ppa.status,
+                               code=Ppa.code)
     if kind in ("workitem", "task"):
-        parent, ppa = aliased(WorkItem), aliased(Ppa)
         columns = _columns(kind, WorkItem.id, WorkItem.title, ppa.code, WorkItem.status, WorkItem.organization_id,
                            org.acronym, parent.title, ppa.fiscal_year, _typed_null(CalendarEvent.starts_at),
                            WorkItem.description)
         types = WorkItem.work_type.in_(TASK_TYPES)
         stmt = (sa.select(*columns).select_from(WorkItem).outerjoin(org, org.id == WorkItem.organization_id)
-                .outerjoin(parent, parent.id == WorkItem.parent_id).outerjoin(ppa, ppa.id == WorkItem.ppa_id)
-                .where(types if kind == "task" else sa.not_(types)))
+                .outerjoin(parent, parent.id == WorkItem.parent_id).outerjoin(ppa, ppa.id == WorkItem.ppa_id))
+        if typed:
+            stmt = stmt.where(types if kind == "task" else sa.not_(types))
         return (scope(stmt, WorkItem, user), WorkItem,
                 dict(organization=WorkItem.organization_id, year=ppa.fiscal_year, status=WorkItem.status))
     if kind == "event":
@@ -134,13 +153,13 @@ def _part(kind, user):
         stmt = sa.select(*columns).select_from(Organization)
         if user.role != "admin":
             stmt = stmt.where(Organization.is_active.is_(True))
-        return stmt, Organization, dict(organization=Organization.id)
+        return stmt, Organization, dict(organization=Organization.id, code=Organization.acronym)
     if kind == "person":  # admins only (KIND_PERMISSIONS)
         columns = _columns(kind, User.id, sa.func.coalesce(sa.func.nullif(User.full_name, ""), User.username),
                            User.username, _typed_null(Ppa.status), User.organization_id, org.acronym, User.role,
                            _typed_null(Ppa.fiscal_year), _typed_null(CalendarEvent.starts_at), User.email)
         stmt = sa.select(*columns).select_from(User).outerjoin(org, org.id == User.organization_id)
-        return stmt, User, dict(organization=User.organization_id)
+        return stmt, User, dict(organization=User.organization_id, code=User.username)
     raise ValueError(kind)
 
 
@@ -168,21 +187,33 @@ def _kinds(user, filters):
 # ------------------------------------------------------------------------------------------------- PostgreSQL
 def _postgresql_parts(user, query, words, filters, limit):
     tsquery = " | ".join(words)
+    kinds = _kinds(user, filters)
+    pools = {}  # the live list's candidates: table → a CTE of ids, shared by the kinds of one table
     parts = []
-    for kind in _kinds(user, filters):
+    for kind in kinds:
         stmt, model, columns = _part(kind, user)
         document = getattr(sa.func, NORMALIZE_FUNCTION)(*(getattr(model, c) for c in SEARCHED[model.__tablename__]))
         similarity = sum(sa.func.word_similarity(sa.literal(word, sa.Text), document) for word in words) / len(words)
         ranking = similarity + sa.func.ts_rank(sa.func.to_tsvector("simple", document),
                                                sa.func.to_tsquery("simple", sa.literal(tsquery, sa.Text)))
-        code = stmt.selected_columns.code
-        exact = sa.case((sa.func.lower(code) == text.normalize(query.strip()), 10.0), else_=0.0)
-        stmt = _filtered(stmt, kind, columns, filters).where(
-            *(sa.literal(word, sa.Text).op("<%")(document) for word in words))
-        stmt = stmt.add_columns((ranking + exact).label("score"))
+        is_code = sa.func.lower(stmt.selected_columns.code) == text.normalize(query.strip())
+        similar = [sa.literal(word, sa.Text).op("<%")(document) for word in words]
+        if limit:  # rank a bounded set: the first matches the index gives, and the rows with the code asked for
+            if model not in pools:
+                untyped = _filtered(_part(kind, user, typed=False)[0], kind, columns, filters)
+                share = sum(KIND_TABLES[other] == KIND_TABLES[kind] for other in kinds)
+                pool = [untyped.with_only_columns(model.id).where(*similar).limit(PG_CANDIDATES * share)]
+                if "code" in columns:
+                    code = text.normalize(query.strip())
+                    pool.append(untyped.with_only_columns(model.id).where(sa.func.lower(columns["code"]) == code))
+                pools[model] = sa.union(*pool).cte(f"{model.__tablename__}_candidates")
+            matching = _filtered(stmt, kind, columns, filters).where(model.id.in_(sa.select(pools[model].c.id)))
+        else:
+            matching = _filtered(stmt, kind, columns, filters).where(*similar)
+        matching = matching.add_columns((ranking + sa.case((is_code, 10.0), else_=0.0)).label("score"))
         if limit:
-            stmt = stmt.order_by(sa.desc("score"), stmt.selected_columns.id).limit(limit)
-        parts.append(stmt)
+            matching = matching.order_by(sa.desc("score"), matching.selected_columns.id).limit(limit)
+        parts.append(matching)
     return parts
 
 

@@ -2,6 +2,7 @@
 expected among the top three (same corpus, same expectations on SQLite and PostgreSQL)."""
 import pytest
 
+from obcms.extensions import db
 from obcms.search import queries
 
 # query → (kind, key): key is a PPA code, a task or event title, or an organization acronym.
@@ -87,3 +88,17 @@ def test_expected_result_among_the_top_three(query, kind, key, corpus, users, or
 def test_an_exact_code_comes_first(corpus, users):
     page = queries.full_search(users["admin"], "MSSD-2026-001", queries.Filters(), 1)
     assert (page.items[0].kind, page.items[0].id) == ("ppa", corpus.ppas["MSSD-2026-001"])
+
+
+def test_the_live_list_ranks_a_bounded_set_and_still_finds_an_exact_code(corpus, users, monkeypatch):
+    """With thousands of matches the live list ranks the first few the index gives (PostgreSQL) or the best by
+    bm25 (SQLite); the row whose code is the query is a candidate whatever that limit, and the page ranks all."""
+    monkeypatch.setattr(queries, "PG_CANDIDATES", 1)
+    monkeypatch.setattr(queries, "LIVE_CANDIDATES", 1)
+    live = queries.live_search(users["admin"], "MSSD-2026-007")
+    assert live["ppa"][0].id == corpus.ppas["MSSD-2026-007"]
+    assert len(live["ppa"]) <= 2  # one trigram candidate, and the code's
+    page = queries.full_search(users["admin"], "MSSD-2026-007", queries.Filters(kind="ppa"), 1)
+    assert page.items[0].id == corpus.ppas["MSSD-2026-007"]
+    if db.session.get_bind().dialect.name == "postgresql":  # the other MSSD codes are word-similar: all ranked
+        assert page.total > 2
