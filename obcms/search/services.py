@@ -30,8 +30,12 @@ SEARCHED_MODELS = (Ppa, WorkItem, CalendarEvent, Organization, User)
 IGNORED_ATTRIBUTES = {"updated_at", "version", "last_login_at", "session_token", "password_hash"}
 
 
-def live(user, query):
-    return _cached(("live", query.strip().lower()), user, lambda: queries.live_search(user, query))
+def live(user, query, render=None):
+    """The live list's hits ({kind: [Hit]}), or with `render` (hits → HTML) the list as rendered: the cache
+    then keeps the HTML, keyed by the query as typed (the list repeats it)."""
+    if render is None:
+        return _cached(("live", query.strip().lower()), user, lambda: queries.live_search(user, query))
+    return _cached(("live-html", query), user, lambda: render(live(user, query)))
 
 
 def full(user, query, filters, page):

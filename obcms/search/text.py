@@ -1,5 +1,6 @@
 """Search text: the words of a query, rapidfuzz scoring of a candidate (SQLite re-ranking), and the
 highlighted match (each piece escaped, the matching words wrapped in <mark>)."""
+import functools
 import re
 import unicodedata
 
@@ -40,6 +41,7 @@ def trigrams(words):
     return found
 
 
+@functools.lru_cache(maxsize=4096)  # titles repeat their words: the list and the page ask again and again
 def word_match(query_word, text_word):
     """0–100: how well a text word answers a query word (a word it begins counts almost as the word)."""
     if query_word == text_word:

@@ -82,9 +82,11 @@ def live():
         query = _query()
     except Refused as refused:
         return render_template("search/_live.html", groups={}, query="", words=[], errors=refused.errors), 422
-    groups = services.live(current_user, query) if query.strip() else {}
-    return render_template("search/_live.html", groups=groups, query=query, words=text.query_words(query),
-                           kinds=queries.KINDS, errors={})
+    def render(groups):
+        return render_template("search/_live.html", groups=groups, query=query, words=text.query_words(query),
+                               kinds=queries.KINDS, errors={})
+
+    return services.live(current_user, query, render) if query.strip() else render({})
 
 
 @bp.get("/search")
