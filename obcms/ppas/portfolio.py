@@ -70,7 +70,7 @@ class PortfolioFilters:
 
 
 SORTS = {
-    "code": lambda moa, cols: sa.func.coalesce(Ppa.code, ""),
+    "code": lambda moa, cols: sa.func.coalesce(Ppa.code, sa.literal_column("''")),  # as ix_ppas_code_order
     "title": lambda moa, cols: Ppa.title,
     "moa": lambda moa, cols: moa.acronym,
     "fy": lambda moa, cols: Ppa.fiscal_year,
