@@ -5,7 +5,7 @@
 
 PostgreSQL: candidates are the rows where every query word is word-similar (pg_trgm `<%`, GIN index) to the
 row's normalized text; they are ranked by mean word similarity + full-text rank ('simple', unaccented) of the
-exact words + an exact code (the live list ranks a bounded set of them: PG_CANDIDATES). SQLite: candidates
+exact words + an exact code (a bounded set of them: PG_CANDIDATES, FULL_CANDIDATES). SQLite: candidates
 come from the FTS5 trigram index (any trigram of the query, best bm25 first) and are re-ranked with rapidfuzz
 (obcms/search/text.py), which also drops those missing a query word. Private calendar events are left out of
 search: results are shared by users of the same scope.
@@ -42,10 +42,10 @@ WITH_STATUS_AND_YEAR = ("ppa", "workitem", "task")
 
 LIVE_PER_KIND = 5
 LIVE_CANDIDATES = 30  # SQLite: FTS5 candidates per kind re-ranked for the live list
-FULL_CANDIDATES = 400  # SQLite: candidates per kind for the results page
-# PostgreSQL: the live list ranks at most this many trigram matches per kind (in the index's order, plus the
-# rows whose code is the query): ranking costs some microseconds a row, and a word of a common title matches
-# thousands. The results page ranks every match.
+FULL_CANDIDATES = 400  # candidates per kind for the results page (both backends)
+# PostgreSQL: the live list ranks at most this many trigram matches per kind. Candidates come in the index's
+# order, plus the rows whose code is the query: ranking costs some microseconds a row, and a word of a common
+# title matches thousands of rows.
 PG_CANDIDATES = 200
 PER_PAGE = 25
 
@@ -188,7 +188,7 @@ def _kinds(user, filters):
 def _postgresql_parts(user, query, words, filters, limit):
     tsquery = " | ".join(words)
     kinds = _kinds(user, filters)
-    pools = {}  # the live list's candidates: table → a CTE of ids, shared by the kinds of one table
+    pools = {}  # the candidates: table → a CTE of ids, shared by the kinds of one table
     parts = []
     for kind in kinds:
         stmt, model, columns = _part(kind, user)
@@ -198,18 +198,17 @@ def _postgresql_parts(user, query, words, filters, limit):
                                                sa.func.to_tsquery("simple", sa.literal(tsquery, sa.Text)))
         is_code = sa.func.lower(stmt.selected_columns.code) == text.normalize(query.strip())
         similar = [sa.literal(word, sa.Text).op("<%")(document) for word in words]
-        if limit:  # rank a bounded set: the first matches the index gives, and the rows with the code asked for
-            if model not in pools:
-                untyped = _filtered(_part(kind, user, typed=False)[0], kind, columns, filters)
-                share = sum(KIND_TABLES[other] == KIND_TABLES[kind] for other in kinds)
-                pool = [untyped.with_only_columns(model.id).where(*similar).limit(PG_CANDIDATES * share)]
-                if "code" in columns:
-                    code = text.normalize(query.strip())
-                    pool.append(untyped.with_only_columns(model.id).where(sa.func.lower(columns["code"]) == code))
-                pools[model] = sa.union(*pool).cte(f"{model.__tablename__}_candidates")
-            matching = _filtered(stmt, kind, columns, filters).where(model.id.in_(sa.select(pools[model].c.id)))
-        else:
-            matching = _filtered(stmt, kind, columns, filters).where(*similar)
+        # a bounded set is ranked: the first matches the index gives, and the rows with the code asked for
+        if model not in pools:
+            untyped = _filtered(_part(kind, user, typed=False)[0], kind, columns, filters)
+            share = sum(KIND_TABLES[other] == KIND_TABLES[kind] for other in kinds)
+            pool = [untyped.with_only_columns(model.id).where(*similar)
+                    .limit((PG_CANDIDATES if limit else FULL_CANDIDATES) * share)]
+            if "code" in columns:
+                code = text.normalize(query.strip())
+                pool.append(untyped.with_only_columns(model.id).where(sa.func.lower(columns["code"]) == code))
+            pools[model] = sa.union(*pool).cte(f"{model.__tablename__}_candidates")
+        matching = _filtered(stmt, kind, columns, filters).where(model.id.in_(sa.select(pools[model].c.id)))
         matching = matching.add_columns((ranking + sa.case((is_code, 10.0), else_=0.0)).label("score"))
         if limit:
             matching = matching.order_by(sa.desc("score"), matching.selected_columns.id).limit(limit)
