@@ -102,6 +102,7 @@ def page():
         found = Page(items=[], page=1, per_page=queries.PER_PAGE, total=0)
     return render_page("search/page.html", block="results", query=query, filters=filters, found=found,
                        words=text.query_words(query), kinds=queries.KINDS, errors=errors,
+                       per_kind=queries.FULL_CANDIDATES,
                        kind_choices=[(k, queries.KINDS[k]) for k in queries.kinds_for(current_user)],
                        organizations=queries.organization_choices(current_user),
                        statuses=[(s, s.replace("_", " ")) for s in queries.STATUSES]), status

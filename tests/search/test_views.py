@@ -5,6 +5,7 @@ import sqlalchemy as sa
 
 from obcms.extensions import db
 from obcms.ppas.models import Ppa
+from obcms.search import queries
 
 LIVE_STATEMENTS = 3  # at most (issue 14): today the signed-in user and the one search statement
 
@@ -92,6 +93,13 @@ def test_results_page_is_plain_html_and_its_fragment_pages(client_as, corpus):
     assert "<!doctype html>" in html and "MSSD-2026-002" in html and "Procure" in html  # no JS needed
     fragment = client.get("/search?q=livelyhood&page=99", headers={"HX-Request": "true"}).get_data(as_text=True)
     assert "<!doctype html>" not in fragment and "MSSD-2026-002" in fragment  # past the end: the last page
+    assert "are ranked" not in html
+
+
+def test_results_page_says_when_the_ranked_matches_are_bounded(client_as, corpus, monkeypatch):
+    monkeypatch.setattr(queries, "FULL_CANDIDATES", 2)
+    html = client_as("admin").get("/search?q=MSSD").get_data(as_text=True)
+    assert "At most 2 matches of each kind are ranked" in html
 
 
 @pytest.mark.parametrize(("args", "present", "absent"), [
