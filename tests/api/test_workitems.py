@@ -1,5 +1,8 @@
 """Work items in the API: a PPA's tree (nested and flat, constant queries), the contract (create → read → stale
 update 409 → delete), move, transitions, and the refusals (scope, read-only token, unknown fields)."""
+from datetime import UTC, date, datetime, time
+from decimal import Decimal
+
 import pytest
 import sqlalchemy as sa
 
@@ -35,6 +38,37 @@ def test_the_tree_nested_and_flat(api, bearer, tree):
     assert all("children" not in i for i in flat) and flat[3]["parent_id"] == implementation.id
     assert api.get(f"/api/v1/ppas/{ppa.id}/work-items?shape=round", headers=headers).status_code == 422
     assert api.get(f"/api/v1/ppas/{ppa.id}/work-items", headers=bearer("other_moa_staff")).status_code == 404
+
+
+def test_each_node_of_the_tree_is_the_work_item_as_its_schema_dumps_it(api, bearer, tree, users):
+    """The tree is formatted by hand (for speed): each node, every field set, is what GET /work-items/<id>
+    answers (WorkItemSchema's dump), in both shapes."""
+    ppa, root, (planning, implementation, evaluation) = tree
+    phase = db.session.scalars(sa.select(WorkItem).where(WorkItem.parent_id == implementation.id)
+                               .order_by(WorkItem.id)).first()
+    phase.description, phase.budget_notes, phase.calendar_color = "Field work", "From the MOOE", "#1f6feb"
+    phase.activity_category, phase.estimated_hours = "ppa", Decimal("12.5")
+    phase.start_date, phase.due_date = date(2026, 2, 1), date(2026, 3, 1)
+    phase.start_time, phase.end_time = time(8, 30), time(17, 0)
+    phase.completed_at = datetime(2026, 3, 1, 9, 15, 30, tzinfo=UTC)
+    phase.actual_expenditure = Decimal("1234.5")
+    phase.assignees = [users["moa_staff"], users["oobc_staff"]]
+    db.session.commit()
+    headers = bearer("viewer")
+    url = f"/api/v1/ppas/{ppa.id}/work-items"
+    flat = body(api.get(f"{url}?shape=flat", headers=headers))["items"]
+    nested, pending = [], body(api.get(url, headers=headers))["items"]
+    while pending:
+        node = pending.pop()
+        pending += node.pop("children")
+        nested.append(node)
+    assert len(flat) == len(nested) == 6
+    for node in flat:
+        assert node == body(api.get(f"/api/v1/work-items/{node['id']}", headers=headers)), node["title"]
+    assert sorted(nested, key=lambda node: node["id"]) == sorted(flat, key=lambda node: node["id"])
+    [filled] = [node for node in flat if node["id"] == phase.id]
+    assert filled["estimated_hours"] == "12.50" and filled["start_time"] == "08:30:00"
+    assert filled["assignee_ids"] == sorted([users["moa_staff"].id, users["oobc_staff"].id])
 
 
 def test_an_untracked_ppa_has_no_tree(api, bearer, make_ppa):
