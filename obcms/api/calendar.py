@@ -30,6 +30,7 @@ from ..calendar.queries import (
     visible_events,
     visible_resources,
     window_entries,
+    window_json,
 )
 from ..errors import NotAllowed, NotFound, ValidationFailed
 from ..extensions import db
@@ -99,9 +100,8 @@ def calendar_window(args):
     modules = frozenset(args["modules"].split(",")) if args.get("modules") else frozenset(MODULES)
     filters = Filters(modules, args["mine"], args.get("organization"))
     entries, following = window_entries(window, _user(), filters, args["limit"])
-    return jsonify(CalendarWindowSchema().dump({"start": window.start, "end": window.end,
-                                                "truncated": following is not None, "next": following,
-                                                "entries": [entry.to_json() for entry in entries]}))
+    # the feed's JSON, as CalendarWindowSchema describes it: its dump of 1,000 entries cost a third of the request
+    return jsonify(window_json(window, entries, following))
 
 
 # Events --------------------------------------------------------------------------------------------------------

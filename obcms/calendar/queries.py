@@ -2,7 +2,8 @@
 
     window = Window(date(2026, 12, 1), date(2027, 1, 1))            # Manila days, end exclusive
     entries = calendar_entries(window, user, Filters(modules={"planning"}, mine=True))   # all of them
-    entries, next_day = window_entries(window, user, filters, limit=1000)    # the first days' (the JSON)
+    entries, next_day = window_entries(window, user, filters, limit=1000)    # the first days'
+    window_json(window, entries, next_day)                          # … as the JSON feed gives them
     days = calendar_days(window, user, filters, per_day=4)          # [Day(day, first 4 entries, total)]
     page = agenda_page(window, user, filters, offset=50, size=50)   # entries 51–100 of the day list
 
@@ -174,6 +175,12 @@ def window_entries(window, user, filters=Filters(), limit=None):
     cut = entries[limit].first_day
     kept = [entry for entry in entries[:limit] if entry.first_day < cut] if cut > window.start else entries[:limit]
     return kept, max(cut, window.start + timedelta(days=1))
+
+
+def window_json(window, entries, following):
+    """The JSON of window_entries' answer, as the calendar's feed and the API give it."""
+    return {"start": window.start.isoformat(), "end": window.end.isoformat(), "truncated": following is not None,
+            "next": following.isoformat() if following else None, "entries": [entry.to_json() for entry in entries]}
 
 
 @dataclass(frozen=True)

@@ -40,6 +40,7 @@ from .queries import (
     visible_events,
     visible_resources,
     window_entries,
+    window_json,
 )
 
 bp = Blueprint("calendar", __name__, url_prefix="/calendar")
@@ -188,9 +189,7 @@ def entries_json():
     window = Window(_parse_date(args["start"], "start"), _parse_date(args["end"], "end"))
     entries, following = window_entries(window, _user(), _state().filters,
                                         min(_number("limit") or JSON_LIMIT, JSON_MAX_LIMIT))
-    return jsonify({"start": window.start.isoformat(), "end": window.end.isoformat(),
-                    "truncated": following is not None, "next": following.isoformat() if following else None,
-                    "entries": [entry.to_json() for entry in entries]})
+    return jsonify(window_json(window, entries, following))
 
 
 @bp.get("/events/<int:event_id>")
