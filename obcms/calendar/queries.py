@@ -140,12 +140,10 @@ def window_entries(window, user, filters=Filters(), limit=None):
     links, entries, rows = _Links(), [], []  # rows: (first day, what makes its entries)
     modules, cap = filters.modules, (limit + 1 if limit else None)
     if modules & {"planning", "staff"}:
-        column, may_move = WorkItem.__table__.c, _work_item_mover(user)
-        stmt = _work_items(window, user, filters).order_by(sa.func.coalesce(column.start_date, column.due_date),
-                                                           column.id)
+        may_move = _work_item_mover(user)
         rows += [(row.due_date if row.work_type in ("task", "subtask") else row.start_date or row.due_date,
                   partial(_work_item_entries, row, links, may_move))
-                 for row in db.session.execute(stmt.limit(cap or 5000)).all()]
+                 for row in db.session.execute(_first_work_items(window, user, filters, cap or 5000)).all()]
     if "planning" in modules:
         entries += _ppa_entries(window, user, filters, links)
     series = []
@@ -298,11 +296,11 @@ class _Links:
 
 
 # ------------------------------------------------------------------------------------------------- work items
-def _work_items(window, user, filters, parts=("spans", "open", "due"), columns=()):
+def _work_items(window, user, filters, parts, columns):
     """Activities from start to due (planning); tasks and subtasks on their due date (staff). Projects and
-    sub-projects are not entries: they span months and are the PPA's own dates. A SELECT of the rows (of
-    `columns` of work_items alone if given); `parts` picks some of its three: activities with a due date,
-    those without, tasks and subtasks due."""
+    sub-projects are not entries: they span months and are the PPA's own dates. A SELECT of `columns` of
+    work_items; `parts` picks some of its three: activities with a due date, those without, tasks and
+    subtasks due."""
     column = WorkItem.__table__.c
     first, last = window.start, window.end - timedelta(days=1)
     types = []
@@ -321,21 +319,30 @@ def _work_items(window, user, filters, parts=("spans", "open", "due"), columns=(
                                    sa.func.coalesce(column.start_date, column.due_date) <= last),
                   "open": sa.and_(activities, column.due_date.is_(None), column.start_date.between(first, last)),
                   "due": sa.and_(of_type("task", "subtask"), column.due_date.between(first, last))}
-    if columns:
-        stmt = sa.select(*columns)
-    else:
-        ppa = Ppa.__table__.c
-        stmt = (sa.select(column.id, column.title, column.work_type, column.status, column.priority, column.progress,
-                          column.start_date, column.due_date, column.version, column.organization_id,
-                          ppa.id.label("ppa_id"), ppa.code.label("ppa_code"))
-                .select_from(WorkItem.__table__.outerjoin(Ppa.__table__, ppa.id == column.ppa_id)))
-    stmt = stmt.where(column.calendar_visible, sa.or_(*(conditions[part] for part in parts)))
+    stmt = sa.select(*columns).where(column.calendar_visible, sa.or_(*(conditions[part] for part in parts)))
     stmt = scope(stmt, WorkItem, user)
     stmt = _org_filter(stmt, column.organization_id, filters)
     if filters.mine:
         stmt = stmt.where(column.id.in_(sa.select(work_item_assignees.c.work_item_id)
                                         .where(work_item_assignees.c.user_id == user.id)))
     return stmt
+
+
+def _first_work_items(window, user, filters, limit):
+    """The window's first `limit` work items in order of start (then id), with their PPA's code. ONE query:
+    they are picked from ix_work_items_calendar alone (one SELECT per part, as _DayParts reads them; PostgreSQL
+    sorts the few columns of every work item the window holds), and only those picked are read from the table."""
+    column, ppa = WorkItem.__table__.c, Ppa.__table__.c
+    start = sa.func.coalesce(column.start_date, column.due_date).label("start")
+    parts = sa.union_all(*(_work_items(window, user, filters, (part,), (column.id, start))
+                           for part in ("spans", "open", "due"))).subquery("parts")
+    picked = sa.select(parts).order_by(parts.c.start, parts.c.id).limit(limit).subquery("picked")
+    return (sa.select(column.id, column.title, column.work_type, column.status, column.priority, column.progress,
+                      column.start_date, column.due_date, column.version, column.organization_id,
+                      ppa.id.label("ppa_id"), ppa.code.label("ppa_code"))
+            .select_from(picked.join(WorkItem.__table__, column.id == picked.c.id)
+                         .outerjoin(Ppa.__table__, ppa.id == column.ppa_id))
+            .order_by(picked.c.start, picked.c.id))
 
 
 def _work_item_span(column):
