@@ -79,10 +79,11 @@ class Filters:
     organization_id: int | None = None
 
 
-@dataclass(frozen=True)
+@dataclass
 class Entry:
     """One thing on the calendar. `start`/`end` are dates for all-day entries (end exclusive), else aware
-    datetimes in Manila."""
+    datetimes in Manila. Never changed once made (not frozen only because a frozen dataclass sets each field
+    through object.__setattr__, which made the thousand entries of a window three times as slow to make)."""
 
     id: str  # "<source>-<pk>[-<part>]"
     title: str
@@ -141,9 +142,8 @@ def window_entries(window, user, filters=Filters(), limit=None):
     modules, cap = filters.modules, (limit + 1 if limit else None)
     if modules & {"planning", "staff"}:
         may_move = _work_item_mover(user)
-        rows += [(row.due_date if row.work_type in ("task", "subtask") else row.start_date or row.due_date,
-                  partial(_work_item_entries, row, links, may_move))
-                 for row in db.session.execute(_first_work_items(window, user, filters, cap or 5000)).all()]
+        rows += [(day, partial(_work_item_entries, values, links, may_move))
+                 for day, *values in db.session.execute(_first_work_items(window, user, filters, cap or 5000)).all()]
     if "planning" in modules:
         entries += _ppa_entries(window, user, filters, links)
     series = []
@@ -329,20 +329,26 @@ def _work_items(window, user, filters, parts, columns):
 
 
 def _first_work_items(window, user, filters, limit):
-    """The window's first `limit` work items in order of start (then id), with their PPA's code. ONE query:
-    they are picked from ix_work_items_calendar alone (one SELECT per part, as _DayParts reads them; PostgreSQL
-    sorts the few columns of every work item the window holds), and only those picked are read from the table."""
-    column, ppa = WorkItem.__table__.c, Ppa.__table__.c
+    """(first day, *_work_item_columns()) of the window's first `limit` work items in order of start (then id).
+    ONE query: they are picked from ix_work_items_calendar alone (one SELECT per part, as _DayParts reads them;
+    PostgreSQL sorts the few columns of every work item the window holds), and only those picked are read from
+    the table."""
+    column = WorkItem.__table__.c
     start = sa.func.coalesce(column.start_date, column.due_date).label("start")
     parts = sa.union_all(*(_work_items(window, user, filters, (part,), (column.id, start))
                            for part in ("spans", "open", "due"))).subquery("parts")
     picked = sa.select(parts).order_by(parts.c.start, parts.c.id).limit(limit).subquery("picked")
-    return (sa.select(column.id, column.title, column.work_type, column.status, column.priority, column.progress,
-                      column.start_date, column.due_date, column.version, column.organization_id,
-                      ppa.id.label("ppa_id"), ppa.code.label("ppa_code"))
+    return (sa.select(_work_item_span(column)[0], *_work_item_columns())
             .select_from(picked.join(WorkItem.__table__, column.id == picked.c.id)
-                         .outerjoin(Ppa.__table__, ppa.id == column.ppa_id))
+                         .outerjoin(Ppa.__table__, Ppa.__table__.c.id == column.ppa_id))
             .order_by(picked.c.start, picked.c.id))
+
+
+def _work_item_columns():
+    """What a work item's entry is made of (work_items joined to ppas), in the order _work_item_entry reads it."""
+    item = WorkItem.__table__.c
+    return (item.id, item.title, item.work_type, item.status, item.priority, item.progress, item.start_date,
+            item.due_date, item.version, item.organization_id, item.ppa_id, Ppa.__table__.c.code.label("ppa_code"))
 
 
 def _work_item_span(column):
@@ -362,18 +368,21 @@ def _work_item_mover(user):
     return lambda organization_id: organization_id == own
 
 
-def _work_item_entries(row, links, may_move):
-    return [_work_item_entry(row, links, may_move)]
+def _work_item_entries(values, links, may_move):
+    return [_work_item_entry(values, links, may_move)]
 
 
-def _work_item_entry(row, links, may_move):
-    is_task = row.work_type in ("task", "subtask")
-    start = row.due_date if is_task else (row.start_date or row.due_date)
-    end = (row.due_date if is_task else (row.due_date or row.start_date)) + timedelta(days=1)
-    return Entry(f"workitem-{row.id}", row.title, start, end, True, "staff" if is_task else "planning",
-                 row.work_type, links.work_item.format(row.id), row.status, row.priority, row.progress,
-                 row.ppa_code or (f"PPA-{row.ppa_id}" if row.ppa_id else ""), version=row.version,
-                 movable=may_move(row.organization_id), move_url=links.move_work_item.format(row.id))
+def _work_item_entry(values, links, may_move):
+    """The entry of a work item from the values of _work_item_columns(): unpacked by position, for a thousand
+    rows' attributes read by name cost more than the rest of making their entries."""
+    item_id, title, work_type, status, priority, progress, start, due, version, organization_id, ppa_id, ppa_code \
+        = values
+    is_task = work_type in ("task", "subtask")
+    first, last = (due, due) if is_task else (start or due, due or start)
+    return Entry(f"workitem-{item_id}", title, first, last + timedelta(days=1), True,
+                 "staff" if is_task else "planning", work_type, links.work_item.format(item_id), status, priority, progress,
+                 ppa_code or (f"PPA-{ppa_id}" if ppa_id else ""), version=version,
+                 movable=may_move(organization_id), move_url=links.move_work_item.format(item_id))
 
 
 # ------------------------------------------------------------------------------------------------- PPAs
@@ -686,10 +695,10 @@ def _pairs(days, source, rows, covers, timed, sort_at, title, lower=True):
 def _loaded(stmt, window, user, links):
     """(row, its Entry or None) of a grid or agenda statement, each entry joined to its columns in the same
     query."""
-    may_move = _work_item_mover(user)
+    may_move, work_item = _work_item_mover(user), [f"w_{column.key}" for column in _work_item_columns()]
     for row in db.session.execute(_with_columns(stmt)):
         if row.source == "workitem":
-            yield row, _work_item_entry(_Prefixed(row, "w_"), links, may_move)
+            yield row, _work_item_entry([row._mapping[key] for key in work_item], links, may_move)
         elif row.source == "event":
             yield row, _event_entries(_Prefixed(row, "e_"), window, user, links)[0]
         elif row.source == "booking":
@@ -704,10 +713,7 @@ def _with_columns(stmt):
     ranked = stmt.subquery("page")
     item, ppa, event = WorkItem.__table__.c, Ppa.__table__.c, CalendarEvent.__table__.c
     booking, resource = Booking.__table__.c, Resource.__table__.c
-    columns = [*(c.label(f"w_{c.name}") for c in (item.id, item.title, item.work_type, item.status, item.priority,
-                                                  item.progress, item.start_date, item.due_date, item.version,
-                                                  item.organization_id, item.ppa_id)),
-               ppa.code.label("w_ppa_code"),
+    columns = [*(c.label(f"w_{c.key}") for c in _work_item_columns()),
                *(c.label(f"e_{c.name}") for c in (event.id, event.title, event.kind, event.all_day, event.starts_at,
                                                   event.ends_at, event.rrule, event.exdates, event.location,
                                                   event.version, event.organizer_id, event.organization_id)),
