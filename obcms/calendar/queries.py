@@ -25,6 +25,7 @@ from operator import itemgetter
 import sqlalchemy as sa
 from flask import url_for
 
+from ..audit.recording import storage_type
 from ..auth.permissions import READ_ALL, can, scope
 from ..db_types import UTCDateTime
 from ..errors import NotFound, ValidationFailed
@@ -119,10 +120,7 @@ class Entry:
         return (self.end - timedelta(microseconds=1)).date()
 
     def to_json(self):
-        def iso(value):
-            return value.isoformat()
-
-        return {"id": self.id, "title": self.title, "start": iso(self.start), "end": iso(self.end),
+        return {"id": self.id, "title": self.title, "start": self.start.isoformat(), "end": self.end.isoformat(),
                 "allDay": self.all_day, "color": self.color, "url": self.url, "module": self.module,
                 "category": self.category, "status": self.status, "priority": self.priority,
                 "progress": self.progress, "breadcrumb": self.breadcrumb}
@@ -142,8 +140,8 @@ def window_entries(window, user, filters=Filters(), limit=None):
     modules, cap = filters.modules, (limit + 1 if limit else None)
     if modules & {"planning", "staff"}:
         may_move = _work_item_mover(user)
-        rows += [(day, partial(_work_item_entries, values, links, may_move))
-                 for day, *values in db.session.execute(_first_work_items(window, user, filters, cap or 5000)).all()]
+        rows += [(row.first_day, partial(_work_item_entries, row, links, may_move))
+                 for row in db.session.execute(_first_work_items(window, user, filters, cap or 5000)).all()]
     if "planning" in modules:
         entries += _ppa_entries(window, user, filters, links)
     series = []
@@ -329,7 +327,7 @@ def _work_items(window, user, filters, parts, columns):
 
 
 def _first_work_items(window, user, filters, limit):
-    """(first day, *_work_item_columns()) of the window's first `limit` work items in order of start (then id).
+    """The _work_item_columns() of the window's first `limit` work items in order of start (then id).
     ONE query: they are picked from ix_work_items_calendar alone (one SELECT per part, as _DayParts reads them;
     PostgreSQL sorts the few columns of every work item the window holds), and only those picked are read from
     the table."""
@@ -338,17 +336,21 @@ def _first_work_items(window, user, filters, limit):
     parts = sa.union_all(*(_work_items(window, user, filters, (part,), (column.id, start))
                            for part in ("spans", "open", "due"))).subquery("parts")
     picked = sa.select(parts).order_by(parts.c.start, parts.c.id).limit(limit).subquery("picked")
-    return (sa.select(_work_item_span(column)[0], *_work_item_columns())
+    return (sa.select(*_work_item_columns())
             .select_from(picked.join(WorkItem.__table__, column.id == picked.c.id)
                          .outerjoin(Ppa.__table__, Ppa.__table__.c.id == column.ppa_id))
             .order_by(picked.c.start, picked.c.id))
 
 
 def _work_item_columns():
-    """What a work item's entry is made of (work_items joined to ppas), in the order _work_item_entry reads it."""
+    """What a work item's entry is made of (work_items joined to ppas), in the order _work_item_entry reads it;
+    the enums as stored (no per-value result processing)."""
     item = WorkItem.__table__.c
-    return (item.id, item.title, item.work_type, item.status, item.priority, item.progress, item.start_date,
-            item.due_date, item.version, item.organization_id, item.ppa_id, Ppa.__table__.c.code.label("ppa_code"))
+    work_type, status, priority = (sa.type_coerce(c, storage_type(c)).label(c.name)
+                                   for c in (item.work_type, item.status, item.priority))
+    return (_work_item_span(item)[0].label("first_day"), item.id, item.title, work_type, status, priority,
+            item.progress, item.start_date, item.due_date, item.version, item.organization_id, item.ppa_id,
+            Ppa.__table__.c.code.label("ppa_code"))
 
 
 def _work_item_span(column):
@@ -375,11 +377,10 @@ def _work_item_entries(values, links, may_move):
 def _work_item_entry(values, links, may_move):
     """The entry of a work item from the values of _work_item_columns(): unpacked by position, for a thousand
     rows' attributes read by name cost more than the rest of making their entries."""
-    item_id, title, work_type, status, priority, progress, start, due, version, organization_id, ppa_id, ppa_code \
-        = values
+    first, item_id, title, work_type, status, priority, progress, start, due, version, organization_id, ppa_id, \
+        ppa_code = values
     is_task = work_type in ("task", "subtask")
-    first, last = (due, due) if is_task else (start or due, due or start)
-    return Entry(f"workitem-{item_id}", title, first, last + timedelta(days=1), True,
+    return Entry(f"workitem-{item_id}", title, first, (due if is_task else due or start) + timedelta(days=1), True,
                  "staff" if is_task else "planning", work_type, links.work_item.format(item_id), status, priority, progress,
                  ppa_code or (f"PPA-{ppa_id}" if ppa_id else ""), version=version,
                  movable=may_move(organization_id), move_url=links.move_work_item.format(item_id))
