@@ -23,6 +23,8 @@ from bench.common import log
 from bench.ppas import QC, analyze, build_portfolio, make_app, measure
 
 TARGET_QUERIES, TARGET_MS = 6, 20
+# Shown, not held to the targets: the window's default page is 200 entries; this asks for 1,000 at once.
+INFORMATIONAL = {"calendar_window_limit_1000"}
 
 
 def present(app, path):
@@ -76,17 +78,18 @@ def main():
         "work_item_tree_131": get(lambda i: f"/api/v1/ppas/{sample[i]}/work-items"),
         "transitions": get(lambda i: f"/api/v1/ppas/{sample[i]}/transitions"),
         "calendar_window": get(lambda i: "/api/v1/calendar?start=2026-03-01&end=2026-04-12"),
+        "calendar_window_limit_1000": get(lambda i: "/api/v1/calendar?start=2026-03-01&end=2026-04-12&limit=1000"),
         "search": get(lambda i: f"/api/v1/search?q={words[i % len(words)]}"),
     }
     probes = {"work_item_tree_131": f"/api/v1/ppas/{ppa_ids[0]}/work-items", "calendar_window": "/api/v1/calendar",
-              "search": "/api/v1/search"}
+              "calendar_window_limit_1000": "/api/v1/calendar", "search": "/api/v1/search"}
     results = {}
     for name, call in steps.items():
         if name in probes and not present(app, probes[name]):
             results[name] = {"not_present": True}
             continue
         results[name] = measure(call, args.reps)
-    measured = [v for v in results.values() if "median_ms" in v]
+    measured = [v for name, v in results.items() if "median_ms" in v and name not in INFORMATIONAL]
     print(json.dumps({
         "meta": {"backend": backend, "ppas": len(ppa_ids), "work_items_per_ppa": 131, "reps": args.reps,
                  "seed": args.seed, "build_s": round(build_s, 1), "python": platform.python_version(),
@@ -94,7 +97,7 @@ def main():
                  "timing": "around Flask test-client requests with an oobc_staff bearer token, rate limiter on "
                            "(memory storage)"},
         "steps": results,
-        "targets": {"max_queries": TARGET_QUERIES, "max_median_ms": TARGET_MS},
+        "targets": {"max_queries": TARGET_QUERIES, "max_median_ms": TARGET_MS, "informational": sorted(INFORMATIONAL)},
         "meets_targets": all(v["queries"] <= TARGET_QUERIES and v["median_ms"] < TARGET_MS for v in measured),
     }, indent=1))
 

@@ -26,8 +26,11 @@ class CalendarArgs(Schema):
                             metadata={"description": "Some of coordination, planning, staff, resources (default all)."})
     mine = fields.Boolean(load_default=False, metadata={"description": "Only what you organize, hold or booked."})
     organization = fields.Integer(validate=validate.Range(1, MAX_ID))
-    limit = fields.Integer(load_default=1000, validate=validate.Range(1, 5000),
-                           metadata={"description": "At most this many entries: the window's first days."})
+    # A page of entries as the API's lists have them (a busy month of a large portfolio holds tens of
+    # thousands of activities): follow `next` for the days after, or ask for up to 5,000 at once.
+    limit = fields.Integer(load_default=200, validate=validate.Range(1, 5000),
+                           metadata={"description": "At most this many entries (default 200): the window's first "
+                                                    "days; `next` names the day to ask from for the rest."})
 
 
 class EntrySchema(Schema):
