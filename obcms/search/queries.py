@@ -22,7 +22,7 @@ from ..auth.permissions import READ_ALL, can, scope
 from ..calendar.models import CalendarEvent
 from ..calendar.queries import visible_events
 from ..extensions import db
-from ..pagination import Page, page_number, paginate
+from ..pagination import Page, page_number
 from ..ppas.models import STATUSES as PPA_STATUSES
 from ..ppas.models import Ppa
 from ..workitems.models import STATUSES as WORK_STATUSES
@@ -276,7 +276,8 @@ def live_search(user, query):
 
 
 def full_search(user, query, filters, page, per_page=PER_PAGE):
-    """One page of every hit, best first. PostgreSQL: a count and a page query; SQLite: one query, re-ranked."""
+    """One page of every hit, best first. PostgreSQL: one query, the page with the number of hits beside each
+    row (a page past the end counts, then asks for the last page); SQLite: one query, re-ranked."""
     words = text.query_words(query)
     number = page_number(page)
     if not words:
@@ -286,10 +287,15 @@ def full_search(user, query, filters, page, per_page=PER_PAGE):
         if not parts:
             return Page(items=[], page=1, per_page=per_page, total=0)
         union = _union(parts).subquery()
-        found = paginate(sa.select(union).order_by(union.c.score.desc(), union.c.kind, union.c.id), number,
-                         per_page)
-        return Page(items=[_hit(row, row.score) for row in found.items], page=found.page, per_page=per_page,
-                    total=found.total)
+        ranked = (sa.select(union, sa.func.count().over().label("hits"))
+                  .order_by(union.c.score.desc(), union.c.kind, union.c.id).limit(per_page))
+        rows = db.session.execute(ranked.offset((number - 1) * per_page)).all()
+        if not rows and number > 1:  # past the end: the last page
+            total = db.session.scalar(sa.select(sa.func.count()).select_from(union))
+            number = max(1, -(-total // per_page))
+            rows = db.session.execute(ranked.offset((number - 1) * per_page)).all()
+        return Page(items=[_hit(row, row.score) for row in rows], page=number, per_page=per_page,
+                    total=rows[0].hits if rows else 0)
     parts = _sqlite_parts(user, words, filters, FULL_CANDIDATES)
     hits = _reranked(db.session.execute(_union(parts)).all(), words, query) if parts else []
     number = min(number, max(1, -(-len(hits) // per_page)))
