@@ -7,7 +7,8 @@ bench_api: with --reset its tables are dropped and created again). Requests go t
 with a bearer token of an oobc_staff user (so the rate limiter and the token's lookup are counted); the time
 is measured around each request and the SQL statements are counted with an engine event. An operation the
 API does not offer (yet) is marked {"not_present": true}. Prints ONE JSON object: per step {median_ms,
-min_ms, max_ms, queries, n}, plus meta and the targets (≤ 6 queries and < 20 ms each).
+min_ms, max_ms, queries, n}, plus meta and the targets (≤ 6 queries and < 20 ms each; the INFORMATIONAL
+steps are shown beside them: the calendar window asked for 1,000 entries at once, and search with a stale cache).
 """
 import argparse
 import json
@@ -24,7 +25,8 @@ from bench.ppas import QC, analyze, build_portfolio, make_app, measure
 
 TARGET_QUERIES, TARGET_MS = 6, 20
 # Shown, not held to the targets: the window's default page is 200 entries; this asks for 1,000 at once.
-INFORMATIONAL = {"calendar_window_limit_1000"}
+# search_cold: the same searches with the cache made stale first ("search" repeats five queries, as clients do).
+INFORMATIONAL = {"calendar_window_limit_1000", "search_cold"}
 
 
 def present(app, path):
@@ -51,6 +53,7 @@ def main():
     from obcms.api.tokens import create_token
     from obcms.auth.models import User
     from obcms.extensions import db
+    from obcms.search.services import bump_generation
 
     with app.app_context():
         event.listen(db.engine, "before_cursor_execute", QC)
@@ -72,6 +75,13 @@ def main():
     def get(url_of):
         return lambda i: client.get(url_of(i), headers=headers)
 
+    def cold(call):  # every cached search made stale first (a dictionary write, inside the time)
+        def run(i):
+            with app.app_context():
+                bump_generation()
+            return call(i)
+        return run
+
     steps = {
         "list_ppas_50": get(lambda i: "/api/v1/ppas?limit=50&sort=-updated_at"),
         "ppa_detail": get(lambda i: f"/api/v1/ppas/{sample[i]}"),
@@ -80,9 +90,11 @@ def main():
         "calendar_window": get(lambda i: "/api/v1/calendar?start=2026-03-01&end=2026-04-12"),
         "calendar_window_limit_1000": get(lambda i: "/api/v1/calendar?start=2026-03-01&end=2026-04-12&limit=1000"),
         "search": get(lambda i: f"/api/v1/search?q={words[i % len(words)]}"),
+        "search_cold": cold(get(lambda i: f"/api/v1/search?q={words[i % len(words)]}")),
     }
     probes = {"work_item_tree_131": f"/api/v1/ppas/{ppa_ids[0]}/work-items", "calendar_window": "/api/v1/calendar",
-              "calendar_window_limit_1000": "/api/v1/calendar", "search": "/api/v1/search"}
+              "calendar_window_limit_1000": "/api/v1/calendar", "search": "/api/v1/search",
+              "search_cold": "/api/v1/search"}
     results = {}
     for name, call in steps.items():
         if name in probes and not present(app, probes[name]):
