@@ -54,15 +54,19 @@ def init_database(app):
 def _end_session(_error=None):
     """Close the request's session. When the server dropped the connection after the answer was made (a
     restart mid-request), the closing ROLLBACK fails: the connection is thrown away (SQLAlchemy invalidates it
-    and the pool reconnects later) and the answer goes out, instead of a bare 500 from the server. Runs before
-    Flask-SQLAlchemy's own teardown, which then finds nothing left to close."""
+    and the pool reconnects later) and the answer goes out, instead of a bare 500 from the server. Whatever
+    the failure, the session leaves the registry: one left behind would be found again by a later request
+    whose context happens to get the same id, with its broken transaction (PendingRollbackError, a 500). Runs
+    before Flask-SQLAlchemy's own teardown, which then finds nothing left to close."""
     try:
         db.session.remove()
-    except (sa.exc.OperationalError, sa.exc.InterfaceError) as error:
+    except sa.exc.SQLAlchemyError as error:
         current_app.logger.warning("database connection lost while closing a session: %s",
-                                   str(error.orig or error).splitlines()[0][:200])
-        db.session.registry().invalidate()
-        db.session.registry.clear()
+                                   (str(getattr(error, "orig", None) or error).splitlines() or [""])[0][:200])
+        try:
+            db.session.registry().invalidate()
+        finally:
+            db.session.registry.clear()
 
 
 class KeepsPreparedStatements(psycopg.Connection):

@@ -233,19 +233,21 @@ def register_error_handlers(app):
 
     @app.errorhandler(sa.exc.OperationalError)
     @app.errorhandler(sa.exc.InterfaceError)
+    @app.errorhandler(sa.exc.PendingRollbackError)  # a connection lost earlier in this session (a restart)
     def handle_database_trouble(error):
         """The database cannot be reached, cancelled a statement that ran too long, or chose this request as a
         deadlock's victim again and again: a 503 saying so (nothing was saved), rendered without touching the
         database (the page is drawn for an anonymous visitor), never a bare 500."""
         _forget_the_user()
-        sqlstate = getattr(error.orig, "sqlstate", None)
+        orig = getattr(error, "orig", None)  # a PendingRollbackError has none
+        sqlstate = getattr(orig, "sqlstate", None)
         if sqlstate in ("40P01", "40001"):
             detail = "obcms was too busy to save this just now. Nothing was saved; please try again."
         elif sqlstate == "57014":
             detail = "That took too long and was stopped. Nothing was saved; please try again in a minute."
         else:
             detail = "obcms cannot reach its database just now. Nothing was saved; please try again in a minute."
-        log.warning("database trouble (request %s): %s", request_id(), str(error.orig or error)[:200])
+        log.warning("database trouble (request %s): %s", request_id(), str(orig or error)[:200])
         return render_error(503, "database_unavailable", "The database is unavailable", detail)
 
     @app.errorhandler(ObjectDeletedError)

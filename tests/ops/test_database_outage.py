@@ -98,3 +98,30 @@ def test_a_connection_dropped_mid_request_still_answers(app):
         other.close()
     with app.app_context():
         assert db.session.execute(sa.text("SELECT pg_backend_pid()")).scalar() != pid
+
+
+def test_a_transaction_broken_earlier_in_the_session_is_a_503_not_a_500():
+    """SQLAlchemy's PendingRollbackError (a connection lost earlier in this session, as in a restart) is the
+    database's trouble: the 503 page, drawn for an anonymous visitor."""
+    app = outage_app("sqlite://")
+    with app.test_request_context("/ppas"):
+        response = app.make_response(app.handle_user_exception(sa.exc.PendingRollbackError("invalid transaction")))
+    assert response.status_code == 503
+    assert "The database is unavailable" in response.get_data(as_text=True)
+
+
+def test_a_session_that_fails_to_close_leaves_the_registry(monkeypatch):
+    """Whatever error closing the session raises, the session is not left behind for a later request whose
+    context happens to get the same id (it would meet the broken transaction: a 500)."""
+    app = outage_app("sqlite://")
+    with app.app_context():
+        db.session.execute(sa.text("SELECT 1"))
+        assert db.session.registry.has()
+
+        def broken_close():
+            monkeypatch.undo()  # once: SQLAlchemy may close it again while throwing it away
+            raise sa.exc.PendingRollbackError("invalid transaction")
+
+        monkeypatch.setattr(db.session.registry(), "close", broken_close)
+    with app.app_context():
+        assert not db.session.registry.has()
