@@ -285,3 +285,12 @@ def test_runs_the_queue_lost_are_sent_again_and_no_other(app, rq_config):
 def test_recovering_without_redis_configured_does_nothing(app):
     queued_long_ago()
     assert runner.recover_lost_runs() == []
+
+
+@pytest.mark.redis
+def test_the_redis_client_is_kept_per_app_and_url(app, rq_config):
+    """One client (and connection pool) per URL: a new one per call opened a TCP connection every time."""
+    with app.app_context():
+        client = redis_connection()
+        assert redis_connection() is client and client.ping()
+        assert redis_connection("redis://127.0.0.1:1/0") is not client
