@@ -31,6 +31,9 @@ def test_moa_staff_see_only_their_organizations_ppas(client_as, make_ppa, organi
     assert "Barangay health stations" not in html and "OOBC scholarship" not in html
     html = client_as("oobc_staff").get("/ppas").get_data(as_text=True)
     assert all(t in html for t in ("Social pensions top-up", "Barangay health stations", "OOBC scholarship"))
+    # the list's statements are kept per role and organization: the same role of another MOA sees its own
+    html = client_as("other_moa_staff").get("/ppas").get_data(as_text=True)
+    assert "Barangay health stations" in html and "Social pensions top-up" not in html
     dashboard = client_as("other_moa_staff").get("/ppas/dashboard").get_data(as_text=True)
     assert "MSSD" not in dashboard
 
