@@ -5,6 +5,8 @@
     link_policy(ppa, policy_id, user); unlink_policy(ppa, policy_id, user)
     policies_page(user, page); policies_of(ppa_id); linkable_policies(ppa_id)
 """
+import functools
+
 import sqlalchemy as sa
 
 from ..auth.permissions import require
@@ -77,17 +79,21 @@ def policies_page(actor, page):
     return paginate(stmt, page, count_stmt=sa.select(sa.func.count(Policy.id)))
 
 
-def policies_of(ppa_id):
-    """The policies linked to a PPA, by reference (one query)."""
-    return db.session.scalars(sa.select(Policy).join(ppa_policies, ppa_policies.c.policy_id == Policy.id)
-                              .where(ppa_policies.c.ppa_id == ppa_id).order_by(Policy.reference)).all()
+def policies_of(ppa_id, with_linkable=False):
+    """The policies linked to a PPA, by reference; with_linkable, also the active policies not linked to it
+    yet (what the PPA's page offers to link), as (linked, linkable). One query either way."""
+    rows = db.session.execute(_policies_statement(with_linkable), {"ppa_id": ppa_id}).all()
+    if not with_linkable:
+        return [policy for policy, _ in rows]
+    return [p for p, is_linked in rows if is_linked], [p for p, is_linked in rows if not is_linked]
 
 
-def linkable_policies(ppa_id):
-    """Active policies not linked to the PPA yet (one query)."""
-    linked = sa.select(ppa_policies.c.policy_id).where(ppa_policies.c.ppa_id == ppa_id)
-    return db.session.scalars(sa.select(Policy).where(Policy.status == "active", Policy.id.not_in(linked))
-                              .order_by(Policy.reference)).all()
+@functools.cache
+def _policies_statement(with_linkable):
+    """Built once: the PPA's page runs it on every view."""
+    linked = sa.exists().where(ppa_policies.c.ppa_id == sa.bindparam("ppa_id"), ppa_policies.c.policy_id == Policy.id)
+    wanted = sa.or_(linked, Policy.status == "active") if with_linkable else linked
+    return sa.select(Policy, linked.label("linked")).where(wanted).order_by(Policy.reference)
 
 
 def link_policy(ppa, policy_id, actor):

@@ -143,9 +143,11 @@ def _ppa(ppa_id, permission="ppa.edit"):
 
 
 def _links_context(ppa, errors=None):
-    return dict(ppa=ppa, linked_policies=policies.policies_of(ppa.id),
-                linkable_policies=policies.linkable_policies(ppa.id) if can(current_user, "ppa.edit", ppa) else [],
-                policy_errors=errors or {})
+    if can(current_user, "ppa.edit", ppa):
+        linked, linkable = policies.policies_of(ppa.id, with_linkable=True)
+    else:
+        linked, linkable = policies.policies_of(ppa.id), []
+    return dict(ppa=ppa, linked_policies=linked, linkable_policies=linkable, policy_errors=errors or {})
 
 
 TAB_CONTEXTS["overview"] = _links_context  # the Overview tab shows the PPA's policies
