@@ -225,17 +225,28 @@ def move_targets(item, actor, query="", limit=20, session=None):
     deepest_parent = MAX_LEVELS - 2 - height
     if not parent_types or deepest_parent < 0:
         return []
+    excluded = [r.id for r in moved]
+
+    def part(own_tree):
+        """The first `limit` places in its own tree (own_tree) or in the others, in tree order: each part
+        walks the (tree_id, lft) index and stops at `limit`, where one ORDER BY over both sorted every
+        container of every tree (30,000 rows of a 1,000-PPA portfolio) for 20 of them."""
+        stmt = (sa.select(WorkItem.id, WorkItem.title, WorkItem.work_type, WorkItem.depth, WorkItem.tree_id,
+                          WorkItem.lft, sa.literal(0 if own_tree else 1).label("other_tree"))
+                .where(WorkItem.tree_id == item.tree_id if own_tree else WorkItem.tree_id != item.tree_id,
+                       WorkItem.work_type.in_(parent_types), WorkItem.depth <= deepest_parent,
+                       WorkItem.id.not_in(excluded))
+                .order_by(WorkItem.tree_id, tree.position()).limit(limit))
+        if (query or "").strip():
+            stmt = stmt.where(matches(WorkItem, query))
+        return sa.select(scope(stmt, WorkItem, actor).subquery())
+
+    places = sa.union_all(part(True), part(False)).subquery("places")
     root = aliased(WorkItem, name="root")
-    stmt = (sa.select(WorkItem.id, WorkItem.title, WorkItem.work_type, WorkItem.depth, WorkItem.tree_id,
+    stmt = (sa.select(places.c.id, places.c.title, places.c.work_type, places.c.depth, places.c.tree_id,
                       root.title.label("tree_title"))
-            .join(root, root.id == WorkItem.tree_id)
-            .where(WorkItem.work_type.in_(parent_types), WorkItem.depth <= deepest_parent,
-                   WorkItem.id.not_in([r.id for r in moved]))
-            .order_by(sa.case((WorkItem.tree_id == item.tree_id, 0), else_=1), WorkItem.tree_id, tree.position())
-            .limit(limit))
-    if (query or "").strip():
-        stmt = stmt.where(matches(WorkItem, query))
-    stmt = scope(stmt, WorkItem, actor)
+            .join(root, root.id == places.c.tree_id)
+            .order_by(places.c.other_tree, places.c.tree_id, places.c.lft).limit(limit))
     return [MoveTarget(**row._mapping) for row in session.execute(stmt)]
 
 

@@ -9,7 +9,7 @@ import sqlalchemy as sa
 
 from obcms.extensions import db
 from obcms.htmx import TREE_CHANGED
-from obcms.workitems import services
+from obcms.workitems import outline, services
 from obcms.workitems.models import WorkItem
 from obcms.workitems.outline import EXPAND_ALL_LIMIT
 
@@ -465,3 +465,20 @@ def test_forms_work_as_plain_pages_without_script(client_as, csrf_token, road):
     assert response.status_code == 303 and item("A1 plain") is not None
     response = client.get(f"/work-items/{a1.id}/children")
     assert response.status_code == 302 and f"open={a1.id}" in response.headers["Location"]
+
+
+def test_move_targets_list_its_own_tree_first_then_the_others_in_tree_order(road, staff, organizations):
+    """Each part walks the (tree_id, lft) index and stops at the limit; together: the item's own tree in tree
+    order, then the other trees by id, each in tree order."""
+    others = [build(staff, organizations["MSSD"], title=f"Tree {n}") for n in range(2)]
+    task = item("A1.1")
+    places = outline.move_targets(task, staff, limit=50)
+    expected = [road.id, item("A1").id, item("A2").id]
+    for tree_root in sorted(others, key=lambda root: root.id):
+        expected += list(db.session.scalars(
+            sa.select(WorkItem.id).where(WorkItem.tree_id == tree_root.id, WorkItem.work_type != "task")
+            .order_by(WorkItem.lft)))
+    assert [p.id for p in places] == expected
+    assert {p.tree_title for p in places[3:]} == {"Tree 0", "Tree 1"}
+    assert [p.id for p in outline.move_targets(task, staff, limit=4)] == expected[:4]
+    assert [p.id for p in outline.move_targets(task, staff, limit=2)] == expected[:2]
