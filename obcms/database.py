@@ -61,12 +61,17 @@ def _end_session(_error=None):
     try:
         db.session.remove()
     except sa.exc.SQLAlchemyError as error:
-        current_app.logger.warning("database connection lost while closing a session: %s",
-                                   (str(getattr(error, "orig", None) or error).splitlines() or [""])[0][:200])
+        current_app.logger.warning("database connection lost while closing a session: %s", _first_line(error))
         try:
             db.session.registry().invalidate()
         finally:
             db.session.registry.clear()
+
+
+def _first_line(error):
+    """The driver's message of a database error, its first line only (a log line, not a traceback)."""
+    message = str(getattr(error, "orig", None) or error)
+    return message.partition("\n")[0][:200]
 
 
 class KeepsPreparedStatements(psycopg.Connection):

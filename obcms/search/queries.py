@@ -190,13 +190,14 @@ def _postgresql_parts(user, query, words, filters, limit):
     kinds = _kinds(user, filters)
     pools = {}  # the candidates: table → a CTE of ids, shared by the kinds of one table
     parts = []
+    code = text.normalize(query.strip())  # a PPA code, an acronym, a username asked for as it is
     for kind in kinds:
         stmt, model, columns = _part(kind, user)
         document = getattr(sa.func, NORMALIZE_FUNCTION)(*(getattr(model, c) for c in SEARCHED[model.__tablename__]))
         similarity = sum(sa.func.word_similarity(sa.literal(word, sa.Text), document) for word in words) / len(words)
         ranking = similarity + sa.func.ts_rank(sa.func.to_tsvector("simple", document),
                                                sa.func.to_tsquery("simple", sa.literal(tsquery, sa.Text)))
-        is_code = sa.func.lower(stmt.selected_columns.code) == text.normalize(query.strip())
+        is_code = sa.func.lower(stmt.selected_columns.code) == code
         similar = [sa.literal(word, sa.Text).op("<%")(document) for word in words]
         # a bounded set is ranked: the first matches the index gives, and the rows with the code asked for
         if model not in pools:
@@ -205,7 +206,6 @@ def _postgresql_parts(user, query, words, filters, limit):
             pool = [untyped.with_only_columns(model.id).where(*similar)
                     .limit((PG_CANDIDATES if limit else FULL_CANDIDATES) * share)]
             if "code" in columns:
-                code = text.normalize(query.strip())
                 pool.append(untyped.with_only_columns(model.id).where(sa.func.lower(columns["code"]) == code))
             pools[model] = sa.union(*pool).cte(f"{model.__tablename__}_candidates")
         matching = _filtered(stmt, kind, columns, filters).where(model.id.in_(sa.select(pools[model].c.id)))
