@@ -132,9 +132,9 @@ def portfolio_page(user, filters, per_page=PER_PAGE):
 
 @dataclass(frozen=True)
 class Viewer:
-    """What scope() reads of a user. The list's statements built for one user serve every user alike."""
+    """What scope() reads of a user: the list's statements built for one serve every user with the same four."""
     role: str
-    organization_id: int
+    organization_id: int | None
     is_authenticated: bool
     is_active: bool
 
