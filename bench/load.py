@@ -225,11 +225,13 @@ def seed(database_url, n_ppas, seed_value, env):
 
 # ------------------------------------------------------------------------------------------- driver
 class FormFields(HTMLParser):
-    """The values a browser would submit from the page's (first) form: inputs, checked boxes, selects."""
+    """The values a browser would submit from the page's (first) form: inputs, checked boxes, selects (a
+    multiple select sends only its selected options, as repeated fields; a single one its first option when
+    none is selected)."""
 
     def __init__(self):
         super().__init__()
-        self.fields, self._select, self._textarea = {}, None, None
+        self.fields, self._select, self._multiple, self._textarea = {}, None, False, None
 
     def handle_starttag(self, tag, attrs):
         a = dict(attrs)
@@ -241,7 +243,12 @@ class FormFields(HTMLParser):
             else:
                 self.fields.setdefault(name, a.get("value") or "")
         elif tag == "select" and name:
-            self._select = name
+            self._select, self._multiple = name, "multiple" in a
+            if self._multiple:
+                self.fields.setdefault(name, [])
+        elif tag == "option" and self._select and self._multiple:
+            if "selected" in a:
+                self.fields[self._select].append(a.get("value", ""))
         elif tag == "option" and self._select and ("selected" in a or self._select not in self.fields):
             self.fields[self._select] = a.get("value", "")
         elif tag == "textarea" and name:
@@ -257,6 +264,12 @@ class FormFields(HTMLParser):
             self._select = None
         elif tag == "textarea":
             self._textarea = None
+
+
+def as_form_data(fields):
+    """The fields as a browser posts them: a list value is that field repeated."""
+    return [(name, value) for name, values in fields.items()
+            for value in (values if isinstance(values, list) else [values])]
 
 
 def form_fields(html):
@@ -316,7 +329,7 @@ async def edit(client, recorder, rng, ids):
     if f"e{item}-progress" in fields and fields.get(f"e{item}-progress") not in ("100", ""):
         fields[f"e{item}-progress"] = str(rng.randrange(1, 99))
     response = await timed(client, recorder, "work_item_edit", "POST", f"/work-items/{item}/edit",
-                           data=fields, headers=HTMX)
+                           data=as_form_data(fields), headers=HTMX)
     if response is not None and response.status_code == 200:
         done = time.monotonic()
         if recorder.accepted_titles.get(item, (0,))[0] < done:
@@ -333,7 +346,8 @@ async def move(client, recorder, rng, ids):
     others = [s for s in ids["siblings"][parent] if s != item]
     fields.update({f"m{item}-parent": str(parent), f"m{item}-before": str(rng.choice(others + [""]))})
     fields.pop(f"m{item}-q", None)
-    await timed(client, recorder, "work_item_move", "POST", f"/work-items/{item}/move", data=fields, headers=HTMX)
+    await timed(client, recorder, "work_item_move", "POST", f"/work-items/{item}/move", data=as_form_data(fields),
+                headers=HTMX)
 
 
 def new_client(base):
