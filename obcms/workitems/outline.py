@@ -225,7 +225,10 @@ def move_targets(item, actor, query="", limit=20, session=None):
     deepest_parent = MAX_LEVELS - 2 - height
     if not parent_types or deepest_parent < 0:
         return []
-    excluded = [r.id for r in moved]
+    wanted = [WorkItem.work_type.in_(parent_types), WorkItem.depth <= deepest_parent,
+              WorkItem.id.not_in([r.id for r in moved])]
+    if (query or "").strip():
+        wanted.append(matches(WorkItem, query))
 
     def part(own_tree):
         """The first `limit` places in its own tree (own_tree) or in the others, in tree order: each part
@@ -233,12 +236,8 @@ def move_targets(item, actor, query="", limit=20, session=None):
         container of every tree (30,000 rows of a 1,000-PPA portfolio) for 20 of them."""
         stmt = (sa.select(WorkItem.id, WorkItem.title, WorkItem.work_type, WorkItem.depth, WorkItem.tree_id,
                           WorkItem.lft, sa.literal(0 if own_tree else 1).label("other_tree"))
-                .where(WorkItem.tree_id == item.tree_id if own_tree else WorkItem.tree_id != item.tree_id,
-                       WorkItem.work_type.in_(parent_types), WorkItem.depth <= deepest_parent,
-                       WorkItem.id.not_in(excluded))
+                .where(WorkItem.tree_id == item.tree_id if own_tree else WorkItem.tree_id != item.tree_id, *wanted)
                 .order_by(WorkItem.tree_id, tree.position()).limit(limit))
-        if (query or "").strip():
-            stmt = stmt.where(matches(WorkItem, query))
         return sa.select(scope(stmt, WorkItem, actor).subquery())
 
     places = sa.union_all(part(True), part(False)).subquery("places")
