@@ -34,8 +34,9 @@ cache = Cache()  # CACHE_TYPE: RedisCache when REDIS_URL is set, else SimpleCach
 
 
 class Limiter(flask_limiter.Limiter):
-    """Flask-Limiter keeps `enabled` on the one extension object; here each app's RATELIMIT_ENABLED decides for
-    its own requests (the test suite builds apps with limits on and off side by side)."""
+    """Flask-Limiter keeps `enabled` and the key prefix on the one extension object, set by the first app;
+    here each app's RATELIMIT_ENABLED and RATELIMIT_KEY_PREFIX decide for its own requests (the test suite
+    builds apps with limits on and off, and with prefixes of their own, side by side)."""
 
     @property
     def enabled(self):
@@ -46,6 +47,16 @@ class Limiter(flask_limiter.Limiter):
     @enabled.setter
     def enabled(self, value):
         self._enabled = value
+
+    @property
+    def _key_prefix(self):
+        if has_app_context():
+            return current_app.config.get("RATELIMIT_KEY_PREFIX", "")
+        return self._first_key_prefix
+
+    @_key_prefix.setter
+    def _key_prefix(self, value):
+        self._first_key_prefix = value
 
     def init_app(self, app):
         with app.app_context():  # so `enabled` reads this app's setting while it binds

@@ -48,6 +48,23 @@ def test_the_fourth_search_in_the_window_is_a_429_shown_in_the_box(on_redis, use
     assert live(other, "kudarat").status_code == 200
 
 
+def test_each_app_counts_under_its_own_key_prefix(on_redis, database_url, users, corpus):
+    """Flask-Limiter keeps the key prefix of the first app that turned limits on; obcms's Limiter reads each
+    app's own. Else every later app counted under that first prefix, whatever its own said: two test runs
+    within the window shared their counts (the second one's first search was a 429)."""
+    prefix = f"obcms-test-{uuid.uuid4().hex[:10]}"
+    later = create_app(TestingConfig, SQLALCHEMY_DATABASE_URI=database_url, RATELIMIT_ENABLED=True,
+                       RATELIMIT_STORAGE_URI=os.environ["REDIS_URL"], RATELIMIT_KEY_PREFIX=prefix,
+                       SEARCH_RATE_LIMIT="3 per 5 minutes")
+    connection = redis.Redis.from_url(os.environ["REDIS_URL"])
+    try:
+        assert live(sign_in(later.test_client(), users["moa_staff"]), "halal").status_code == 200
+        assert any(connection.scan_iter(f"LIMITS:LIMITER/{prefix}/*"))
+    finally:
+        for key in connection.scan_iter(f"*{prefix}*"):
+            connection.delete(key)
+
+
 def live(client, q):
     return client.get("/search/live", query_string={"q": q}, headers={"HX-Request": "true"})
 
