@@ -3,7 +3,7 @@
     policy = create_policy(user, title="Bangsamoro Education Code", reference="BAA-18", status="active")
     update_policy(policy, form_version, user, title="…")          # Conflict (409) when stale
     link_policy(ppa, policy_id, user); unlink_policy(ppa, policy_id, user)
-    policies_page(user, page); policies_of(ppa_id); linkable_policies(ppa_id)
+    policies_page(user, page); policies_of(ppa_id); linked, linkable = policies_of(ppa_id, with_linkable=True)
 """
 import functools
 
